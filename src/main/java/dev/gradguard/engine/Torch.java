@@ -1,0 +1,92 @@
+package dev.gradguard.engine;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The one place where libtorch's native libraries are loaded and its thread pool is sized.
+ *
+ * <p>Call {@link #load()} before touching any {@code org.bytedeco.pytorch} class. It is idempotent and
+ * thread-safe. Loading first extracts {@code libtorch_cpu.so} into JavaCPP's cache on its own: on a
+ * machine with a system libtorch, extracting the small {@code libtorch.so} stub first binds the system
+ * library and crashes the JVM with SIGSEGV, which no Java code can catch.
+ *
+ * <p>GPU natives are never loaded speculatively here: on a host without the CUDA libraries that is an
+ * uncatchable crash too. Probing a GPU belongs in a child JVM.
+ */
+public final class Torch {
+    private static volatile boolean loaded;
+
+    private Torch() {
+    }
+
+    /**
+     * Loads libtorch's natives once.
+     *
+     * @throws NativeLoadException when the natives are missing or cannot be loaded; its message says
+     *     which platform was expected and what to check
+     */
+    public static void load() {
+        if (loaded) {
+            return;
+        }
+        synchronized (Torch.class) {
+            if (loaded) {
+                return;
+            }
+            String platform = Loader.getPlatform();
+            try {
+                Class<?> presets = Class.forName("org.bytedeco.pytorch.presets.torch");
+                Loader.cacheResource(presets, "/org/bytedeco/pytorch/" + platform + "/libtorch_cpu.so");
+                Loader.load(torch.class);
+            } catch (Exception | UnsatisfiedLinkError | NoClassDefFoundError e) {
+                throw new NativeLoadException("could not load libtorch natives for platform " + platform
+                        + " (is org.bytedeco:pytorch:2.10.0-1.5.13:" + platform + " on the class path? "
+                        + "a GPU build also needs CUDA 13.1, cuDNN 9 and NCCL 2 on the host): " + e, e);
+            }
+            loaded = true;
+        }
+    }
+
+    /**
+     * Sets libtorch's intra-op thread count. Call it before the first parallel operation.
+     *
+     * @param threads at least 1
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    public static void setThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        load();
+        torch.set_num_threads(threads);
+    }
+
+    /** libtorch's current intra-op thread count. */
+    public static int threads() {
+        load();
+        return torch.get_num_threads();
+    }
+
+    /** The default thread count: the cores this JVM may use. */
+    public static int defaultThreads() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** libtorch's build configuration as {@code show_config()} prints it. */
+    public static String buildConfig() {
+        load();
+        return torch.show_config().getString();
+    }
+
+    /** The libtorch version, e.g. {@code 2.10.0}, read from the build configuration. */
+    public static String version() {
+        for (String part : buildConfig().split("[,\\n]")) {
+            String p = part.trim();
+            if (p.startsWith("TORCH_VERSION=")) {
+                return p.substring("TORCH_VERSION=".length());
+            }
+        }
+        return "unknown";
+    }
+}

@@ -1,0 +1,37 @@
+package dev.gradguard.task;
+
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.model.Model;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A built-in training problem: it makes models, training data, the loss, and judges a trained model on
+ * freshly generated held-out data. Built-in tasks feed the same trainer API a Java user calls with their
+ * own model, data and loss.
+ */
+public interface Task {
+
+    /** The task's name as {@code --task} takes it. */
+    String name();
+
+    /** The model names this task can build, the first being the default. */
+    List<String> models();
+
+    /**
+     * A new model with libtorch's default initialisation; call {@code torch.manual_seed} first for
+     * reproducible weights.
+     *
+     * @throws IllegalArgumentException if {@code modelName} is not one of {@link #models()}
+     */
+    Model createModel(String modelName);
+
+    /** Training batches of the given size, generated from {@code seed}. */
+    BatchSource trainingData(long seed, int batchSize);
+
+    /** The training loss of a model output against its target (a 0-dim tensor). */
+    Tensor loss(Tensor output, Tensor target);
+
+    /** Judges the model on held-out data that training never saw; runs without gradients. */
+    Evaluation evaluate(Model model);
+}
