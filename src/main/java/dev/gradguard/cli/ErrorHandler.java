@@ -1,0 +1,65 @@
+package dev.gradguard.cli;
+
+import dev.gradguard.engine.NativeLoadException;
+import dev.gradguard.task.DataException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * Turns what a user can cause into one line on standard error and an exit code; a stack trace only with
+ * {@code --debug}.
+ */
+final class ErrorHandler implements IExecutionExceptionHandler {
+
+    @Override
+    public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
+        boolean debug = parsed.hasMatchedOption("--debug")
+                || (parsed.subcommand() != null && parsed.subcommand().hasMatchedOption("--debug"));
+        int code = exitCode(e);
+        PrintWriter err = cmd.getErr();
+        err.println("gradguard: error: " + oneLine(e));
+        if (debug || code == ExitCodes.INTERNAL) {
+            e.printStackTrace(err);
+        } else {
+            err.println("(run with --debug for details)");
+        }
+        err.flush();
+        return code;
+    }
+
+    static int exitCode(Throwable e) {
+        if (e instanceof DataException) {
+            return ExitCodes.DATA;
+        }
+        if (e instanceof IllegalArgumentException || e instanceof NativeLoadException) {
+            return ExitCodes.USAGE;
+        }
+        return ExitCodes.INTERNAL;
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            m = e.getClass().getSimpleName();
+        }
+        return m.replace('\n', ' ');
+    }
+
+    /** Bad flags: picocli's message, a hint, exit code 2. */
+    static final class Usage implements IParameterExceptionHandler {
+        @Override
+        public int handleParseException(ParameterException e, String[] args) {
+            CommandLine cmd = e.getCommandLine();
+            PrintWriter err = cmd.getErr();
+            err.println("gradguard: error: " + e.getMessage().replace('\n', ' '));
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            err.println("(see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            err.flush();
+            return ExitCodes.USAGE;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.gradguard.cli;
+
+/** The exit codes of every command. */
+public final class ExitCodes {
+    /** The command did what was asked. */
+    public static final int OK = 0;
+    /** An unexpected internal error; run again with {@code --debug} and report the stack trace. */
+    public static final int INTERNAL = 1;
+    /** Bad flags, config files or values. */
+    public static final int USAGE = 2;
+    /** Bad data: a data file missing, empty, unreadable or malformed. */
+    public static final int DATA = 3;
+    /** Bad checkpoints. */
+    public static final int CHECKPOINT = 4;
+    /** Training stopped because too many consecutive steps were non-finite. */
+    public static final int DIVERGED = 5;
+
+    private ExitCodes() {
+    }
+}

@@ -1,0 +1,23 @@
+package dev.gradguard.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code gradguard} command line: a thin shell over the library. */
+@Command(name = "gradguard", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Train deep-learning models on libtorch without letting them collapse.",
+        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new ErrorHandler());
+        cli.setParameterExceptionHandler(new ErrorHandler.Usage());
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.gradguard.clip;
+
+import dev.gradguard.model.Parameters;
+import dev.gradguard.state.StateMaps;
+import dev.gradguard.state.Stateful;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Gradient transforms applied in order, like Optax's {@code chain}: each sees the gradients as the
+ * previous one left them. The pipeline measures the pre-clip 2-norm once and hands it down, so a norm
+ * clipper reuses it instead of reducing the gradients again.
+ *
+ * <p>The pipeline's state is the list of its transforms' states, in order.
+ */
+public final class GradientPipeline implements Stateful {
+    private final List<GradientTransform> transforms;
+
+    private GradientPipeline(List<GradientTransform> transforms) {
+        this.transforms = List.copyOf(transforms);
+    }
+
+    /** A pipeline of the given transforms, applied left to right; none means gradients pass unchanged. */
+    public static GradientPipeline of(GradientTransform... transforms) {
+        return new GradientPipeline(List.of(transforms));
+    }
+
+    /** A pipeline of the given transforms, applied in list order. */
+    public static GradientPipeline of(List<GradientTransform> transforms) {
+        return new GradientPipeline(transforms);
+    }
+
+    public List<GradientTransform> transforms() {
+        return transforms;
+    }
+
+    /** The pipeline as {@code --clip} spells it: the transforms' specs joined by {@code ,}, or {@code none}. */
+    public String spec() {
+        if (transforms.isEmpty()) {
+            return "none";
+        }
+        return transforms.stream().map(GradientTransform::spec).collect(Collectors.joining(","));
+    }
+
+    /**
+     * Runs every transform on the parameters' gradients.
+     *
+     * @param parameters the model's parameters
+     * @param step the 0-based training step
+     * @param loss the step's training loss
+     * @return the pre-clip and post-clip 2-norms, the overall coefficient and each transform's report
+     */
+    public PipelineReport apply(Parameters parameters, long step, double loss) {
+        Tensor norm = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false);
+        double preClip = norm.item_double();
+        double current = preClip;
+        boolean clipped = false;
+        Optional<String> skip = Optional.empty();
+        List<TransformReport> reports = new ArrayList<>(transforms.size());
+        for (GradientTransform transform : transforms) {
+            TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm));
+            reports.add(report);
+            clipped |= report.clipped();
+            if (skip.isEmpty()) {
+                skip = report.skipReason();
+            }
+            if (report.normAfter() != current || report.clipped()) {
+                current = report.normAfter();
+                norm = scalarLike(norm, current);
+            }
+        }
+        return new PipelineReport(preClip, current, clipped, skip, reports);
+    }
+
+    private static Tensor scalarLike(Tensor like, double value) {
+        return like.new_full(new long[0], new org.bytedeco.pytorch.Scalar(value));
+    }
+
+    @Override
+    public Map<String, Object> stateDict() {
+        Map<String, Object> state = new LinkedHashMap<>();
+        for (int i = 0; i < transforms.size(); i++) {
+            state.put(i + ":" + transforms.get(i).spec(), transforms.get(i).stateDict());
+        }
+        return state;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        if (state.size() != transforms.size()) {
+            throw new IllegalArgumentException("the saved gradient pipeline has " + state.size()
+                    + " transforms " + state.keySet() + " but this run's has " + transforms.size() + " (" + spec() + ")");
+        }
+        for (int i = 0; i < transforms.size(); i++) {
+            transforms.get(i).loadStateDict(StateMaps.getMap(state, i + ":" + transforms.get(i).spec()));
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.gradguard.clip;
+
+import dev.gradguard.model.Parameters;
+import java.util.Optional;
+
+/**
+ * Element-wise clipping, {@code torch.nn.utils.clip_grad_value_}: every gradient element is clamped to
+ * {@code [-clipValue, clipValue]}, on both sides.
+ */
+public final class ValueClip implements GradientTransform {
+    private final double clipValue;
+
+    /** @param clipValue the bound, finite and {@code >= 0} */
+    public ValueClip(double clipValue) {
+        ClipGrad.checkClipValue(clipValue);
+        this.clipValue = clipValue;
+    }
+
+    @Override
+    public String spec() {
+        return "value:" + ClipPolicies.format(clipValue);
+    }
+
+    @Override
+    public TransformReport apply(Parameters parameters, GradientContext context) {
+        ClipGrad.clipGradValue(parameters, clipValue);
+        double before = context.gradNormValue();
+        double after = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false).item_double();
+        // Clamping only ever shrinks elements, so the norm drops exactly when some element was clamped.
+        boolean clipped = after < before || Double.isNaN(after) != Double.isNaN(before);
+        double coefficient = before == 0.0 ? 1.0 : after / before;
+        return new TransformReport(spec(), before, after, coefficient, clipped, Optional.empty());
+    }
+}

@@ -1,0 +1,113 @@
+package dev.gradguard.guard;
+
+import dev.gradguard.clip.PipelineReport;
+import dev.gradguard.state.StateMaps;
+import dev.gradguard.state.Stateful;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Never lets a NaN or an infinity reach the weights: a step whose loss, pre-clip or post-clip gradient
+ * norm is not finite is skipped (the optimizer does not step, so weights and optimizer state stay
+ * bit-identical), counted, and reported. At the {@code maxConsecutive}-th non-finite step in a row the
+ * decision says to stop the run. A transform's request to skip (a spike guard) is honoured
+ * too, and counted as skipped but not as non-finite.
+ *
+ * <p>This is Optax's {@code apply_if_finite} with its {@code max_consecutive_errors}, applied in front of
+ * the optimizer.
+ */
+public final class NonFiniteGuard implements Stateful {
+    /** The default number of consecutive non-finite steps tolerated. */
+    public static final int DEFAULT_MAX_CONSECUTIVE = 20;
+
+    private final int maxConsecutive;
+    private long skippedSteps;
+    private long nonFiniteSteps;
+    private int consecutiveNonFinite;
+
+    /** @param maxConsecutive how many non-finite steps in a row end the run, at least 1 */
+    public NonFiniteGuard(int maxConsecutive) {
+        if (maxConsecutive < 1) {
+            throw new IllegalArgumentException("max consecutive non-finite steps must be at least 1, got " + maxConsecutive);
+        }
+        this.maxConsecutive = maxConsecutive;
+    }
+
+    /**
+     * Decides whether the step's update may be applied.
+     *
+     * @param step the 0-based step
+     * @param loss the step's loss
+     * @param clip what the gradient pipeline measured and did
+     * @return apply, skip, or (at the {@code maxConsecutive}-th non-finite step in a row) skip and stop
+     */
+    public GuardDecision decide(long step, double loss, PipelineReport clip) {
+        String nonFinite = nonFiniteReason(loss, clip);
+        if (nonFinite != null) {
+            skippedSteps++;
+            nonFiniteSteps++;
+            consecutiveNonFinite++;
+            if (consecutiveNonFinite >= maxConsecutive) {
+                return GuardDecision.stop(nonFinite, consecutiveNonFinite
+                        + " consecutive steps had non-finite loss or gradients (last at step " + step + ": "
+                        + nonFinite + "); stopping. Lower --lr, clip harder (e.g. --clip norm:1.0), or raise "
+                        + "--max-nonfinite");
+            }
+            return GuardDecision.skip(true, nonFinite);
+        }
+        consecutiveNonFinite = 0;
+        if (clip.skipReason().isPresent()) {
+            skippedSteps++;
+            return GuardDecision.skip(false, clip.skipReason().get());
+        }
+        return GuardDecision.apply();
+    }
+
+    private static String nonFiniteReason(double loss, PipelineReport clip) {
+        if (!Double.isFinite(loss)) {
+            return "loss is " + loss;
+        }
+        if (!Double.isFinite(clip.preClipNorm())) {
+            return "gradient norm is " + clip.preClipNorm();
+        }
+        if (!Double.isFinite(clip.postClipNorm())) {
+            return "clipped gradient norm is " + clip.postClipNorm();
+        }
+        return null;
+    }
+
+    /** Steps whose update was not applied, for any reason. */
+    public long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /** Steps skipped because the loss or gradients were not finite. */
+    public long nonFiniteSteps() {
+        return nonFiniteSteps;
+    }
+
+    /** Non-finite steps in a row up to now. */
+    public int consecutiveNonFinite() {
+        return consecutiveNonFinite;
+    }
+
+    public int maxConsecutive() {
+        return maxConsecutive;
+    }
+
+    @Override
+    public Map<String, Object> stateDict() {
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("skipped_steps", skippedSteps);
+        state.put("nonfinite_steps", nonFiniteSteps);
+        state.put("consecutive_nonfinite", consecutiveNonFinite);
+        return state;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        skippedSteps = StateMaps.getLong(state, "skipped_steps");
+        nonFiniteSteps = StateMaps.getLong(state, "nonfinite_steps");
+        consecutiveNonFinite = StateMaps.getInt(state, "consecutive_nonfinite");
+    }
+}

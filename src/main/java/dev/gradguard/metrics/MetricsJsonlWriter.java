@@ -1,0 +1,78 @@
+package dev.gradguard.metrics;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.gradguard.train.StepResult;
+import dev.gradguard.train.TrainingListener;
+import dev.gradguard.train.TrainingOutcome;
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
+ * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code nonfinite} and
+ * {@code skip_reason} on skipped steps. Each line is flushed when written, so a killed run leaves every
+ * finished step on disk.
+ */
+public final class MetricsJsonlWriter implements TrainingListener, Closeable {
+    private final BufferedWriter out;
+
+    /** Creates (or appends to) the file. */
+    public MetricsJsonlWriter(Path file) throws IOException {
+        this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+    }
+
+    /** The step as the map written on its line. */
+    public static Map<String, Object> toMap(StepResult r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", r.step());
+        m.put("loss", Json.number(r.loss()));
+        m.put("grad_norm", Json.number(r.gradNorm()));
+        m.put("grad_norm_clipped", Json.number(r.gradNormClipped()));
+        m.put("clipped", r.clipped());
+        m.put("clip_coef", Json.number(r.clipCoef()));
+        m.put("lr", Json.number(r.lr()));
+        m.put("skipped", r.skipped());
+        m.put("time_ms", Math.round(r.timeMs() * 1000.0) / 1000.0);
+        if (r.skipped()) {
+            m.put("nonfinite", r.nonFinite());
+            m.put("skip_reason", r.skipReason().orElse(""));
+        }
+        return m;
+    }
+
+    @Override
+    public void onStep(StepResult result) {
+        try {
+            out.write(Json.compact().writeValueAsString(toMap(result)));
+            out.write('\n');
+            out.flush();
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a step result could not be written as JSON", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void onTrainEnd(TrainingOutcome outcome) {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

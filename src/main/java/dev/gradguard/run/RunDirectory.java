@@ -1,0 +1,104 @@
+package dev.gradguard.run;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A run's output directory. It is never silently reused: a directory that already holds files is
+ * refused unless the caller asks to overwrite, and then only this project's own output files are
+ * replaced.
+ */
+public final class RunDirectory {
+    /** The files a train run writes. */
+    public static final List<String> OUTPUTS = List.of("metrics.jsonl", "summary.json", "model.pt");
+
+    private final Path dir;
+
+    private RunDirectory(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * Creates or claims the directory.
+     *
+     * @param dir the directory
+     * @param overwrite whether an existing run's output files may be replaced
+     * @throws IllegalArgumentException when the directory holds files and {@code overwrite} is false, is a
+     *     file, or cannot be created or written; the message says which and what to do
+     */
+    public static RunDirectory prepare(Path dir, boolean overwrite) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--out " + dir + " is a file, not a directory");
+        }
+        try {
+            if (Files.isDirectory(dir)) {
+                List<String> present;
+                try (Stream<Path> entries = Files.list(dir)) {
+                    present = entries.map(p -> p.getFileName().toString()).sorted().toList();
+                }
+                if (!present.isEmpty()) {
+                    if (!overwrite) {
+                        throw new IllegalArgumentException("--out " + dir + " already holds files ("
+                                + String.join(", ", present.subList(0, Math.min(5, present.size())))
+                                + (present.size() > 5 ? ", ..." : "") + "); choose another --out or pass --overwrite");
+                    }
+                    for (String name : OUTPUTS) {
+                        Files.deleteIfExists(dir.resolve(name));
+                    }
+                }
+            }
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--out " + dir + " cannot be created: " + e.getMessage());
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalArgumentException("--out " + dir + " is not writable");
+        }
+        return new RunDirectory(dir);
+    }
+
+    /** A fresh directory name under {@code parent}: {@code <prefix>-<yyyyMMdd-HHmmss>}, suffixed if taken. */
+    public static Path fresh(Path parent, String prefix) {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path candidate = parent.resolve(prefix + "-" + stamp);
+        for (int i = 2; Files.exists(candidate); i++) {
+            candidate = parent.resolve(prefix + "-" + stamp + "-" + i);
+        }
+        return candidate;
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    public Path metrics() {
+        return dir.resolve("metrics.jsonl");
+    }
+
+    public Path summary() {
+        return dir.resolve("summary.json");
+    }
+
+    public Path weights() {
+        return dir.resolve("model.pt");
+    }
+
+    /** Writes a text file whole or not at all: to a temporary file first, then renamed over the target. */
+    public static void writeAtomically(Path target, String text) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        try {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package dev.gradguard.run;
+
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.GradientPipeline;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.metrics.ConsoleProgress;
+import dev.gradguard.metrics.Json;
+import dev.gradguard.metrics.MetricsJsonlWriter;
+import dev.gradguard.model.Model;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import dev.gradguard.task.Evaluation;
+import dev.gradguard.task.Task;
+import dev.gradguard.task.TaskOptions;
+import dev.gradguard.task.Tasks;
+import dev.gradguard.train.NonFiniteInjection;
+import dev.gradguard.train.Trainer;
+import dev.gradguard.train.TrainingOutcome;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A whole {@code train} run as the CLI runs it, usable from Java: builds the task, model, optimizer,
+ * schedule and gradient pipeline from {@link TrainSettings}, trains with the guarded {@link Trainer},
+ * saves the weights, evaluates on held-out data and writes {@code summary.json}.
+ */
+public final class TrainJob {
+    private TrainJob() {
+    }
+
+    /**
+     * Runs the job.
+     *
+     * @param settings the effective settings
+     * @param run the prepared output directory
+     * @param progress where progress goes, or {@code null} for none
+     * @param terminal whether {@code progress} is a terminal (a redrawn bar) or a log (periodic lines)
+     * @return the summary, also written to {@code summary.json}
+     * @throws IllegalArgumentException for settings the task, optimizer, schedule or clip policy reject
+     * @throws dev.gradguard.task.DataException for a bad data file
+     * @throws IOException when the run directory cannot be written
+     */
+    public static TrainSummary run(TrainSettings settings, RunDirectory run, PrintStream progress, boolean terminal)
+            throws IOException {
+        long start = System.nanoTime();
+        Torch.load();
+        Torch.setThreads(settings.threads());
+
+        Task task = Tasks.create(settings.task(), taskOptions(settings));
+        String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();
+        if (!task.models().contains(modelName)) {
+            throw new IllegalArgumentException("task " + task.name() + " has no model '" + modelName
+                    + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
+        }
+        GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
+        OptimizerSpec optimizerSpec = optimizerSpec(settings);
+        var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
+        NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
+
+        torch.manual_seed(settings.seed());
+        Model model = task.createModel(modelName);
+        BatchSource data = task.trainingData(settings.seed(), settings.batchSize());
+
+        Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
+        config.put("model", modelName);
+
+        TrainingOutcome outcome;
+        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(run.metrics())) {
+            Trainer.Builder builder = Trainer.builder()
+                    .model(model)
+                    .data(data)
+                    .loss(task::loss)
+                    .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
+                    .schedule(schedule)
+                    .pipeline(pipeline)
+                    .guard(new NonFiniteGuard(settings.maxNonfinite()))
+                    .accumulation(settings.accumulate())
+                    .injection(injection)
+                    .listener(metrics);
+            if (progress != null) {
+                builder.listener(new ConsoleProgress(progress, terminal));
+            }
+            outcome = builder.build().run(settings.steps());
+        }
+
+        saveWeights(model, run.weights());
+        Parameters parameters = Parameters.of(model.module());
+        Evaluation evaluation;
+        try (PointerScope scope = new PointerScope()) {
+            evaluation = task.evaluate(model);
+        }
+
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("task", task.name());
+        s.put("model", modelName);
+        s.put("steps", outcome.steps());
+        s.put("final_loss", Json.number(outcome.finalLoss()));
+        s.put("metric", evaluation.metric());
+        s.put("metric_value", Json.number(evaluation.value()));
+        s.put("baseline_value", Json.number(evaluation.baseline()));
+        s.put("criterion", evaluation.criterion());
+        s.put("learned", evaluation.learned());
+        s.put("skipped_steps", outcome.skippedSteps());
+        s.put("nonfinite_steps", outcome.nonFiniteSteps());
+        s.put("clipped_steps", outcome.clippedSteps());
+        s.put("clip_rate", outcome.steps() == 0 ? 0.0 : (double) outcome.clippedSteps() / outcome.steps());
+        s.put("params_finite", parameters.allFinite());
+        s.put("param_checksum", parameters.checksum());
+        s.put("param_count", parameters.numel());
+        s.put("completed", outcome.completed());
+        outcome.stopReason().ifPresent(r -> s.put("stop_reason", r));
+        s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
+        s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
+        s.put("libtorch", Torch.version());
+        s.put("config", config);
+
+        TrainSummary summary = new TrainSummary(s, sentence(outcome, evaluation), outcome.stopReason());
+        RunDirectory.writeAtomically(run.summary(), Json.pretty().writeValueAsString(summary.asMap()) + "\n");
+        return summary;
+    }
+
+    static TaskOptions taskOptions(TrainSettings settings) {
+        TaskOptions options = TaskOptions.defaults().withEvalSamples(settings.evalSamples());
+        if (settings.hidden().isPresent()) {
+            options = options.withHidden(settings.hidden().getAsInt());
+        }
+        if (settings.length().isPresent()) {
+            int t = settings.length().getAsInt();
+            options = options.withLength(t).withSeqLen(t);
+        }
+        if (settings.data().isPresent()) {
+            options = options.withDataPath(settings.data().get());
+        }
+        return options;
+    }
+
+    static OptimizerSpec optimizerSpec(TrainSettings settings) {
+        OptimizerSpec spec = OptimizerSpec.defaults(settings.optimizer(), settings.lr());
+        if (spec.name().equals("sgd")) {
+            spec = spec.withMomentum(settings.momentum()).withNesterov(settings.nesterov());
+        } else if (settings.nesterov()) {
+            throw new IllegalArgumentException("'nesterov' applies to --optimizer sgd only, not " + spec.name());
+        }
+        if (settings.weightDecay().isPresent()) {
+            spec = spec.withWeightDecay(settings.weightDecay().getAsDouble());
+        }
+        return spec;
+    }
+
+    private static void saveWeights(Model model, Path target) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        OutputArchive archive = new OutputArchive();
+        model.module().save(archive);
+        archive.save_to(tmp.toString());
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static String sentence(TrainingOutcome outcome, Evaluation e) {
+        String measured = String.format(Locale.ROOT, "%s %.4g on held-out data (trivial baseline %.4g; success when %s)",
+                e.metric(), e.value(), e.baseline(), e.criterion());
+        String guard = outcome.nonFiniteSteps() == 0 ? ""
+                : String.format(Locale.ROOT, " The guard skipped %d step(s) with non-finite loss or gradients.",
+                        outcome.nonFiniteSteps());
+        Optional<String> stop = outcome.stopReason();
+        if (stop.isPresent()) {
+            return "Training stopped early after " + outcome.steps() + " steps: " + stop.get() + ". " + measured + "."
+                    + " The last good weights are saved.";
+        }
+        return (e.learned() ? "The model learned: " : "The model did not learn: ") + measured + "." + guard;
+    }
+}

@@ -1,0 +1,234 @@
+package dev.gradguard.run;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+
+/**
+ * The settings of a {@code train} run: built-in defaults, overridden by a config file, overridden by
+ * flags. Every key is both a flag ({@code --batch-size}) and a config key ({@code batch-size}; in files
+ * {@code batch_size} is accepted too). Immutable; {@link #asMap()} is the effective configuration that
+ * {@code summary.json} records.
+ */
+public final class TrainSettings {
+    private static final Map<String, Setting> SCHEMA = new LinkedHashMap<>();
+    private static final Map<String, Object> DEFAULTS = new LinkedHashMap<>();
+
+    static {
+        define(Setting.text("task", "a task name (adding, temporal-order, charlm)"), "temporal-order");
+        define(Setting.text("model", "a model name the task supports (rnn, lstm, gru), or auto"), "auto");
+        define(Setting.integer("steps", 1, Long.MAX_VALUE), 600L);
+        define(Setting.integer("batch-size", 1, 1_000_000), 64L);
+        define(Setting.positiveNumber("lr"), 1.0);
+        define(Setting.choice("optimizer", List.of("sgd", "adam", "adamw")), "sgd");
+        define(Setting.numberInRange("momentum", 0, true, 1, false), 0.9);
+        define(Setting.bool("nesterov"), false);
+        define(Setting.numberOrDefault("weight-decay",
+                "a finite number >= 0, or default (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
+        define(Setting.text("clip", "a clip policy: none, norm:MAX, norm:MAX:P, value:V"), "norm:1.0");
+        define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
+                + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
+        define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
+        define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
+        define(Setting.integer("accumulate", 1, 1_000_000), 1L);
+        define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
+        define(Setting.integer("length", 0, 1_000_000,
+                "an integer >= 2, or 0 for the task's default"), 0L);
+        define(Setting.text("data", "a path to a UTF-8 text file"), "");
+        define(Setting.integer("eval-samples", 1, 10_000_000), 10_000L);
+        define(Setting.integer("max-nonfinite", 1, Integer.MAX_VALUE), 20L);
+        define(Setting.stepList("inject-nonfinite"), List.of());
+    }
+
+    private final Map<String, Object> values;
+
+    private TrainSettings(Map<String, Object> values) {
+        this.values = Collections.unmodifiableMap(values);
+    }
+
+    private static void define(Setting setting, Object defaultValue) {
+        SCHEMA.put(setting.name(), setting);
+        DEFAULTS.put(setting.name(), defaultValue);
+    }
+
+    /** The built-in defaults: the default job. */
+    public static TrainSettings defaults() {
+        return new TrainSettings(new LinkedHashMap<>(DEFAULTS));
+    }
+
+    /** The keys, in the order help texts and summaries list them. */
+    public static List<String> keys() {
+        return List.copyOf(SCHEMA.keySet());
+    }
+
+    /**
+     * These settings with some keys replaced.
+     *
+     * @param overrides values as a config file or a flag gives them (strings, numbers, booleans, lists)
+     * @param source where the overrides come from, for error messages (e.g. {@code run.yaml} or
+     *     {@code command line})
+     * @throws IllegalArgumentException naming the unknown key (with the closest known one) or the bad
+     *     value and what is allowed
+     */
+    public TrainSettings with(Map<String, ?> overrides, String source) {
+        Map<String, Object> merged = new LinkedHashMap<>(values);
+        for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            String key = canonical(e.getKey());
+            Setting setting = SCHEMA.get(key);
+            if (setting == null) {
+                throw new IllegalArgumentException("unknown key '" + e.getKey() + "' in " + source
+                        + suggestion(key) + " (allowed: " + String.join(", ", SCHEMA.keySet()) + ")");
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException(source + ": '" + key + "' has no value; it must be " + setting.allowed());
+            }
+            try {
+                merged.put(key, setting.read(e.getValue()));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(source + ": " + ex.getMessage(), ex);
+            }
+        }
+        return new TrainSettings(merged);
+    }
+
+    /** These settings with one key replaced by an already-validated value. */
+    public TrainSettings with(String key, Object value) {
+        return with(Map.of(key, value), "settings");
+    }
+
+    private static String canonical(String key) {
+        return key.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static String suggestion(String key) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String known : SCHEMA.keySet()) {
+            int d = editDistance(key, known);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = known;
+            }
+        }
+        return best != null && bestDistance <= Math.max(2, key.length() / 3) ? " (did you mean '" + best + "'?)" : "";
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** The effective configuration, key by key. */
+    public Map<String, Object> asMap() {
+        return values;
+    }
+
+    public String task() {
+        return (String) values.get("task");
+    }
+
+    public String model() {
+        return (String) values.get("model");
+    }
+
+    public long steps() {
+        return (Long) values.get("steps");
+    }
+
+    public int batchSize() {
+        return Math.toIntExact((Long) values.get("batch-size"));
+    }
+
+    public double lr() {
+        return (Double) values.get("lr");
+    }
+
+    public String optimizer() {
+        return (String) values.get("optimizer");
+    }
+
+    public double momentum() {
+        return (Double) values.get("momentum");
+    }
+
+    public boolean nesterov() {
+        return (Boolean) values.get("nesterov");
+    }
+
+    /** The weight decay, or empty for the optimizer's PyTorch default. */
+    public OptionalDouble weightDecay() {
+        Object v = values.get("weight-decay");
+        return v instanceof Double d ? OptionalDouble.of(d) : OptionalDouble.empty();
+    }
+
+    public String clip() {
+        return (String) values.get("clip");
+    }
+
+    public String schedule() {
+        return (String) values.get("schedule");
+    }
+
+    public long seed() {
+        return (Long) values.get("seed");
+    }
+
+    public int threads() {
+        return Math.toIntExact((Long) values.get("threads"));
+    }
+
+    public int accumulate() {
+        return Math.toIntExact((Long) values.get("accumulate"));
+    }
+
+    /** Hidden units, or empty for the task's default. */
+    public OptionalInt hidden() {
+        int h = Math.toIntExact((Long) values.get("hidden"));
+        return h == 0 ? OptionalInt.empty() : OptionalInt.of(h);
+    }
+
+    /** Sequence length (or charlm's window), or empty for the task's default. */
+    public OptionalInt length() {
+        int t = Math.toIntExact((Long) values.get("length"));
+        return t == 0 ? OptionalInt.empty() : OptionalInt.of(t);
+    }
+
+    public Optional<Path> data() {
+        String d = (String) values.get("data");
+        return d.isEmpty() ? Optional.empty() : Optional.of(Path.of(d));
+    }
+
+    public int evalSamples() {
+        return Math.toIntExact((Long) values.get("eval-samples"));
+    }
+
+    public int maxNonfinite() {
+        return Math.toIntExact((Long) values.get("max-nonfinite"));
+    }
+
+    @SuppressWarnings("unchecked")
+    public List<Long> injectNonfinite() {
+        return new ArrayList<>((List<Long>) values.get("inject-nonfinite"));
+    }
+}

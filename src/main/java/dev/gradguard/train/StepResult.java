@@ -1,0 +1,24 @@
+package dev.gradguard.train;
+
+import java.util.Optional;
+
+/**
+ * What happened in one training step; one line of {@code metrics.jsonl}.
+ *
+ * @param step the 0-based step
+ * @param loss the training loss (mean over micro-batches)
+ * @param gradNorm the gradients' 2-norm before clipping
+ * @param gradNormClipped the gradients' 2-norm after the gradient pipeline
+ * @param clipped true when the pipeline changed the gradients
+ * @param clipCoef {@code gradNormClipped / gradNorm} (1 when unchanged)
+ * @param lr the learning rate of this step's update
+ * @param skipped true when the update was not applied
+ * @param nonFinite true when the loss or gradients held NaN or an infinity
+ * @param skipReason why the update was skipped, when it was
+ * @param stopReason present when the guard stops the run after this step
+ * @param timeMs the step's wall time in milliseconds
+ */
+public record StepResult(long step, double loss, double gradNorm, double gradNormClipped, boolean clipped,
+        double clipCoef, double lr, boolean skipped, boolean nonFinite, Optional<String> skipReason,
+        Optional<String> stopReason, double timeMs) {
+}

@@ -1,0 +1,318 @@
+package dev.gradguard.train;
+
+import dev.gradguard.clip.GradientPipeline;
+import dev.gradguard.clip.PipelineReport;
+import dev.gradguard.data.Batch;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.guard.GuardDecision;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.guard.TrainingDivergedException;
+import dev.gradguard.model.Model;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LrSchedule;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.state.StateMaps;
+import dev.gradguard.state.Stateful;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The guarded training loop. {@link #step()} is the whole order of a step, top to bottom; nothing
+ * reorders it. Build one with {@link #builder()}.
+ *
+ * <p>Native memory: each step runs in its own {@link PointerScope}, so every tensor a step creates is
+ * released when it ends and RSS stays flat over long runs. Parameters, optimizer state and anything else
+ * that outlives a step are created outside it.
+ *
+ * <p>Host syncs: on a GPU a step synchronizes with the device where it reads the loss and the gradient
+ * norm back (the guard needs them to decide before the optimizer steps), like PyTorch's GradScaler does
+ * when it checks for infinities.
+ *
+ * <p>Not thread-safe: one thread drives a trainer.
+ */
+public final class Trainer implements Stateful {
+    /** How many recent applied steps {@link TrainingOutcome#finalLoss()} averages. */
+    public static final int FINAL_LOSS_WINDOW = 50;
+
+    private final Model model;
+    private final Parameters parameters;
+    private final BatchSource data;
+    private final LossFunction lossFunction;
+    private final Optimizer optimizer;
+    private final LrSchedule schedule;
+    private final GradientPipeline pipeline;
+    private final NonFiniteGuard guard;
+    private final int accumulation;
+    private final NonFiniteInjection injection;
+    private final List<TrainingListener> listeners;
+
+    private long step;
+    private long clippedSteps;
+    private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
+
+    private Trainer(Builder b) {
+        this.model = Objects.requireNonNull(b.model, "model");
+        this.parameters = Parameters.of(model.module());
+        this.data = Objects.requireNonNull(b.data, "data");
+        this.lossFunction = Objects.requireNonNull(b.loss, "loss");
+        this.optimizer = Objects.requireNonNull(b.optimizer, "optimizer");
+        this.schedule = Objects.requireNonNull(b.schedule, "schedule");
+        this.pipeline = b.pipeline;
+        this.guard = b.guard;
+        this.accumulation = b.accumulation;
+        this.injection = b.injection;
+        this.listeners = List.copyOf(b.listeners);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs one training step:
+     * <ol>
+     *   <li>zero the gradients (in place, so gradient views stay bound);</li>
+     *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
+     *       number of micro-batches so the gradient is their mean);</li>
+     *   <li>the fault-injection aid, when asked for;</li>
+     *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
+     *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;</li>
+     *   <li>the optimizer step at the schedule's learning rate, and the schedule's advance, only when applied;</li>
+     *   <li>metrics: the result goes to every listener.</li>
+     * </ol>
+     *
+     * @return what happened in the step
+     * @throws TrainingDivergedException after listeners saw the step, when the guard gives up after too many
+     *     non-finite steps in a row
+     */
+    public StepResult step() {
+        long current = step;
+        long start = System.nanoTime();
+        StepResult result;
+        try (PointerScope scope = new PointerScope()) {
+            model.module().zero_grad(false);
+
+            double loss = 0.0;
+            for (int micro = 0; micro < accumulation; micro++) {
+                Batch batch = data.next();
+                Tensor microLoss = lossFunction.loss(model.forward(batch.input()), batch.target());
+                microLoss.div(new Scalar((double) accumulation)).backward();
+                loss += microLoss.item_double() / accumulation;
+            }
+
+            injection.afterBackward(current, parameters);
+
+            PipelineReport clip = pipeline.apply(parameters, current, loss);
+
+            GuardDecision decision = guard.decide(current, loss, clip);
+
+            double lr = schedule.lr();
+            if (decision.applyUpdate()) {
+                Optimizers.setLr(optimizer, lr);
+                optimizer.step();
+                schedule.afterUpdate(loss);
+                rememberLoss(loss);
+            }
+            if (clip.clipped()) {
+                clippedSteps++;
+            }
+            result = new StepResult(current, loss, clip.preClipNorm(), clip.postClipNorm(), clip.clipped(),
+                    clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.skipReason(),
+                    decision.stopReason(), (System.nanoTime() - start) / 1e6);
+        }
+        step++;
+        for (TrainingListener listener : listeners) {
+            listener.onStep(result);
+        }
+        if (result.stopReason().isPresent()) {
+            throw new TrainingDivergedException(current, result.stopReason().get());
+        }
+        return result;
+    }
+
+    /**
+     * Runs steps until {@code totalSteps} have run in all (a resumed trainer continues where it was), or
+     * until the guard stops training.
+     *
+     * @param totalSteps the step count to reach
+     * @return how training ended; a stop by the guard is reported here, not thrown
+     */
+    public TrainingOutcome run(long totalSteps) {
+        long start = System.nanoTime();
+        for (TrainingListener listener : listeners) {
+            listener.onTrainStart(this, totalSteps);
+        }
+        Optional<String> stopReason = Optional.empty();
+        try {
+            while (step < totalSteps) {
+                step();
+            }
+        } catch (TrainingDivergedException e) {
+            stopReason = Optional.of(e.getMessage());
+        }
+        TrainingOutcome outcome = new TrainingOutcome(step, finalLoss(), guard.skippedSteps(), clippedSteps,
+                guard.nonFiniteSteps(), stopReason, (System.nanoTime() - start) / 1e9);
+        for (TrainingListener listener : listeners) {
+            listener.onTrainEnd(outcome);
+        }
+        return outcome;
+    }
+
+    private void rememberLoss(double loss) {
+        recentLosses.addLast(loss);
+        if (recentLosses.size() > FINAL_LOSS_WINDOW) {
+            recentLosses.removeFirst();
+        }
+    }
+
+    private double finalLoss() {
+        return recentLosses.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    /** The number of steps run so far, which is also the next step's index. */
+    public long stepCount() {
+        return step;
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    public GradientPipeline pipeline() {
+        return pipeline;
+    }
+
+    public NonFiniteGuard guard() {
+        return guard;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+
+    /**
+     * The loop's own state and that of every stateful part it drives (data, pipeline, guard, schedule).
+     * Model weights and optimizer moments live in libtorch archives, not here.
+     */
+    @Override
+    public Map<String, Object> stateDict() {
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("step", step);
+        state.put("clipped_steps", clippedSteps);
+        state.put("recent_losses", new ArrayList<>(recentLosses));
+        state.put("data", data.stateDict());
+        state.put("pipeline", pipeline.stateDict());
+        state.put("guard", guard.stateDict());
+        state.put("schedule", schedule.stateDict());
+        return state;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        step = StateMaps.getLong(state, "step");
+        clippedSteps = StateMaps.getLong(state, "clipped_steps");
+        recentLosses.clear();
+        for (double loss : StateMaps.getDoubles(state, "recent_losses")) {
+            recentLosses.addLast(loss);
+        }
+        data.loadStateDict(StateMaps.getMap(state, "data"));
+        pipeline.loadStateDict(StateMaps.getMap(state, "pipeline"));
+        guard.loadStateDict(StateMaps.getMap(state, "guard"));
+        schedule.loadStateDict(StateMaps.getMap(state, "schedule"));
+    }
+
+    /** Assembles a {@link Trainer}. Model, data, loss, optimizer and schedule are required. */
+    public static final class Builder {
+        private Model model;
+        private BatchSource data;
+        private LossFunction loss;
+        private Optimizer optimizer;
+        private LrSchedule schedule;
+        private GradientPipeline pipeline = GradientPipeline.of();
+        private NonFiniteGuard guard = new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE);
+        private int accumulation = 1;
+        private NonFiniteInjection injection = NonFiniteInjection.none();
+        private final List<TrainingListener> listeners = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        public Builder model(Model model) {
+            this.model = model;
+            return this;
+        }
+
+        public Builder data(BatchSource data) {
+            this.data = data;
+            return this;
+        }
+
+        public Builder loss(LossFunction loss) {
+            this.loss = loss;
+            return this;
+        }
+
+        /** The optimizer over {@code Parameters.of(model.module())}. */
+        public Builder optimizer(Optimizer optimizer) {
+            this.optimizer = optimizer;
+            return this;
+        }
+
+        public Builder schedule(LrSchedule schedule) {
+            this.schedule = schedule;
+            return this;
+        }
+
+        /** The gradient transforms; none by default. */
+        public Builder pipeline(GradientPipeline pipeline) {
+            this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+            return this;
+        }
+
+        /** The non-finite guard; by default one that stops after 20 non-finite steps in a row. */
+        public Builder guard(NonFiniteGuard guard) {
+            this.guard = Objects.requireNonNull(guard, "guard");
+            return this;
+        }
+
+        /** Micro-batches per step, at least 1; gradients are clipped once, after the last. */
+        public Builder accumulation(int microBatches) {
+            if (microBatches < 1) {
+                throw new IllegalArgumentException("accumulation must be at least 1 micro-batch, got " + microBatches);
+            }
+            this.accumulation = microBatches;
+            return this;
+        }
+
+        public Builder injection(NonFiniteInjection injection) {
+            this.injection = Objects.requireNonNull(injection, "injection");
+            return this;
+        }
+
+        public Builder listener(TrainingListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public Trainer build() {
+            return new Trainer(this);
+        }
+    }
+}

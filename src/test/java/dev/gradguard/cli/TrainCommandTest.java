@@ -1,0 +1,147 @@
+package dev.gradguard.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path tmp;
+
+    private final PrintStream realOut = System.out;
+    private final PrintStream realErr = System.err;
+    private ByteArrayOutputStream out;
+    private ByteArrayOutputStream err;
+
+    @BeforeEach
+    void capture() {
+        out = new ByteArrayOutputStream();
+        err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(realOut);
+        System.setErr(realErr);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    /** A short temporal-order run: few steps, small evaluation, one thread. */
+    private int train(Path dir, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--steps", "30", "--eval-samples", "200",
+                "--threads", "1", "--quiet", "--json", "--out", dir.toString()));
+        args.addAll(List.of(extra));
+        return Main.run(args.toArray(new String[0]));
+    }
+
+    private JsonNode summary(Path dir) throws Exception {
+        return JSON.readTree(dir.resolve("summary.json").toFile());
+    }
+
+    @Test
+    void aRunWithInjectedNaNsSkipsExactlyThoseStepsAndKeepsTheWeightsFinite() throws Exception {
+        Path dir = tmp.resolve("run");
+        assertEquals(0, train(dir, "--inject-nonfinite", "5,10,15"), stderr());
+        JsonNode s = summary(dir);
+        assertEquals(3, s.get("skipped_steps").asInt());
+        assertTrue(s.get("params_finite").asBoolean());
+        assertEquals(30, s.get("steps").asInt());
+        assertEquals(64, s.get("param_checksum").asText().length());
+        assertEquals(s, JSON.readTree(out.toString(StandardCharsets.UTF_8)), "--json prints summary.json");
+
+        List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertEquals(30, lines.size());
+        List<Integer> skipped = lines.stream().map(l -> {
+            try {
+                return JSON.readTree(l);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }).filter(n -> n.get("skipped").asBoolean()).map(n -> n.get("step").asInt()).collect(Collectors.toList());
+        assertEquals(List.of(5, 10, 15), skipped);
+        JsonNode first = JSON.readTree(lines.get(0));
+        for (String key : List.of("step", "loss", "grad_norm", "grad_norm_clipped", "clipped", "clip_coef", "lr",
+                "skipped", "time_ms")) {
+            assertTrue(first.has(key), key);
+        }
+        assertTrue(Files.size(dir.resolve("model.pt")) > 0);
+    }
+
+    @Test
+    void twoRunsWithTheSameSeedHaveTheSameChecksum() throws Exception {
+        assertEquals(0, train(tmp.resolve("a"), "--seed", "3"), stderr());
+        assertEquals(0, train(tmp.resolve("b"), "--seed", "3"), stderr());
+        assertEquals(0, train(tmp.resolve("c"), "--seed", "4"), stderr());
+        String a = summary(tmp.resolve("a")).get("param_checksum").asText();
+        assertEquals(a, summary(tmp.resolve("b")).get("param_checksum").asText());
+        assertFalse(a.equals(summary(tmp.resolve("c")).get("param_checksum").asText()));
+    }
+
+    @Test
+    void anExistingRunIsNotOverwrittenWithoutOverwrite() throws Exception {
+        Path dir = tmp.resolve("taken");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("summary.json"), "precious");
+        assertEquals(ExitCodes.USAGE, train(dir));
+        assertEquals("precious", Files.readString(dir.resolve("summary.json")));
+        assertTrue(stderr().contains("already holds files (summary.json); choose another --out or pass --overwrite"), stderr());
+        assertFalse(stderr().contains("\tat "), "no stack trace without --debug");
+
+        assertEquals(0, train(dir, "--overwrite"), stderr());
+        assertTrue(summary(dir).has("param_checksum"));
+    }
+
+    @Test
+    void misspelledFlagsAreUsageErrorsWithASuggestion() {
+        assertEquals(ExitCodes.USAGE, Main.run("train", "--lrr", "0.1"));
+        assertTrue(stderr().contains("Unknown option: '--lrr'"), stderr());
+        assertTrue(stderr().contains("--lr"), stderr());
+    }
+
+    @Test
+    void badValuesAndNamesAreOneLineUsageErrors() {
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("x"), "--lr", "NaN"));
+        assertTrue(stderr().contains("gradguard: error: command line: 'lr' must be a finite number > 0, got 'NaN'"), stderr());
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("y"), "--task", "sorting"));
+        assertTrue(stderr().contains("sorting"), stderr());
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("z"), "--clip", "norm:-1"));
+        assertTrue(stderr().contains("clip policy 'norm:-1'"), stderr());
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("w"), "--clip", "nrom:1"));
+        assertTrue(stderr().contains("unknown clip policy 'nrom:1'"), stderr());
+        assertFalse(stderr().contains("\tat "), "no stack trace without --debug");
+    }
+
+    @Test
+    void aMissingDataFileIsADataError() {
+        assertEquals(ExitCodes.DATA, train(tmp.resolve("lm"), "--task", "charlm", "--data", tmp.resolve("none.txt").toString()));
+        assertTrue(stderr().contains("none.txt"), stderr());
+    }
+
+    @Test
+    void aConfigFileWithAnUnknownKeyIsAUsageError() throws Exception {
+        Path cfg = tmp.resolve("run.yaml");
+        Files.writeString(cfg, "stpes: 10\n");
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("c"), "--config", cfg.toString()));
+        assertTrue(stderr().contains("unknown key 'stpes' in " + cfg + " (did you mean 'steps'?)"), stderr());
+    }
+}

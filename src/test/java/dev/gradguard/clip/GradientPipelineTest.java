@@ -1,0 +1,166 @@
+package dev.gradguard.clip;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradguard.engine.Tensors;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.model.Parameters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class GradientPipelineTest {
+
+    @BeforeAll
+    static void load() {
+        Torch.load();
+    }
+
+    /** Two parameter sets with identical random gradients of the given scale. */
+    private static Parameters[] twins(long seed, double scale) {
+        torch.manual_seed(seed);
+        long[][] shapes = {{3, 4}, {4}, {2, 2, 3}, {}};
+        List<Tensor> a = new ArrayList<>();
+        List<Tensor> b = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < shapes.length; i++) {
+            Tensor g = torch.randn(shapes[i]).mul(new org.bytedeco.pytorch.Scalar(scale));
+            a.add(withGrad(shapes[i], g));
+            b.add(withGrad(shapes[i], g));
+            names.add("p" + i);
+        }
+        return new Parameters[] {Parameters.of(names, a), Parameters.of(names, b)};
+    }
+
+    private static Tensor withGrad(long[] shape, Tensor grad) {
+        Tensor p = torch.zeros(shape);
+        p.mutable_grad().put(grad.clone());
+        return p;
+    }
+
+    private static double[] allGrads(Parameters ps) {
+        List<Double> out = new ArrayList<>();
+        for (Tensor p : ps) {
+            for (double v : Tensors.toDoubles(p.grad())) {
+                out.add(v);
+            }
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    @Test
+    void normClipMatchesLibtorchAndReportsBothNorms() {
+        Parameters[] t = twins(1, 3.0);
+        double libtorchNorm = torch.clip_grad_norm_(t[1].toVector(), 1.0);
+
+        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(t[0], 0, 0.5);
+
+        assertEquals(libtorchNorm, r.preClipNorm(), 1e-5 * libtorchNorm);
+        assertTrue(r.clipped());
+        assertEquals(1.0, r.postClipNorm(), 1e-5);
+        assertEquals(1.0 / (libtorchNorm + 1e-6), r.coefficient(), 1e-6);
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 1e-6);
+        assertEquals(r.postClipNorm(), ClipGrad.getTotalNorm(Gradients.of(t[0]), 2, false).item_double(), 1e-5);
+    }
+
+    @Test
+    void normClipBelowTheThresholdLeavesGradientsBitIdentical() {
+        Parameters[] t = twins(2, 0.01);
+        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(t[0], 0, 0.5);
+        assertFalse(r.clipped());
+        assertEquals(1.0, r.coefficient());
+        assertEquals(r.preClipNorm(), r.postClipNorm());
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 0.0);
+    }
+
+    @Test
+    void infNormClipUsesTheMaxNormForTheDecisionAndReportsTheTwoNorm() {
+        Parameters[] t = twins(3, 2.0);
+        double libtorchInf = torch.clip_grad_norm_(t[1].toVector(), 0.5, Double.POSITIVE_INFINITY, false);
+        PipelineReport r = ClipPolicies.parse("norm:0.5:inf").apply(t[0], 0, 0.5);
+        double coef = 0.5 / (libtorchInf + 1e-6);
+        assertEquals(coef, r.transforms().get(0).coefficient(), 1e-6);
+        assertEquals(r.preClipNorm() * coef, r.postClipNorm(), 1e-6 * r.preClipNorm());
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 1e-6);
+    }
+
+    @Test
+    void aChainAppliesInOrderAndEachTransformSeesThePreviousNorm() {
+        Parameters[] t = twins(4, 2.0);
+        torch.clip_grad_value_(t[1].toVector(), 0.5);
+        double afterValue = torch.clip_grad_norm_(t[1].toVector(), 1.0);
+
+        PipelineReport r = ClipPolicies.parse("value:0.5,norm:1.0").apply(t[0], 7, 0.5);
+
+        assertEquals(2, r.transforms().size());
+        assertEquals("value:0.5", r.transforms().get(0).transform());
+        assertEquals(afterValue, r.transforms().get(0).normAfter(), 1e-5 * afterValue);
+        assertEquals(afterValue, r.transforms().get(1).normBefore(), 1e-5 * afterValue);
+        assertEquals(1.0, r.postClipNorm(), 1e-5);
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 1e-6);
+    }
+
+    @Test
+    void valueClipClampsBothSides() {
+        Parameters[] t = twins(5, 3.0);
+        PipelineReport r = ClipPolicies.parse("value:0.25").apply(t[0], 0, 0.5);
+        assertTrue(r.clipped());
+        double[] g = allGrads(t[0]);
+        double min = java.util.Arrays.stream(g).min().orElseThrow();
+        double max = java.util.Arrays.stream(g).max().orElseThrow();
+        assertEquals(-0.25, min, 1e-7);
+        assertEquals(0.25, max, 1e-7);
+    }
+
+    @Test
+    void specsParseAndPrintBack() {
+        assertEquals("none", ClipPolicies.parse("none").spec());
+        assertEquals("norm:1.0", ClipPolicies.parse("norm:1").spec());
+        assertEquals("norm:2.5:inf", ClipPolicies.parse("norm:2.5:inf").spec());
+        assertEquals("norm:1.0:1.0", ClipPolicies.parse("norm:1:1").spec());
+        assertEquals("value:0.5,norm:1.0", ClipPolicies.parse(" value:0.5 , norm:1.0 ").spec());
+    }
+
+    @Test
+    void badSpecsSayWhatIsAllowed() {
+        String unknown = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("nrom:1")).getMessage();
+        assertEquals("unknown clip policy 'nrom:1' (allowed: " + ClipPolicies.ALLOWED + ")", unknown);
+        String negative = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:-1")).getMessage();
+        assertTrue(negative.startsWith("clip policy 'norm:-1': "), negative);
+        assertTrue(negative.contains("-1"), negative);
+        String p = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1:0")).getMessage();
+        assertTrue(p.startsWith("clip policy 'norm:1:0': "), p);
+        String word = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("value:big")).getMessage();
+        assertEquals("clip policy 'value:big': V must be a number, got 'big'", word);
+        String chain = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1,foo")).getMessage();
+        assertTrue(chain.startsWith("unknown clip policy 'foo' in 'norm:1,foo'"), chain);
+    }
+
+    @Test
+    void statelessPipelinesHaveEmptyStatesPerTransform() {
+        GradientPipeline p = ClipPolicies.parse("value:1,norm:1");
+        Map<String, Object> state = p.stateDict();
+        assertEquals(List.of("0:value:1.0", "1:norm:1.0"), new ArrayList<>(state.keySet()));
+        p.loadStateDict(state);
+        assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1").loadStateDict(state));
+    }
+
+    @Test
+    void noGradientsMeansNormZeroAndNothingClipped() {
+        Parameters ps = Parameters.of(List.of("w"), List.of(torch.zeros(3)));
+        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(ps, 0, 0.1);
+        assertEquals(0.0, r.preClipNorm());
+        assertFalse(r.clipped());
+        assertEquals(1.0, r.coefficient());
+        assertFalse(new TensorVector(ps.get(0)).get(0).grad().defined());
+    }
+}

@@ -1,0 +1,107 @@
+package dev.gradguard.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainSettingsTest {
+    @TempDir
+    Path tmp;
+
+    private static String error(Map<String, ?> overrides) {
+        return assertThrows(IllegalArgumentException.class,
+                () -> TrainSettings.defaults().with(overrides, "run.yaml")).getMessage();
+    }
+
+    @Test
+    void flagsOverrideTheFileWhichOverridesTheDefaults() throws Exception {
+        Path yaml = tmp.resolve("run.yaml");
+        Files.writeString(yaml, "lr: 0.25\nbatch_size: 8\nclip: value:0.5\ninject-nonfinite: [3, 5]\n");
+        TrainSettings s = TrainSettings.defaults()
+                .with(ConfigFiles.read(yaml), yaml.toString())
+                .with(Map.of("lr", "0.125"), "command line");
+        assertEquals(0.125, s.lr());
+        assertEquals(8, s.batchSize());
+        assertEquals("value:0.5", s.clip());
+        assertEquals(List.of(3L, 5L), s.injectNonfinite());
+        assertEquals(TrainSettings.defaults().steps(), s.steps());
+    }
+
+    @Test
+    void jsonFilesWorkToo() throws Exception {
+        Path json = tmp.resolve("run.json");
+        Files.writeString(json, "{\"steps\": 12, \"nesterov\": true, \"weight-decay\": 0.01}");
+        TrainSettings s = TrainSettings.defaults().with(ConfigFiles.read(json), "run.json");
+        assertEquals(12, s.steps());
+        assertTrue(s.nesterov());
+        assertEquals(0.01, s.weightDecay().getAsDouble());
+    }
+
+    @Test
+    void unknownKeysNameTheClosestKnownKey() {
+        String m = error(Map.of("lrate", 0.1));
+        assertTrue(m.startsWith("unknown key 'lrate' in run.yaml (did you mean 'lr'?) (allowed: task, model, steps"), m);
+        assertTrue(error(Map.of("batchsize", 3)).contains("did you mean 'batch-size'?"));
+    }
+
+    @Test
+    void badValuesNameTheKeyTheValueAndWhatIsAllowed() {
+        assertEquals("run.yaml: 'lr' must be a finite number > 0, got 'NaN'", error(Map.of("lr", "NaN")));
+        assertEquals("run.yaml: 'lr' must be a finite number > 0, got -0.1", error(Map.of("lr", -0.1)));
+        assertEquals("run.yaml: 'batch-size' must be an integer in [1, 1000000], got 0", error(Map.of("batch-size", 0)));
+        assertEquals("run.yaml: 'steps' must be an integer >= 1, got 'ten'", error(Map.of("steps", "ten")));
+        assertEquals("run.yaml: 'steps' must be an integer >= 1, got 2.5", error(Map.of("steps", 2.5)));
+        assertEquals("run.yaml: 'optimizer' must be one of sgd, adam, adamw, got 'adagrad'",
+                error(Map.of("optimizer", "adagrad")));
+        assertEquals("run.yaml: 'momentum' must be a number in [0.0, 1.0), got 1", error(Map.of("momentum", 1)));
+        assertEquals("run.yaml: 'nesterov' must be true or false, got 'yes please'", error(Map.of("nesterov", "yes please")));
+        assertTrue(error(Map.of("inject-nonfinite", "3,-1")).startsWith("run.yaml: 'inject-nonfinite' must be a comma-separated list"));
+    }
+
+    @Test
+    void malformedFilesGiveOneLineErrors() throws Exception {
+        Path bad = tmp.resolve("bad.yaml");
+        Files.writeString(bad, "lr: [0.1\nsteps: 3\n");
+        String m = assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(bad)).getMessage();
+        assertTrue(m.startsWith("config file " + bad + " is not valid YAML at line"), m);
+        assertTrue(!m.contains("\n"), m);
+
+        Path list = tmp.resolve("list.json");
+        Files.writeString(list, "[1, 2]");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(list)).getMessage()
+                .endsWith("must hold a map of keys to values, e.g. 'lr: 0.1'"));
+
+        Path empty = tmp.resolve("empty.yaml");
+        Files.writeString(empty, "  \n");
+        assertEquals("config file " + empty + " is empty",
+                assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(empty)).getMessage());
+
+        Path binary = tmp.resolve("bin.yaml");
+        Files.write(binary, new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
+        assertEquals("config file " + binary + " is not UTF-8 text",
+                assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(binary)).getMessage());
+
+        Path txt = tmp.resolve("run.txt");
+        Files.writeString(txt, "lr: 1", StandardCharsets.UTF_8);
+        assertEquals("config file " + txt + " must end in .yaml, .yml or .json",
+                assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(txt)).getMessage());
+
+        assertEquals("config file " + tmp.resolve("nope.yaml") + " does not exist",
+                assertThrows(IllegalArgumentException.class, () -> ConfigFiles.read(tmp.resolve("nope.yaml"))).getMessage());
+    }
+
+    @Test
+    void editDistanceCountsSingleEdits() {
+        assertEquals(0, TrainSettings.editDistance("lr", "lr"));
+        assertEquals(3, TrainSettings.editDistance("lrate", "lr"));
+        assertEquals(1, TrainSettings.editDistance("stepz", "steps"));
+    }
+}

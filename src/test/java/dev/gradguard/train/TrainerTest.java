@@ -1,0 +1,216 @@
+package dev.gradguard.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.data.Batch;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() {
+        Torch.load();
+        Torch.setThreads(1);
+    }
+
+    private static Trainer trainer(long seed, String optimizer, String clip, Set<Long> inject, int maxNonfinite,
+            List<StepResult> sink) {
+        torch.manual_seed(seed);
+        TinyRegression.Net net = new TinyRegression.Net();
+        Optimizer opt = Optimizers.create(OptimizerSpec.defaults(optimizer, 0.05), Parameters.of(net));
+        Trainer.Builder b = Trainer.builder()
+                .model(net)
+                .data(new TinyRegression.Data(seed, 16))
+                .loss(TinyRegression::mse)
+                .optimizer(opt)
+                .schedule(Schedules.parse("constant", 0.05, 100))
+                .pipeline(ClipPolicies.parse(clip))
+                .guard(new NonFiniteGuard(maxNonfinite))
+                .injection(NonFiniteInjection.atSteps(inject));
+        if (sink != null) {
+            b.listener(new TrainingListener() {
+                @Override
+                public void onStep(StepResult result) {
+                    sink.add(result);
+                }
+            });
+        }
+        return b.build();
+    }
+
+    private byte[] optimizerBytes(Optimizer opt, String name) throws IOException {
+        OutputArchive a = new OutputArchive();
+        opt.save(a);
+        Path file = tmp.resolve(name);
+        a.save_to(file.toString());
+        return Files.readAllBytes(file);
+    }
+
+    @Test
+    void trainingReducesTheLossOfAUserDefinedModel() {
+        List<StepResult> steps = new ArrayList<>();
+        TrainingOutcome outcome = trainer(1, "adam", "norm:1.0", Set.of(), 20, steps).run(300);
+        assertTrue(outcome.completed());
+        assertEquals(300, steps.size());
+        double first = steps.subList(0, 10).stream().mapToDouble(StepResult::loss).average().orElseThrow();
+        assertTrue(outcome.finalLoss() < first / 10, "loss " + first + " -> " + outcome.finalLoss());
+    }
+
+    @Test
+    void aNonFiniteStepLeavesWeightsAndAdamStateBitIdentical() throws IOException {
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = trainer(2, "adam", "norm:1.0", Set.of(5L), 20, steps);
+        for (int i = 0; i < 5; i++) {
+            t.step();
+        }
+        String weightsBefore = t.parameters().checksum();
+        byte[] adamBefore = optimizerBytes(t.optimizer(), "before.pt");
+
+        StepResult poisoned = t.step();
+
+        assertTrue(poisoned.skipped());
+        assertTrue(poisoned.nonFinite());
+        assertTrue(Double.isNaN(poisoned.gradNorm()));
+        assertEquals(weightsBefore, t.parameters().checksum());
+        assertArrayEquals(adamBefore, optimizerBytes(t.optimizer(), "after.pt"));
+        assertTrue(t.parameters().allFinite());
+
+        StepResult next = t.step();
+        assertFalse(next.skipped());
+        assertNotEquals(weightsBefore, t.parameters().checksum());
+        assertEquals(1, t.guard().skippedSteps());
+        assertEquals(0, t.guard().consecutiveNonFinite());
+    }
+
+    @Test
+    void injectedStepsAreExactlyTheSkippedOnes() {
+        List<StepResult> steps = new ArrayList<>();
+        TrainingOutcome outcome = trainer(3, "sgd", "none", Set.of(3L, 7L, 8L), 20, steps).run(20);
+        assertEquals(3, outcome.skippedSteps());
+        assertEquals(3, outcome.nonFiniteSteps());
+        List<Long> skipped = steps.stream().filter(StepResult::skipped).map(StepResult::step).toList();
+        assertEquals(List.of(3L, 7L, 8L), skipped);
+    }
+
+    @Test
+    void tooManyConsecutiveNonFiniteStepsStopTheRunWithTheLastGoodWeights() {
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = trainer(4, "sgd", "norm:1.0", Set.of(2L, 3L, 4L, 5L, 6L), 3, steps);
+        TrainingOutcome outcome = t.run(50);
+        assertFalse(outcome.completed());
+        assertEquals(5, outcome.steps(), "steps 0-1 applied, 2-4 non-finite, the third stops the run");
+        assertTrue(outcome.stopReason().orElseThrow().contains("3 consecutive steps"));
+        assertEquals(5, steps.size(), "the stopping step is still reported to listeners");
+        assertTrue(steps.get(4).stopReason().isPresent());
+        assertTrue(t.parameters().allFinite());
+    }
+
+    @Test
+    void theSameSeedGivesBitIdenticalWeightsAndAnotherSeedDoesNot() {
+        String a = runChecksum(7);
+        String b = runChecksum(7);
+        String c = runChecksum(8);
+        assertEquals(a, b);
+        assertNotEquals(a, c);
+    }
+
+    private static String runChecksum(long seed) {
+        Trainer t = trainer(seed, "adam", "norm:0.5", Set.of(4L), 20, null);
+        t.run(40);
+        return t.parameters().checksum();
+    }
+
+    @Test
+    void accumulatingTwoMicroBatchesEqualsOneBatchOfBoth() {
+        torch.manual_seed(11);
+        TinyRegression.Data source = new TinyRegression.Data(11, 8);
+        Batch b1 = source.next();
+        Batch b2 = source.next();
+        Batch both = new Batch(torch.cat(new org.bytedeco.pytorch.TensorVector(b1.input(), b2.input())),
+                torch.cat(new org.bytedeco.pytorch.TensorVector(b1.target(), b2.target())));
+
+        String accumulated = oneSgdStep(List.of(b1, b2), 2);
+        String whole = oneSgdStep(List.of(both), 1);
+        assertEquals(whole, accumulated);
+    }
+
+    /** The weights (rounded to 1e-6) after one clipped SGD step over the given micro-batches. */
+    private static String oneSgdStep(List<Batch> batches, int accumulation) {
+        torch.manual_seed(12);
+        TinyRegression.Net net = new TinyRegression.Net();
+        BatchSource fixed = new BatchSource() {
+            int i;
+
+            @Override
+            public Batch next() {
+                return batches.get(i++);
+            }
+
+            @Override
+            public Map<String, Object> stateDict() {
+                return Map.of();
+            }
+
+            @Override
+            public void loadStateDict(Map<String, Object> state) {
+            }
+        };
+        Trainer t = Trainer.builder().model(net).data(fixed).loss(TinyRegression::mse)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", 0.5), Parameters.of(net)))
+                .schedule(Schedules.parse("constant", 0.5, 1))
+                .pipeline(ClipPolicies.parse("norm:0.1"))
+                .accumulation(accumulation).build();
+        StepResult r = t.step();
+        assertTrue(r.clipped(), "the step is clipped once, after the last micro-batch");
+        StringBuilder s = new StringBuilder();
+        for (double v : dev.gradguard.engine.Tensors.toDoubles(torch.cat(new org.bytedeco.pytorch.TensorVector(
+                t.parameters().tensors().stream().map(p -> p.detach().flatten()).toArray(org.bytedeco.pytorch.Tensor[]::new))))) {
+            s.append(Math.round(v * 1e6)).append(',');
+        }
+        return s.toString();
+    }
+
+    @Test
+    void theLoopStateSurvivesAJsonRoundTrip() throws Exception {
+        Trainer a = trainer(21, "sgd", "norm:1.0", Set.of(3L), 20, null);
+        a.run(15);
+        Map<String, Object> state = a.stateDict();
+        assertEquals(15L, ((Number) state.get("step")).longValue());
+
+        String json = dev.gradguard.metrics.Json.compact().writeValueAsString(state);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> read = dev.gradguard.metrics.Json.compact().readValue(json, Map.class);
+        Trainer b = trainer(99, "sgd", "norm:1.0", Set.of(), 20, null);
+        b.loadStateDict(read);
+
+        assertEquals(15, b.stepCount());
+        assertEquals(1, b.guard().skippedSteps());
+        assertEquals(json, dev.gradguard.metrics.Json.compact().writeValueAsString(b.stateDict()));
+    }
+}
