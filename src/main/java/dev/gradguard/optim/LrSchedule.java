@@ -7,6 +7,11 @@ import dev.gradguard.state.Stateful;
  * {@link #afterUpdate(double)} after each update that was applied. A skipped step (non-finite gradients,
  * a spike) does not advance the schedule, as in Megatron-LM, where the scheduler steps only on
  * successful updates.
+ *
+ * <p>Schedules count applied updates from 0: before any {@code afterUpdate}, {@link #lr()} is the rate
+ * of update 0. {@link Schedules#parse} builds them from their {@code --schedule} spelling. Their state
+ * (see {@link Stateful}) holds everything that decides later rates, so a schedule restored from
+ * {@link #stateDict()} continues bit for bit like the one saved.
  */
 public interface LrSchedule extends Stateful {
 
