@@ -1,0 +1,385 @@
+package dev.gradguard.clip;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.LongArrayRefOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Gradient clipping with the semantics of PyTorch 2.6+ {@code torch.nn.utils}: {@code clip_grad_norm_},
+ * {@code get_total_norm}, {@code clip_grads_with_norm_} and {@code clip_grad_value_}.
+ *
+ * <h2>Semantics (as in PyTorch)</h2>
+ * <ul>
+ *   <li>Parameters whose gradient is undefined are skipped. With no gradient at all, the norm is a 0-dim
+ *       float32 {@code 0.} on the CPU and nothing changes.</li>
+ *   <li>The total norm is the {@code p}-norm of the per-tensor {@code p}-norms,
+ *       {@code vector_norm(stack([vector_norm(g, p) for g in grads]), p)}, which for finite {@code p} equals
+ *       the {@code p}-norm of all gradients concatenated and for {@code p = inf} is {@code max |g|}. Combined
+ *       per-tensor norms stay close to the float64 answer, unlike one float32 reduction over a
+ *       concatenated buffer of tens of millions of elements.
+ *       The norm is a 0-dim tensor on the first gradient's device, in the gradients' dtype; when their
+ *       dtypes differ, {@code stack} promotes them as in PyTorch (float32 with float64 gives float64).
+ *       Each tensor's norm is computed in its own dtype, so a float32 gradient whose {@code sum |g|^p}
+ *       overflows float32 has an infinite norm, exactly as in PyTorch.</li>
+ *   <li>{@code coef = maxNorm / (norm + 1e-6)}, clamped to at most 1 (never below), and every gradient is
+ *       multiplied by it even when it is 1: the coefficient stays a tensor, so nothing is read back to the
+ *       host. The division is computed as PyTorch's {@code Tensor.__rtruediv__} does,
+ *       {@code reciprocal(norm + 1e-6) * maxNorm}.</li>
+ *   <li>Non-finite norms propagate as in PyTorch: an infinite norm gives {@code coef = 0}, so finite
+ *       gradients become 0 and infinite entries NaN; a NaN norm makes every gradient NaN. Ask for
+ *       {@code errorIfNonfinite} (or guard the optimizer step) to catch this.</li>
+ *   <li>{@link #clipGradValue} clamps every element to {@code [-clipValue, clipValue]}, both sides.</li>
+ * </ul>
+ *
+ * <h2>Where this deliberately differs from PyTorch</h2>
+ * <ul>
+ *   <li><b>Aliased gradients count once.</b> PyTorch counts a parameter listed twice twice in the norm
+ *       and multiplies its gradient twice. Here gradients that are the same memory (same device, dtype,
+ *       data pointer, sizes and strides, which also catches two Java wrappers of one tensor) are counted
+ *       and scaled once. Partially overlapping views are not detected.</li>
+ *   <li><b>Half and bfloat16 norms accumulate in float32.</b> PyTorch computes them in the gradient's
+ *       dtype, where {@code sum g^2} overflows float16 at 65504. The norm of such gradients is returned
+ *       as float32 (keeping its range: casting back could turn a finite norm into inf and zero the
+ *       gradients); the gradients themselves keep their dtype.</li>
+ *   <li><b>Empty gradients contribute 0.</b> For {@code p = inf} libtorch's {@code linalg_vector_norm}
+ *       (PyTorch's CPU path) and libtorch's C++ {@code clip_grad_norm_} throw on a 0-element tensor
+ *       because {@code max} has no identity; since every per-tensor norm is {@code >= 0}, 0 is the
+ *       neutral element and is what PyTorch returns for finite {@code p}.</li>
+ *   <li>{@code normType = 0} is rejected: libtorch's C++ {@code clip_grad_norm_} returns the number of
+ *       gradients for it, which is not a norm. Negative and NaN arguments are rejected too.</li>
+ * </ul>
+ *
+ * <h2>Cost and host syncs</h2>
+ * libtorch's multi-tensor ({@code _foreach_*}) kernels are not exposed to Java, so this is PyTorch's
+ * non-foreach path, the one PyTorch takes on the CPU: one norm and one {@code mul_} (or {@code clamp_})
+ * per gradient, one {@code stack} and one norm for the total. Grouping by (device, dtype) shows only in the
+ * coefficient being moved to each device once and in the dtype promotion of the total. No method reads a
+ * value back to the host, except {@code errorIfNonfinite = true}, which costs one sync to check the norm.
+ *
+ * <h2>Memory</h2>
+ * Temporaries are freed before each method returns; a returned norm belongs to the caller's
+ * {@link PointerScope} if one is open (otherwise to the garbage collector). Tensors passed in are never
+ * closed. Autograd is off inside (PyTorch's {@code @no_grad}).
+ *
+ * <p>Not thread-safe with respect to the gradients: do not clip the same gradients from two threads.
+ */
+public final class ClipGrad {
+    /** PyTorch's {@code 1e-6} in {@code max_norm / (total_norm + 1e-6)}. */
+    private static final double EPS = 1e-6;
+
+    private ClipGrad() {
+    }
+
+    /** {@link #clipGradNorm(Iterable, double, double, boolean)} with the 2-norm and no finiteness check. */
+    public static Tensor clipGradNorm(Iterable<Tensor> parameters, double maxNorm) {
+        return clipGradNorm(parameters, maxNorm, 2.0, false);
+    }
+
+    /** {@link #clipGradNorm(Iterable, double)} over a {@code Module.parameters()} vector. */
+    public static Tensor clipGradNorm(TensorVector parameters, double maxNorm) {
+        return clipGradNorm(asList(parameters, "parameters"), maxNorm);
+    }
+
+    /**
+     * Scales the parameters' gradients in place so that their total {@code normType}-norm is at most
+     * {@code maxNorm}; PyTorch's {@code clip_grad_norm_}.
+     *
+     * @param parameters the parameters; those without a gradient are skipped
+     * @param maxNorm the largest total norm allowed, {@code >= 0} ({@code Double.POSITIVE_INFINITY} never
+     *     clips a finite norm)
+     * @param normType the order {@code p > 0} of the norm, {@code Double.POSITIVE_INFINITY} for the max norm
+     * @param errorIfNonfinite when true, reads the norm back (a host sync) and throws if it is NaN or
+     *     infinite, before changing anything
+     * @return the total norm before clipping, a 0-dim tensor on the first gradient's device
+     * @throws IllegalArgumentException if {@code maxNorm} is negative or NaN, or {@code normType} is not
+     *     positive
+     * @throws NonFiniteNormException if {@code errorIfNonfinite} and the total norm is NaN or infinite
+     */
+    public static Tensor clipGradNorm(Iterable<Tensor> parameters, double maxNorm, double normType,
+            boolean errorIfNonfinite) {
+        checkMaxNorm(maxNorm);
+        checkNormType(normType);
+        List<Tensor> params = toList(parameters, "parameters");
+        Tensor result = new Tensor();
+        inNoGradScope(() -> {
+            List<Tensor> grads = distinctGradients(params);
+            Tensor total = totalNorm(grads, normType, errorIfNonfinite);
+            scale(grads, maxNorm, total);
+            result.put(total);
+        });
+        return result;
+    }
+
+    /** {@link #clipGradNorm(Iterable, double, double, boolean)} over a {@code Module.parameters()} vector. */
+    public static Tensor clipGradNorm(TensorVector parameters, double maxNorm, double normType,
+            boolean errorIfNonfinite) {
+        return clipGradNorm(asList(parameters, "parameters"), maxNorm, normType, errorIfNonfinite);
+    }
+
+    /**
+     * The total {@code normType}-norm of gradient tensors, without changing them; PyTorch's
+     * {@code get_total_norm}. With {@link #clipGradsWithNorm} it splits {@link #clipGradNorm} in two so
+     * that the norm can be reduced across processes in between.
+     *
+     * @param gradients the GRADIENT tensors (e.g. {@code p.grad()}), not the parameters; undefined tensors
+     *     are skipped and aliased ones counted once
+     * @param normType the order {@code p > 0} of the norm, {@code Double.POSITIVE_INFINITY} for the max norm
+     * @param errorIfNonfinite when true, reads the norm back (a host sync) and throws if it is NaN or infinite
+     * @return a 0-dim tensor on the first gradient's device; {@code 0.} (float32, CPU) for no gradients
+     * @throws IllegalArgumentException if {@code normType} is not positive
+     * @throws NonFiniteNormException if {@code errorIfNonfinite} and the total norm is NaN or infinite
+     */
+    public static Tensor getTotalNorm(Iterable<Tensor> gradients, double normType, boolean errorIfNonfinite) {
+        checkNormType(normType);
+        List<Tensor> tensors = toList(gradients, "gradients");
+        Tensor result = new Tensor();
+        inNoGradScope(() -> {
+            List<Tensor> defined = new ArrayList<>();
+            for (Tensor t : tensors) {
+                if (t.defined()) {
+                    defined.add(t);
+                }
+            }
+            result.put(totalNorm(distinct(defined), normType, errorIfNonfinite));
+        });
+        return result;
+    }
+
+    /** {@link #getTotalNorm(Iterable, double, boolean)} over a vector of gradient tensors. */
+    public static Tensor getTotalNorm(TensorVector gradients, double normType, boolean errorIfNonfinite) {
+        return getTotalNorm(asList(gradients, "gradients"), normType, errorIfNonfinite);
+    }
+
+    /**
+     * Scales the parameters' gradients in place by {@code min(1, maxNorm / (totalNorm + 1e-6))}, where
+     * {@code totalNorm} was computed elsewhere (e.g. by {@link #getTotalNorm} and an all-reduce); PyTorch's
+     * {@code clip_grads_with_norm_}. The norm is not checked for finiteness and not read back.
+     *
+     * @param parameters the parameters; those without a gradient are skipped, aliased gradients scaled once
+     * @param maxNorm the largest total norm allowed, {@code >= 0}
+     * @param totalNorm a one-element tensor on any device; the coefficient is computed in its dtype
+     * @throws IllegalArgumentException if {@code maxNorm} is negative or NaN, or {@code totalNorm} is
+     *     undefined or does not hold exactly one element
+     */
+    public static void clipGradsWithNorm(Iterable<Tensor> parameters, double maxNorm, Tensor totalNorm) {
+        checkMaxNorm(maxNorm);
+        Objects.requireNonNull(totalNorm, "totalNorm");
+        if (!totalNorm.defined() || totalNorm.numel() != 1) {
+            throw new IllegalArgumentException("totalNorm must be a one-element tensor (as getTotalNorm returns), got "
+                    + (totalNorm.defined() ? "a tensor of shape " + Arrays.toString(totalNorm.sizes().vec().get())
+                            : "an undefined tensor"));
+        }
+        List<Tensor> params = toList(parameters, "parameters");
+        inNoGradScope(() -> scale(distinctGradients(params), maxNorm, totalNorm.reshape(new long[0])));
+    }
+
+    /** {@link #clipGradsWithNorm(Iterable, double, Tensor)} over a {@code Module.parameters()} vector. */
+    public static void clipGradsWithNorm(TensorVector parameters, double maxNorm, Tensor totalNorm) {
+        clipGradsWithNorm(asList(parameters, "parameters"), maxNorm, totalNorm);
+    }
+
+    /**
+     * Clamps every gradient element in place to {@code [-clipValue, clipValue]}; PyTorch's
+     * {@code clip_grad_value_}. NaN entries stay NaN.
+     *
+     * @param parameters the parameters; those without a gradient are skipped
+     * @param clipValue the largest magnitude allowed, {@code >= 0}
+     * @throws IllegalArgumentException if {@code clipValue} is negative or NaN
+     */
+    public static void clipGradValue(Iterable<Tensor> parameters, double clipValue) {
+        if (!(clipValue >= 0)) {
+            throw new IllegalArgumentException("clipValue must be a number >= 0 (gradients are clamped to "
+                    + "[-clipValue, clipValue]), got " + clipValue);
+        }
+        List<Tensor> params = toList(parameters, "parameters");
+        inNoGradScope(() -> {
+            ScalarOptional low = new ScalarOptional(new Scalar(-clipValue));
+            ScalarOptional high = new ScalarOptional(new Scalar(clipValue));
+            for (Tensor g : distinctGradients(params)) {
+                g.clamp_(low, high);
+            }
+        });
+    }
+
+    /** {@link #clipGradValue(Iterable, double)} over a {@code Module.parameters()} vector. */
+    public static void clipGradValue(TensorVector parameters, double clipValue) {
+        clipGradValue(asList(parameters, "parameters"), clipValue);
+    }
+
+    /**
+     * Runs {@code body} with autograd off (PyTorch's {@code @no_grad}: gradients that require grad may be
+     * changed in place) inside its own {@link PointerScope}, which frees every native temporary the body
+     * creates. What must outlive the call is copied into a tensor created before it.
+     */
+    @SuppressWarnings("try") // both resources act by being open; the body never names them
+    private static void inNoGradScope(Runnable body) {
+        try (PointerScope temporaries = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            body.run();
+        }
+    }
+
+    /** The norm of the per-tensor norms, PyTorch's {@code _get_total_norm} (non-foreach path). */
+    private static Tensor totalNorm(List<Tensor> grads, double normType, boolean errorIfNonfinite) {
+        if (grads.isEmpty()) {
+            return torch.zeros(new long[0]);
+        }
+        Scalar order = new Scalar(normType);
+        Device first = grads.get(0).device();
+        TensorVector norms = new TensorVector();
+        for (Tensor g : grads) {
+            Tensor norm = tensorNorm(g, order);
+            norms.push_back(norm.device().equals(first) ? norm : norm.to(first, norm.scalar_type()));
+        }
+        Tensor total = vectorNorm(torch.stack(norms), order, new ScalarTypeOptional());
+        if (errorIfNonfinite && !total.isfinite().item_bool()) {
+            throw new NonFiniteNormException(total.item_double(), normType);
+        }
+        return total;
+    }
+
+    private static Tensor tensorNorm(Tensor grad, Scalar order) {
+        if (grad.numel() == 0) {
+            // linalg_vector_norm refuses the inf norm of an empty tensor (max has no identity); every p-norm
+            // of it is 0, and its 2-norm is that 0 in the dtype the norm would have had.
+            return vectorNorm(grad, new Scalar(2.0), accumulationType(grad));
+        }
+        return vectorNorm(grad, order, accumulationType(grad));
+    }
+
+    /** float32 for half and bfloat16 gradients (a documented deviation); the gradient's own dtype otherwise. */
+    private static ScalarTypeOptional accumulationType(Tensor grad) {
+        // scalar_type() returns a fresh enum object; intern() gives the constant that == can compare
+        torch.ScalarType type = grad.scalar_type().intern();
+        return type == torch.ScalarType.Half || type == torch.ScalarType.BFloat16
+                ? new ScalarTypeOptional(torch.ScalarType.Float)
+                : new ScalarTypeOptional();
+    }
+
+    private static Tensor vectorNorm(Tensor t, Scalar order, ScalarTypeOptional dtype) {
+        return torch.linalg_vector_norm(t, order, new LongArrayRefOptional(), false, dtype);
+    }
+
+    /** PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code mul_} per gradient. */
+    private static void scale(List<Tensor> grads, double maxNorm, Tensor totalNorm) {
+        if (grads.isEmpty()) {
+            return;
+        }
+        // max_norm / (total + 1e-6) as Python evaluates it (Tensor.__rtruediv__ is reciprocal() * other);
+        // libtorch's C++ operator/ divides instead, which can differ in the last bit.
+        Tensor coef = totalNorm.add(new Scalar(EPS)).reciprocal_().mul_(new Scalar(maxNorm))
+                .clamp_max_(new Scalar(1.0));
+        List<Tensor> coefOnDevice = new ArrayList<>();
+        for (Tensor g : grads) {
+            if (g.numel() == 0) {
+                continue;
+            }
+            g.mul_(onDevice(coef, g.device(), coefOnDevice));
+        }
+    }
+
+    /** {@code coef} on {@code device}, moved there once per device. */
+    private static Tensor onDevice(Tensor coef, Device device, List<Tensor> moved) {
+        if (coef.device().equals(device)) {
+            return coef;
+        }
+        for (Tensor c : moved) {
+            if (c.device().equals(device)) {
+                return c;
+            }
+        }
+        Tensor c = coef.to(device, coef.scalar_type());
+        moved.add(c);
+        return c;
+    }
+
+    /** The defined gradients of {@code params}, each memory region once, in order. */
+    private static List<Tensor> distinctGradients(List<Tensor> params) {
+        List<Tensor> grads = new ArrayList<>(params.size());
+        for (Tensor p : params) {
+            Tensor g = p.grad();
+            if (g.defined()) {
+                grads.add(g);
+            }
+        }
+        return distinct(grads);
+    }
+
+    /**
+     * Drops tensors that are the same memory as an earlier one. Two Java {@code Tensor} objects can wrap
+     * one C++ tensor, and two tensors can view one region, so identity is the region: device, dtype, data
+     * pointer, sizes and strides. Empty tensors have no data pointer and are kept (they contribute nothing).
+     */
+    private static List<Tensor> distinct(List<Tensor> tensors) {
+        if (tensors.size() < 2) {
+            return tensors;
+        }
+        Set<String> seen = new HashSet<>();
+        List<Tensor> out = new ArrayList<>(tensors.size());
+        for (Tensor t : tensors) {
+            if (t.numel() == 0 || seen.add(memoryKey(t))) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    private static String memoryKey(Tensor t) {
+        Pointer data = t.data_ptr();
+        return t.device().str().getString() + '/' + t.scalar_type() + '@' + (data == null ? 0 : data.address())
+                + Arrays.toString(t.sizes().vec().get()) + Arrays.toString(t.strides().vec().get());
+    }
+
+    private static List<Tensor> toList(Iterable<Tensor> tensors, String name) {
+        Objects.requireNonNull(tensors, name);
+        List<Tensor> list = new ArrayList<>();
+        for (Tensor t : tensors) {
+            list.add(Objects.requireNonNull(t, () -> name + " holds null at index " + list.size()));
+        }
+        return list;
+    }
+
+    private static List<Tensor> asList(TensorVector vector, String name) {
+        return Arrays.asList(Objects.requireNonNull(vector, name).get());
+    }
+
+    private static void checkMaxNorm(double maxNorm) {
+        if (!(maxNorm >= 0)) {
+            throw new IllegalArgumentException("maxNorm must be a number >= 0 (0 zeroes every gradient, "
+                    + "Double.POSITIVE_INFINITY never clips a finite norm), got " + maxNorm);
+        }
+    }
+
+    private static void checkNormType(double normType) {
+        if (!(normType > 0)) {
+            throw new IllegalArgumentException("normType must be > 0: 1, 2, any p > 0, or "
+                    + "Double.POSITIVE_INFINITY for the max norm; got " + normType
+                    + (normType == 0 ? " (libtorch's C++ clip_grad_norm_ returns the number of gradients for 0,"
+                            + " which is not a norm)" : ""));
+        }
+    }
+
+    /** {@code x} as Python prints a float ({@code 2.0}, {@code inf}, {@code nan}), for messages. */
+    static String pythonFloat(double x) {
+        if (Double.isNaN(x)) {
+            return "nan";
+        }
+        if (Double.isInfinite(x)) {
+            return x > 0 ? "inf" : "-inf";
+        }
+        return Double.toString(x);
+    }
+}
