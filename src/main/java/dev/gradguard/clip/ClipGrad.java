@@ -201,10 +201,7 @@ public final class ClipGrad {
      * @throws IllegalArgumentException if {@code clipValue} is negative or NaN
      */
     public static void clipGradValue(Iterable<Tensor> parameters, double clipValue) {
-        if (!(clipValue >= 0)) {
-            throw new IllegalArgumentException("clipValue must be a number >= 0 (gradients are clamped to "
-                    + "[-clipValue, clipValue]), got " + clipValue);
-        }
+        checkClipValue(clipValue);
         List<Tensor> params = toList(parameters, "parameters");
         inNoGradScope(() -> {
             ScalarOptional low = new ScalarOptional(new Scalar(-clipValue));
@@ -308,14 +305,7 @@ public final class ClipGrad {
 
     /** The defined gradients of {@code params}, each memory region once, in order. */
     private static List<Tensor> distinctGradients(List<Tensor> params) {
-        List<Tensor> grads = new ArrayList<>(params.size());
-        for (Tensor p : params) {
-            Tensor g = p.grad();
-            if (g.defined()) {
-                grads.add(g);
-            }
-        }
-        return distinct(grads);
+        return distinct(Gradients.of(params));
     }
 
     /**
@@ -356,14 +346,21 @@ public final class ClipGrad {
         return Arrays.asList(Objects.requireNonNull(vector, name).get());
     }
 
-    private static void checkMaxNorm(double maxNorm) {
+    static void checkClipValue(double clipValue) {
+        if (!(clipValue >= 0)) {
+            throw new IllegalArgumentException("clipValue must be a number >= 0 (gradients are clamped to "
+                    + "[-clipValue, clipValue]), got " + clipValue);
+        }
+    }
+
+    static void checkMaxNorm(double maxNorm) {
         if (!(maxNorm >= 0)) {
             throw new IllegalArgumentException("maxNorm must be a number >= 0 (0 zeroes every gradient, "
                     + "Double.POSITIVE_INFINITY never clips a finite norm), got " + maxNorm);
         }
     }
 
-    private static void checkNormType(double normType) {
+    static void checkNormType(double normType) {
         if (!(normType > 0)) {
             throw new IllegalArgumentException("normType must be > 0: 1, 2, any p > 0, or "
                     + "Double.POSITIVE_INFINITY for the max norm; got " + normType
