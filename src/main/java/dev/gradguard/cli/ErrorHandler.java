@@ -55,9 +55,12 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         public int handleParseException(ParameterException e, String[] args) {
             CommandLine cmd = e.getCommandLine();
             PrintWriter err = cmd.getErr();
-            err.println("gradguard: error: " + e.getMessage().replace('\n', ' '));
-            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
-            err.println("(see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            String suggestion = "";
+            if (e instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getSuggestions().isEmpty()) {
+                suggestion = " (did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?)";
+            }
+            err.println("gradguard: error: " + e.getMessage().replace('\n', ' ') + suggestion + "; see '"
+                    + cmd.getCommandSpec().qualifiedName() + " --help'");
             err.flush();
             return ExitCodes.USAGE;
         }

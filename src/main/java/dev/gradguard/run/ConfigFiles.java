@@ -20,6 +20,19 @@ public final class ConfigFiles {
     private ConfigFiles() {
     }
 
+    /** A parser's multi-line message as one line: its sentences, without the excerpts and carets. */
+    private static String oneLine(String message) {
+        StringBuilder out = new StringBuilder();
+        for (String line : message.split("\\R")) {
+            String t = line.trim();
+            if (t.isEmpty() || t.startsWith("in 'reader'") || t.matches("\\^+") || line.startsWith("    ")) {
+                continue;
+            }
+            out.append(out.length() == 0 ? "" : "; ").append(t);
+        }
+        return out.toString();
+    }
+
     /**
      * @return the file's keys and values, in file order
      * @throws IllegalArgumentException with one line naming the file and what is wrong with it
@@ -55,7 +68,7 @@ public final class ConfigFiles {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw new IllegalArgumentException("config file " + file + " is not valid "
-                    + (mapper instanceof YAMLMapper ? "YAML" : "JSON") + where + ": " + e.getOriginalMessage());
+                    + (mapper instanceof YAMLMapper ? "YAML" : "JSON") + where + ": " + oneLine(e.getOriginalMessage()));
         }
         if (!(root instanceof Map<?, ?> map)) {
             throw new IllegalArgumentException("config file " + file + " must hold a map of keys to values, e.g. 'lr: 0.1'");

@@ -24,9 +24,9 @@ public final class TrainSettings {
     static {
         define(Setting.text("task", "a task name (adding, temporal-order, charlm)"), "temporal-order");
         define(Setting.text("model", "a model name the task supports (rnn, lstm, gru), or auto"), "auto");
-        define(Setting.integer("steps", 1, Long.MAX_VALUE), 600L);
+        define(Setting.integer("steps", 1, Long.MAX_VALUE), 1200L);
         define(Setting.integer("batch-size", 1, 1_000_000), 64L);
-        define(Setting.positiveNumber("lr"), 1.0);
+        define(Setting.positiveNumber("lr"), 1.75);
         define(Setting.choice("optimizer", List.of("sgd", "adam", "adamw")), "sgd");
         define(Setting.numberInRange("momentum", 0, true, 1, false), 0.9);
         define(Setting.bool("nesterov"), false);
@@ -111,6 +111,9 @@ public final class TrainSettings {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String known : SCHEMA.keySet()) {
+            if (key.length() > known.length() && key.startsWith(known)) {
+                return " (did you mean '" + known + "'?)";
+            }
             int d = editDistance(key, known);
             if (d < bestDistance) {
                 bestDistance = d;
