@@ -47,13 +47,16 @@ public final class ConsoleProgress implements TrainingListener {
     @Override
     public void onTrainStart(Trainer trainer, long totalSteps) {
         this.totalSteps = totalSteps;
-        this.firstStep = trainer.stepCount();
+        this.firstStep = -1;
         this.startNanos = clock.getAsLong();
         this.lastPrintNanos = startNanos;
     }
 
     @Override
     public void onStep(StepResult r) {
+        if (firstStep < 0) {
+            firstStep = r.step();
+        }
         seen++;
         last = r;
         if (r.clipped()) {

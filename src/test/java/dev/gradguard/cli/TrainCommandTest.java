@@ -145,4 +145,49 @@ class TrainCommandTest {
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("c"), "--config", cfg.toString()));
         assertTrue(stderr().contains("unknown key 'stpes' in " + cfg + " (did you mean 'steps'?)"), stderr());
     }
+
+    @Test
+    void tooManyNonFiniteStepsStopWithExitCode5AndTheLastGoodWeightsOnDisk() throws Exception {
+        Path dir = tmp.resolve("diverged");
+        int code = train(dir, "--inject-nonfinite", "3,4,5,6,7,8,9", "--max-nonfinite", "4");
+        assertEquals(ExitCodes.DIVERGED, code, stderr());
+        JsonNode s = summary(dir);
+        assertFalse(s.get("completed").asBoolean());
+        assertEquals(7, s.get("steps").asInt(), "steps 0-2 applied, 3-6 non-finite; the fourth stops the run");
+        assertTrue(s.get("stop_reason").asText().startsWith("4 consecutive steps had non-finite loss or gradients"));
+        assertTrue(s.get("params_finite").asBoolean());
+        assertTrue(Files.size(dir.resolve("model.pt")) > 0);
+        assertTrue(stderr().contains("Training stopped early after 7 steps"), stderr());
+        assertEquals(7, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
+    }
+
+    @Test
+    void charlmTrainsOnATextFileAndReportsBitsPerChar() throws Exception {
+        Path text = Path.of("src/test/resources/charlm/tiny.txt");
+        Path dir = tmp.resolve("lm");
+        assertEquals(0, train(dir, "--task", "charlm", "--data", text.toString(), "--hidden", "16",
+                "--optimizer", "adam", "--lr", "0.01", "--length", "16", "--batch-size", "8"), stderr());
+        JsonNode s = summary(dir);
+        assertEquals("charlm", s.get("task").asText());
+        assertEquals("bits_per_char", s.get("metric").asText());
+        double bpc = s.get("metric_value").asDouble();
+        double baseline = s.get("baseline_value").asDouble();
+        assertTrue(bpc > 0 && bpc < 10, "bpc " + bpc);
+        assertTrue(baseline > 3 && baseline < 6, "unigram entropy of English-like text, got " + baseline);
+        assertEquals(16, s.get("config").get("hidden").asInt());
+    }
+
+    @Test
+    void aConfigFileSetsTheRunAndFlagsOverrideIt() throws Exception {
+        Path cfg = tmp.resolve("run.json");
+        Files.writeString(cfg, "{\"task\": \"adding\", \"lr\": 0.05, \"clip\": \"value:0.5\", \"hidden\": 8}");
+        Path dir = tmp.resolve("cfg");
+        assertEquals(0, train(dir, "--config", cfg.toString(), "--lr", "0.1"), stderr());
+        JsonNode c = summary(dir).get("config");
+        assertEquals("adding", c.get("task").asText());
+        assertEquals(0.1, c.get("lr").asDouble());
+        assertEquals("value:0.5", c.get("clip").asText());
+        assertEquals("gru", c.get("model").asText(), "auto resolves to the task's default model");
+        assertEquals("test_mse", summary(dir).get("metric").asText());
+    }
 }
