@@ -14,7 +14,7 @@ printf '%8s %8s %10s\n' "seconds" "step" "rss_MiB"
 t0=$(date +%s)
 while kill -0 "$pid" 2>/dev/null; do
   rss_mib=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || true)
-  step=$(wc -l < "$out/metrics.jsonl" 2>/dev/null || echo 0)
+  step=0; [ -f "$out/metrics.jsonl" ] && step=$(wc -l < "$out/metrics.jsonl")
   [ -n "$rss_mib" ] && printf '%8d %8d %10s\n' "$(( $(date +%s) - t0 ))" "$step" "$rss_mib"
   sleep 5
 done
