@@ -1,0 +1,136 @@
+package dev.gradguard.metrics.tensorboard;
+
+import dev.gradguard.train.StepResult;
+import dev.gradguard.train.TrainingListener;
+import dev.gradguard.train.TrainingOutcome;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Writes a run's metrics as TensorBoard events ({@code tensorboard --logdir <logDir>}), at the step numbers
+ * of {@code metrics.jsonl} (0-based):
+ * <ul>
+ *   <li>every step: {@code train/loss}, {@code train/grad_norm} (before clipping),
+ *       {@code train/grad_norm_clipped}, {@code train/clip_coef}, {@code train/lr}, and {@code train/clipped}
+ *       and {@code train/skipped} as 0 or 1; non-finite values are written as they are;</li>
+ *   <li>when given ({@link #recordParameterNorms}): {@code grad_norm/<parameter name>} for each parameter and
+ *       their histogram {@code grad_norm/per_parameter};</li>
+ *   <li>when given ({@link #addEval}): {@code eval/<metric>}.</li>
+ * </ul>
+ * Records reach the file every few seconds and when training ends (see {@link EventFileWriter}).
+ *
+ * <p>Per-parameter norms need the gradients, which only exist during a step: whoever drives the step asks
+ * {@link #wantsParameterNorms}, reads them with {@link ParameterNormProbe#norms} after the backward pass, and
+ * hands them to {@link #recordParameterNorms}.
+ *
+ * <p>Thread-safe, as its writer is.
+ */
+public final class TensorBoardListener implements TrainingListener, Closeable {
+    /** Per-parameter norms every this many steps, by default. */
+    public static final int DEFAULT_PARAMETER_NORM_INTERVAL = 100;
+
+    private final EventFileWriter writer;
+    private final int parameterNormInterval;
+
+    /** A listener with a new event file in {@code logDir} and the default intervals. */
+    public TensorBoardListener(Path logDir) throws IOException {
+        this(new EventFileWriter(logDir), DEFAULT_PARAMETER_NORM_INTERVAL);
+    }
+
+    /**
+     * @param writer the event file to write; the listener closes it
+     * @param parameterNormInterval per-parameter norms on steps that are multiples of this; 0 for never
+     * @throws IllegalArgumentException when {@code parameterNormInterval} is negative
+     */
+    public TensorBoardListener(EventFileWriter writer, int parameterNormInterval) {
+        if (parameterNormInterval < 0) {
+            throw new IllegalArgumentException("parameterNormInterval must be 0 (never) or positive, got "
+                    + parameterNormInterval);
+        }
+        this.writer = Objects.requireNonNull(writer, "writer");
+        this.parameterNormInterval = parameterNormInterval;
+    }
+
+    /** The event file. */
+    public Path file() {
+        return writer.file();
+    }
+
+    @Override
+    public void onStep(StepResult r) {
+        double now = now();
+        try {
+            writer.addScalar("train/loss", r.loss(), r.step(), now);
+            writer.addScalar("train/grad_norm", r.gradNorm(), r.step(), now);
+            writer.addScalar("train/grad_norm_clipped", r.gradNormClipped(), r.step(), now);
+            writer.addScalar("train/clip_coef", r.clipCoef(), r.step(), now);
+            writer.addScalar("train/lr", r.lr(), r.step(), now);
+            writer.addScalar("train/clipped", r.clipped() ? 1 : 0, r.step(), now);
+            writer.addScalar("train/skipped", r.skipped() ? 1 : 0, r.step(), now);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /** True when {@code step} should get per-parameter norms: a multiple of the interval, which is not 0. */
+    public boolean wantsParameterNorms(long step) {
+        return parameterNormInterval > 0 && step % parameterNormInterval == 0;
+    }
+
+    /**
+     * Writes {@code grad_norm/<name>} for each entry, and {@code grad_norm/per_parameter}, the histogram of
+     * the finite norms (left out when none is finite), whatever {@link #wantsParameterNorms} says.
+     */
+    public void recordParameterNorms(long step, Map<String, Double> norms) {
+        double now = now();
+        try {
+            for (Map.Entry<String, Double> e : norms.entrySet()) {
+                writer.addScalar("grad_norm/" + e.getKey(), e.getValue(), step, now);
+            }
+            double[] values = norms.values().stream().mapToDouble(Double::doubleValue).toArray();
+            if (Arrays.stream(values).anyMatch(Double::isFinite)) {
+                writer.addHistogram("grad_norm/per_parameter", values, step, now);
+            }
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /** Writes {@code eval/<metric>}. */
+    public void addEval(String metric, double value, long step) {
+        try {
+            writer.addScalar("eval/" + metric, value, step, now());
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    @Override
+    public void onTrainEnd(TrainingOutcome outcome) {
+        try {
+            writer.flush();
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        writer.close();
+    }
+
+    private static double now() {
+        return EventFileWriter.seconds(Instant.now());
+    }
+
+    private UncheckedIOException failed(IOException e) {
+        return new UncheckedIOException("could not write TensorBoard events to " + writer.file() + ": "
+                + e.getMessage(), e);
+    }
+}
