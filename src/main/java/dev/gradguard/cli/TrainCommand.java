@@ -66,6 +66,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work")
     String injectNonfinite;
 
+    @Option(names = "--tensorboard", paramLabel = "DIR", description = "directory for TensorBoard event files (default: the run directory)")
+    String tensorboard;
+    @Option(names = "--grad-norm-every", paramLabel = "N", description = "steps between per-parameter gradient norms in TensorBoard (default 100; 0 = never)")
+    String gradNormEvery;
+
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with the same keys as the flags")
     Path config;
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<task>-<time>)")
@@ -124,6 +129,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "eval-samples", evalSamples);
         put(m, "max-nonfinite", maxNonfinite);
         put(m, "inject-nonfinite", injectNonfinite);
+        put(m, "tensorboard", tensorboard);
+        put(m, "grad-norm-every", gradNormEvery);
         return m;
     }
 

@@ -13,12 +13,14 @@ import java.util.stream.Stream;
 
 /**
  * A run's output directory. It is never silently reused: a directory that already holds files is
- * refused unless the caller asks to overwrite, and then only this project's own output files are
- * replaced.
+ * refused unless the caller asks to overwrite, and then only this project's own output files (including
+ * TensorBoard event files) are replaced; anything else in it is left alone.
  */
 public final class RunDirectory {
-    /** The files a train run writes. */
+    /** The files a train run writes, besides its TensorBoard event files. */
     public static final List<String> OUTPUTS = List.of("metrics.jsonl", "summary.json", "model.pt");
+    /** The name prefix of TensorBoard event files. */
+    public static final String EVENT_FILE_PREFIX = "events.out.tfevents.";
 
     private final Path dir;
 
@@ -50,8 +52,10 @@ public final class RunDirectory {
                                 + String.join(", ", present.subList(0, Math.min(5, present.size())))
                                 + (present.size() > 5 ? ", ..." : "") + "); choose another --out or pass --overwrite");
                     }
-                    for (String name : OUTPUTS) {
-                        Files.deleteIfExists(dir.resolve(name));
+                    for (String name : present) {
+                        if (OUTPUTS.contains(name) || name.startsWith(EVENT_FILE_PREFIX)) {
+                            Files.deleteIfExists(dir.resolve(name));
+                        }
                     }
                 }
             }

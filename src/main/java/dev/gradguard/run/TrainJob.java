@@ -8,6 +8,8 @@ import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.ConsoleProgress;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
+import dev.gradguard.metrics.tensorboard.EventFileWriter;
+import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
@@ -79,8 +81,13 @@ public final class TrainJob {
         Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
         config.put("model", modelName);
 
+        Path tensorboardDir = settings.tensorboard().orElse(run.path());
         TrainingOutcome outcome;
-        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(run.metrics())) {
+        Evaluation evaluation;
+        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(run.metrics());
+                TensorBoardListener tensorboard = new TensorBoardListener(
+                        new EventFileWriter(tensorboardDir, EventFileWriter.DEFAULT_FLUSH_INTERVAL),
+                        settings.gradNormEvery())) {
             Trainer.Builder builder = Trainer.builder()
                     .model(model)
                     .data(data)
@@ -91,19 +98,19 @@ public final class TrainJob {
                     .guard(new NonFiniteGuard(settings.maxNonfinite()))
                     .accumulation(settings.accumulate())
                     .injection(injection)
-                    .listener(metrics);
+                    .listener(metrics)
+                    .listener(tensorboard);
             if (progress != null) {
                 builder.listener(new ConsoleProgress(progress, terminal));
             }
             outcome = builder.build().run(settings.steps());
+            saveWeights(model, run.weights());
+            try (PointerScope scope = new PointerScope()) {
+                evaluation = task.evaluate(model);
+            }
+            tensorboard.addEval(evaluation.metric(), evaluation.value(), outcome.steps());
         }
-
-        saveWeights(model, run.weights());
         Parameters parameters = Parameters.of(model.module());
-        Evaluation evaluation;
-        try (PointerScope scope = new PointerScope()) {
-            evaluation = task.evaluate(model);
-        }
 
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("task", task.name());

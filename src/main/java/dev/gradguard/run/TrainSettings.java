@@ -45,6 +45,9 @@ public final class TrainSettings {
         define(Setting.integer("eval-samples", 1, 10_000_000), 10_000L);
         define(Setting.integer("max-nonfinite", 1, Integer.MAX_VALUE), 20L);
         define(Setting.stepList("inject-nonfinite"), List.of());
+        define(Setting.text("tensorboard", "a directory for TensorBoard event files"), "");
+        define(Setting.integer("grad-norm-every", 0, Long.MAX_VALUE,
+                "an integer >= 0 (steps between per-parameter gradient norms in TensorBoard; 0 = never)"), 100L);
     }
 
     private final Map<String, Object> values;
@@ -228,6 +231,17 @@ public final class TrainSettings {
 
     public int maxNonfinite() {
         return Math.toIntExact((Long) values.get("max-nonfinite"));
+    }
+
+    /** Where TensorBoard event files go; empty for the run directory. */
+    public Optional<Path> tensorboard() {
+        String d = (String) values.get("tensorboard");
+        return d.isEmpty() ? Optional.empty() : Optional.of(Path.of(d));
+    }
+
+    /** Steps between per-parameter gradient norms in TensorBoard; 0 for never. */
+    public int gradNormEvery() {
+        return Math.toIntExact((Long) values.get("grad-norm-every"));
     }
 
     @SuppressWarnings("unchecked")

@@ -83,7 +83,7 @@ public final class Trainer implements Stateful {
      *   <li>zero the gradients (in place, so gradient views stay bound);</li>
      *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
      *       number of micro-batches so the gradient is their mean);</li>
-     *   <li>the fault-injection aid, when asked for;</li>
+     *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
      *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;</li>
      *   <li>the optimizer step at the schedule's learning rate, and the schedule's advance, only when applied;</li>
@@ -110,6 +110,9 @@ public final class Trainer implements Stateful {
             }
 
             injection.afterBackward(current, parameters);
+            for (TrainingListener listener : listeners) {
+                listener.onGradients(current, parameters);
+            }
 
             PipelineReport clip = pipeline.apply(parameters, current, loss);
 

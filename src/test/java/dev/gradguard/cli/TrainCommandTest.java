@@ -190,4 +190,32 @@ class TrainCommandTest {
         assertEquals("gru", c.get("model").asText(), "auto resolves to the task's default model");
         assertEquals("test_mse", summary(dir).get("metric").asText());
     }
+
+    @Test
+    void aRunWritesATensorBoardEventFileWithEveryStepAndTheEvaluation() throws Exception {
+        Path dir = tmp.resolve("tb");
+        assertEquals(0, train(dir, "--grad-norm-every", "10", "--inject-nonfinite", "4"), stderr());
+        List<Path> files = dev.gradguard.metrics.tensorboard.EventFileReader.eventFiles(dir);
+        assertEquals(1, files.size());
+        List<dev.gradguard.metrics.tensorboard.Event> events = dev.gradguard.metrics.tensorboard.EventFileReader.readAll(files.get(0));
+        assertEquals("brain.Event:2", events.get(0).fileVersion().orElseThrow());
+        java.util.Map<String, java.util.List<Long>> stepsByTag = new java.util.TreeMap<>();
+        java.util.Map<String, Double> lastValue = new java.util.HashMap<>();
+        for (var e : events) {
+            for (var v : e.values()) {
+                stepsByTag.computeIfAbsent(v.tag(), t -> new java.util.ArrayList<>()).add(e.step());
+                v.scalar().ifPresent(x -> lastValue.put(v.tag() + "@" + e.step(), x));
+            }
+        }
+        List<Long> all = java.util.stream.LongStream.range(0, 30).boxed().toList();
+        for (String tag : List.of("train/loss", "train/grad_norm", "train/grad_norm_clipped", "train/clip_coef",
+                "train/lr", "train/clipped", "train/skipped")) {
+            assertEquals(all, stepsByTag.get(tag), tag);
+        }
+        assertEquals(1.0, lastValue.get("train/skipped@4"));
+        assertEquals(0.0, lastValue.get("train/skipped@5"));
+        assertEquals(List.of(0L, 10L, 20L), stepsByTag.get("grad_norm/per_parameter"));
+        assertEquals(List.of(0L, 10L, 20L), stepsByTag.get("grad_norm/rnn.weight_hh_l0"));
+        assertEquals(summary(dir).get("metric_value").asDouble(), lastValue.get("eval/error_rate@30"), 1e-6);
+    }
 }

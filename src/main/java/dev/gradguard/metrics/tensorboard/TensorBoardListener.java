@@ -1,5 +1,6 @@
 package dev.gradguard.metrics.tensorboard;
 
+import dev.gradguard.model.Parameters;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.TrainingListener;
 import dev.gradguard.train.TrainingOutcome;
@@ -25,9 +26,9 @@ import java.util.Objects;
  * </ul>
  * Records reach the file every few seconds and when training ends (see {@link EventFileWriter}).
  *
- * <p>Per-parameter norms need the gradients, which only exist during a step: whoever drives the step asks
- * {@link #wantsParameterNorms}, reads them with {@link ParameterNormProbe#norms} after the backward pass, and
- * hands them to {@link #recordParameterNorms}.
+ * <p>Per-parameter norms need the gradients, which only exist during a step: the trainer's
+ * {@link #onGradients} hook hands them over after backward, and every {@code parameterNormInterval} steps
+ * the listener reads them with {@link ParameterNormProbe#norms}.
  *
  * <p>Thread-safe, as its writer is.
  */
@@ -81,6 +82,14 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
     /** True when {@code step} should get per-parameter norms: a multiple of the interval, which is not 0. */
     public boolean wantsParameterNorms(long step) {
         return parameterNormInterval > 0 && step % parameterNormInterval == 0;
+    }
+
+    /** Every {@code parameterNormInterval} steps, records the raw (pre-clip) per-parameter gradient norms. */
+    @Override
+    public void onGradients(long step, Parameters parameters) {
+        if (wantsParameterNorms(step)) {
+            recordParameterNorms(step, ParameterNormProbe.norms(parameters));
+        }
     }
 
     /**
