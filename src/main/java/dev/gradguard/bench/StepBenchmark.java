@@ -1,0 +1,221 @@
+package dev.gradguard.bench;
+
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.data.Batch;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.metrics.MetricsJsonlWriter;
+import dev.gradguard.model.CharLstm;
+import dev.gradguard.model.ConvNet;
+import dev.gradguard.model.Model;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.model.TransformerClassifier;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import dev.gradguard.train.LossFunction;
+import dev.gradguard.train.Trainer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * {@code gradguard bench step}: what the full guard costs in a whole training step of real models. For
+ * each model, a bare loop (zero the gradients, forward, loss, backward, optimizer step: what a user writes
+ * without gradguard) and the gradguard {@link Trainer} with the full guard (norm clipping, the non-finite
+ * guard, {@code metrics.jsonl}) train two copies of the same model on the same fixed batch, interleaved
+ * step by step in one run, so that machine noise hits both arms alike. The overhead is the ratio of the
+ * median step times, in percent.
+ */
+public final class StepBenchmark {
+
+    /**
+     * @param steps timed steps per arm and model
+     * @param warmup untimed steps per arm first
+     * @param threads libtorch threads
+     * @param models which of {@code charlm, convnet, transformer}
+     */
+    public record Options(int steps, int warmup, int threads, List<String> models) {
+        public static final List<String> MODELS = List.of("charlm", "convnet", "transformer");
+
+        public Options {
+            if (steps < 1 || warmup < 0 || threads < 1) {
+                throw new IllegalArgumentException("steps must be >= 1, warmup >= 0 and threads >= 1");
+            }
+            for (String m : models) {
+                if (!MODELS.contains(m)) {
+                    throw new IllegalArgumentException("unknown benchmark model '" + m + "' (allowed: "
+                            + String.join(", ", MODELS) + ")");
+                }
+            }
+            models = List.copyOf(models);
+        }
+
+        public static Options defaults() {
+            return new Options(200, 20, Torch.defaultThreads(), MODELS);
+        }
+    }
+
+    /** One model's result: median step times of both arms and the guard's overhead in percent. */
+    public record Result(String model, String shape, long parameters, int steps, double bareMedianMs,
+            double guardedMedianMs, double overheadPercent, double pairedOverheadPercent) {
+
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("model", model);
+            m.put("shape", shape);
+            m.put("parameters", parameters);
+            m.put("steps", steps);
+            m.put("bare_median_ms", bareMedianMs);
+            m.put("guarded_median_ms", guardedMedianMs);
+            m.put("overhead_percent", overheadPercent);
+            m.put("paired_overhead_percent", pairedOverheadPercent);
+            return m;
+        }
+    }
+
+    /** A benchmark model: how to build it, its fixed batch and its loss. */
+    private record Workload(String name, String shape, Supplier<Model> model, Supplier<Batch> batch, LossFunction loss) {
+    }
+
+    private StepBenchmark() {
+    }
+
+    private static Workload workload(String name) {
+        return switch (name) {
+            case "charlm" -> new Workload(name, "LSTM 256, vocab 96, batch 32 x 64 chars",
+                    () -> new CharLstm(96, 64, 256),
+                    () -> new Batch(torch.randint(96, new long[] {64, 32}), torch.randint(96, new long[] {64, 32})),
+                    (out, target) -> torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)));
+            case "convnet" -> new Workload(name, "CNN 32-64-128, batch 64 x 3x32x32",
+                    () -> new ConvNet(10),
+                    () -> new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})),
+                    torch::cross_entropy);
+            case "transformer" -> new Workload(name, "encoder 2 x 128 wide, 4 heads, batch 32 x 64 tokens",
+                    () -> new TransformerClassifier(1000, 64, 128, 4, 2, 10),
+                    () -> new Batch(torch.randint(1000, new long[] {64, 32}), torch.randint(10, new long[] {32})),
+                    torch::cross_entropy);
+            default -> throw new IllegalArgumentException("unknown benchmark model '" + name + "'");
+        };
+    }
+
+    /** Runs the benchmark, printing progress and the table to {@code out}. */
+    public static List<Result> run(Options options, PrintStream out) throws IOException {
+        Torch.load();
+        Torch.setThreads(options.threads());
+        List<Result> results = new ArrayList<>();
+        Path metricsDir = Files.createTempDirectory("gradguard-bench-step");
+        for (String name : options.models()) {
+            out.printf(Locale.ROOT, "bench step: %s ...%n", name);
+            results.add(measure(workload(name), options, metricsDir.resolve(name + ".jsonl")));
+        }
+        out.print(table(results, options));
+        return results;
+    }
+
+    private static Result measure(Workload w, Options options, Path metricsFile) throws IOException {
+        torch.manual_seed(0);
+        Batch batch = w.batch().get();
+        torch.manual_seed(1);
+        Model bare = w.model().get();
+        torch.manual_seed(1);
+        Model guarded = w.model().get();
+        Optimizer bareOptimizer = Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(bare.module()));
+
+        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile)) {
+            Trainer trainer = Trainer.builder()
+                    .model(guarded)
+                    .data(fixed(batch))
+                    .loss(w.loss())
+                    .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(guarded.module())))
+                    .schedule(Schedules.parse("constant", 1e-4, Long.MAX_VALUE))
+                    .pipeline(ClipPolicies.parse("norm:1.0"))
+                    .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
+                    .listener(metrics)
+                    .build();
+            for (int i = 0; i < options.warmup(); i++) {
+                bareStep(bare, bareOptimizer, batch, w.loss());
+                trainer.step();
+            }
+            double[] bareMs = new double[options.steps()];
+            double[] guardedMs = new double[options.steps()];
+            for (int i = 0; i < options.steps(); i++) {
+                // alternate which arm goes first, so neither always runs on a warmer cache
+                if (i % 2 == 0) {
+                    bareMs[i] = time(() -> bareStep(bare, bareOptimizer, batch, w.loss()));
+                    guardedMs[i] = time(trainer::step);
+                } else {
+                    guardedMs[i] = time(trainer::step);
+                    bareMs[i] = time(() -> bareStep(bare, bareOptimizer, batch, w.loss()));
+                }
+            }
+            double[] ratios = new double[options.steps()];
+            for (int i = 0; i < ratios.length; i++) {
+                ratios[i] = guardedMs[i] / bareMs[i];
+            }
+            double bareMedian = Stats.median(bareMs);
+            double guardedMedian = Stats.median(guardedMs);
+            return new Result(w.name(), w.shape(), Parameters.of(bare.module()).numel(), options.steps(), bareMedian,
+                    guardedMedian, 100 * (guardedMedian / bareMedian - 1), 100 * (Stats.median(ratios) - 1));
+        }
+    }
+
+    /** The loop a user writes without gradguard. */
+    private static void bareStep(Model model, Optimizer optimizer, Batch batch, LossFunction loss) {
+        try (PointerScope scope = new PointerScope()) {
+            model.module().zero_grad(true);
+            loss.loss(model.forward(batch.input()), batch.target()).backward();
+            optimizer.step();
+        }
+    }
+
+    private static double time(Runnable step) {
+        long start = System.nanoTime();
+        step.run();
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    private static BatchSource fixed(Batch batch) {
+        return new BatchSource() {
+            @Override
+            public Batch next() {
+                return batch;
+            }
+
+            @Override
+            public Map<String, Object> stateDict() {
+                return Map.of();
+            }
+
+            @Override
+            public void loadStateDict(Map<String, Object> state) {
+            }
+        };
+    }
+
+    /** The results as a Markdown table. */
+    public static String table(List<Result> results, Options options) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%nFull guard vs bare loop, %d interleaved steps per arm, %d thread(s), medians%n%n",
+                options.steps(), options.threads()));
+        s.append("| model | shape | parameters | bare ms | guarded ms | overhead | paired overhead |\n");
+        s.append("|---|---|---:|---:|---:|---:|---:|\n");
+        for (Result r : results) {
+            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %+.2f%% | %+.2f%% |%n", r.model(), r.shape(),
+                    r.parameters(), r.bareMedianMs(), r.guardedMedianMs(), r.overheadPercent(), r.pairedOverheadPercent()));
+        }
+        return s.toString();
+    }
+}
