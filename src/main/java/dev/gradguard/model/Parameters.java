@@ -36,7 +36,8 @@ public final class Parameters implements Iterable<Tensor> {
         List<Tensor> tensors = new ArrayList<>();
         for (long i = 0; i < dict.size(); i++) {
             names.add(dict.get(i).key().getString());
-            tensors.add(dict.get(i).value());
+            // value() is a reference into the dictionary, which is freed with it: hold our own handle
+            tensors.add(new Tensor(dict.get(i).value()));
         }
         return new Parameters(names, tensors);
     }
