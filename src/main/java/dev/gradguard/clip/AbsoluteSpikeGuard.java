@@ -1,0 +1,46 @@
+package dev.gradguard.clip;
+
+import dev.gradguard.model.Parameters;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Asks to skip the optimizer step when the gradients' 2-norm exceeds a fixed threshold,
+ * {@code g > threshold}, as Megatron-LM's {@code grad_norm_skip_threshold} does. The gradients are never
+ * changed; the guard honours the request. It judges the norm as it reaches it, so put it first in the
+ * chain to judge the pre-clip norm. Stateless.
+ *
+ * <p>References: Megatron-LM ({@code --grad-norm-skip-threshold}); Chowdhery et al., "PaLM: Scaling
+ * Language Modeling with Pathways", JMLR 2023 (skipping spiking batches).
+ */
+public final class AbsoluteSpikeGuard implements GradientTransform {
+    private final double threshold;
+
+    /** @param threshold the largest norm whose step is applied, {@code >= 0} */
+    public AbsoluteSpikeGuard(double threshold) {
+        if (!(threshold >= 0)) {
+            throw new IllegalArgumentException("THRESHOLD must be a number >= 0, got " + threshold);
+        }
+        this.threshold = threshold;
+    }
+
+    public double threshold() {
+        return threshold;
+    }
+
+    /** {@code spike-abs:THRESHOLD}. */
+    @Override
+    public String spec() {
+        return "spike-abs:" + ClipPolicies.format(threshold);
+    }
+
+    @Override
+    public TransformReport apply(Parameters parameters, GradientContext context) {
+        double norm = context.gradNormValue();
+        if (norm > threshold) {
+            return new TransformReport(spec(), norm, norm, 1.0, false, Optional.of(String.format(Locale.ROOT,
+                    "grad norm %.6g exceeds the skip threshold %s", norm, ClipPolicies.format(threshold))));
+        }
+        return TransformReport.unchanged(spec(), norm);
+    }
+}

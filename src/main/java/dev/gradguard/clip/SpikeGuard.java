@@ -1,0 +1,182 @@
+package dev.gradguard.clip;
+
+import dev.gradguard.model.Parameters;
+import dev.gradguard.state.StateMaps;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Asks to skip the optimizer step when the gradient norm (or the loss) spikes: when the value {@code v}
+ * is more than {@code k} standard deviations above the mean of a rolling window of earlier values,
+ * {@code v - mean > k * std}, as OLMo-core's {@code SkipStepOptimizer} decides. The gradients are never
+ * changed; the guard honours the request.
+ *
+ * <p>Details, matching OLMo-core where it has them: the window holds the last {@code window} values
+ * (default 128); {@code std} is the sample standard deviation (divided by N - 1, as {@code torch.std});
+ * nothing is skipped until the window holds {@code minSamples} values (default {@code max(2, window / 2)},
+ * OLMo-core's rule); {@code k} defaults to 6. Where this differs: a value that is skipped does not enter
+ * the window (so one spike does not widen the band that judges the next), and a non-finite value neither
+ * enters it nor asks for a skip here (the guard skips non-finite steps on its own). A window whose values
+ * are all equal has {@code std = 0}, so any larger value is a spike.
+ *
+ * <p>The grad-norm variant judges the 2-norm of the gradients as they reach it (put it first in the chain
+ * to judge the pre-clip norm); the loss variant judges the step's training loss. Transforms after it in
+ * the chain still run on a step it asks to skip. State: the window, oldest first.
+ *
+ * <p>References: OLMo Team, "2 OLMo 2 Furious", arXiv:2501.00656, 2025 (OLMo-core's skip-step optimizer);
+ * Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways", JMLR 2023 (skipping spiking batches).
+ */
+public final class SpikeGuard implements GradientTransform {
+    /** OLMo-core's {@code sigma_factor}. */
+    public static final double DEFAULT_K = 6.0;
+    /** OLMo-core's {@code rolling_interval_length}. */
+    public static final int DEFAULT_WINDOW = 128;
+
+    /** What the guard watches. */
+    public enum Signal {
+        /** The gradients' 2-norm as it reaches the guard; spec {@code spike:...}. */
+        GRAD_NORM("spike", "grad norm"),
+        /** The step's training loss; spec {@code loss-spike:...}. */
+        LOSS("loss-spike", "loss");
+
+        private final String specName;
+        private final String description;
+
+        Signal(String specName, String description) {
+            this.specName = specName;
+            this.description = description;
+        }
+
+        /** The spec's first field, {@code spike} or {@code loss-spike}. */
+        public String specName() {
+            return specName;
+        }
+    }
+
+    private final Signal signal;
+    private final double k;
+    private final int window;
+    private final int minSamples;
+    private final ArrayDeque<Double> values = new ArrayDeque<>();
+
+    /** A guard on {@code signal} with OLMo-core's window (128) and minimum samples (64). */
+    public SpikeGuard(Signal signal, double k) {
+        this(signal, k, DEFAULT_WINDOW, defaultMinSamples(DEFAULT_WINDOW));
+    }
+
+    /**
+     * @param signal what to watch
+     * @param k how many standard deviations above the mean make a spike, finite and {@code > 0}
+     * @param window how many earlier values the mean and std are taken over, {@code >= 2}
+     * @param minSamples how many values the window must hold before anything is skipped, in
+     *     {@code [2, window]}
+     * @throws IllegalArgumentException naming the bad argument
+     */
+    public SpikeGuard(Signal signal, double k, int window, int minSamples) {
+        this.signal = Objects.requireNonNull(signal, "signal");
+        if (!(k > 0 && Double.isFinite(k))) {
+            throw new IllegalArgumentException("K must be a finite number > 0, got " + k);
+        }
+        if (window < 2) {
+            throw new IllegalArgumentException("WINDOW must be an integer >= 2, got " + window);
+        }
+        if (minSamples < 2 || minSamples > window) {
+            throw new IllegalArgumentException("MIN_SAMPLES must be an integer in [2, WINDOW = " + window + "], got "
+                    + minSamples);
+        }
+        this.k = k;
+        this.window = window;
+        this.minSamples = minSamples;
+    }
+
+    /** OLMo-core's {@code max(2, window / 2)}. */
+    public static int defaultMinSamples(int window) {
+        return Math.max(2, window / 2);
+    }
+
+    public Signal signal() {
+        return signal;
+    }
+
+    public double k() {
+        return k;
+    }
+
+    public int window() {
+        return window;
+    }
+
+    public int minSamples() {
+        return minSamples;
+    }
+
+    /**
+     * {@code spike:K}, {@code spike:K:WINDOW} or {@code spike:K:WINDOW:MIN_SAMPLES} (or the same with
+     * {@code loss-spike}), the shortest that says this configuration.
+     */
+    @Override
+    public String spec() {
+        String base = signal.specName + ":" + ClipPolicies.format(k);
+        if (minSamples == defaultMinSamples(window)) {
+            return window == DEFAULT_WINDOW ? base : base + ":" + window;
+        }
+        return base + ":" + window + ":" + minSamples;
+    }
+
+    @Override
+    public TransformReport apply(Parameters parameters, GradientContext context) {
+        double norm = context.gradNormValue();
+        double v = signal == Signal.LOSS ? context.loss() : norm;
+        if (!Double.isFinite(v)) {
+            return TransformReport.unchanged(spec(), norm);
+        }
+        if (values.size() >= minSamples) {
+            double mean = 0;
+            for (double x : values) {
+                mean += x;
+            }
+            mean /= values.size();
+            double squares = 0;
+            for (double x : values) {
+                squares += (x - mean) * (x - mean);
+            }
+            double std = Math.sqrt(squares / (values.size() - 1));
+            if (v - mean > k * std) {
+                String reason = String.format(Locale.ROOT, "%s %.6g is more than k = %s standard deviations above "
+                        + "its rolling mean (mean %.6g, std %.6g, over the last %d values)", signal.description, v,
+                        ClipPolicies.format(k), mean, std, values.size());
+                return new TransformReport(spec(), norm, norm, 1.0, false, Optional.of(reason));
+            }
+        }
+        if (values.size() == window) {
+            values.removeFirst();
+        }
+        values.addLast(v);
+        return TransformReport.unchanged(spec(), norm);
+    }
+
+    @Override
+    public Map<String, Object> stateDict() {
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("window", new ArrayList<>(values));
+        return state;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        double[] saved = StateMaps.getDoubles(state, "window");
+        if (saved.length > window) {
+            throw new IllegalArgumentException("state key 'window' holds " + saved.length + " values but "
+                    + spec() + " keeps at most " + window);
+        }
+        values.clear();
+        for (double v : saved) {
+            values.addLast(v);
+        }
+    }
+}
