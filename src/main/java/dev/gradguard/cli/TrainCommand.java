@@ -43,8 +43,10 @@ public final class TrainCommand implements Callable<Integer> {
     String nesterov;
     @Option(names = "--weight-decay", paramLabel = "WD", description = "weight decay (decoupled for adamw)")
     String weightDecay;
-    @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX, norm:MAX:P (P a number or inf), value:V; chain with ','")
+    @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX[:P], value:V, agc:FACTOR, autoclip:P[:WINDOW], zclip[:Z], spike[:K], loss-spike[:K], spike-abs:T; chain with ',' (e.g. spike:6,zclip)")
     String clip;
+    @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers")
+    String controller;
     @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]")
     String schedule;
     @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data")
@@ -119,6 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "nesterov", nesterov);
         put(m, "weight-decay", weightDecay);
         put(m, "clip", clip);
+        put(m, "controller", controller);
         put(m, "schedule", schedule);
         put(m, "seed", seed);
         put(m, "threads", threads);

@@ -16,6 +16,10 @@ import org.bytedeco.pytorch.Tensor;
  * previous one left them. The pipeline measures the pre-clip 2-norm once and hands it down, so a norm
  * clipper reuses it instead of reducing the gradients again.
  *
+ * <p>Two rules keep stateful transforms (norm histories, EMAs) honest: when the pre-clip norm is not
+ * finite no transform runs (the guard skips the step), and when a transform asks to skip the step, the
+ * transforms after it do not see it.
+ *
  * <p>The pipeline's state is the list of its transforms' states, in order.
  */
 public final class GradientPipeline implements Stateful {
@@ -58,23 +62,29 @@ public final class GradientPipeline implements Stateful {
     public PipelineReport apply(Parameters parameters, long step, double loss) {
         Tensor norm = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false);
         double preClip = norm.item_double();
+        if (!Double.isFinite(preClip)) {
+            // Nothing can be clipped sensibly and the guard will skip the step: leave the gradients as
+            // they are (so the layers holding NaN or inf can still be found) and keep every transform's
+            // history free of the value.
+            return new PipelineReport(preClip, preClip, false, Optional.empty(), List.of());
+        }
         double current = preClip;
         boolean clipped = false;
-        Optional<String> skip = Optional.empty();
         List<TransformReport> reports = new ArrayList<>(transforms.size());
         for (GradientTransform transform : transforms) {
             TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm));
             reports.add(report);
             clipped |= report.clipped();
-            if (skip.isEmpty()) {
-                skip = report.skipReason();
+            if (report.skipReason().isPresent()) {
+                // the step will not be applied: later transforms must not learn from it
+                return new PipelineReport(preClip, report.normAfter(), clipped, report.skipReason(), reports);
             }
             if (report.normAfter() != current || report.clipped()) {
                 current = report.normAfter();
                 norm = scalarLike(norm, current);
             }
         }
-        return new PipelineReport(preClip, current, clipped, skip, reports);
+        return new PipelineReport(preClip, current, clipped, Optional.empty(), reports);
     }
 
     private static Tensor scalarLike(Tensor like, double value) {

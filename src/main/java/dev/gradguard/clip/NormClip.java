@@ -1,6 +1,8 @@
 package dev.gradguard.clip;
 
 import dev.gradguard.model.Parameters;
+import dev.gradguard.state.StateMaps;
+import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.pytorch.Tensor;
 
@@ -11,9 +13,10 @@ import org.bytedeco.pytorch.Tensor;
  * <p>References: Pascanu, Mikolov and Bengio, "On the difficulty of training recurrent neural networks",
  * ICML 2013.
  */
-public final class NormClip implements GradientTransform {
-    private final double maxNorm;
+public final class NormClip implements GradientTransform, ThresholdClip {
+    private final double configuredMaxNorm;
     private final double normType;
+    private double maxNorm;
 
     /**
      * @param maxNorm the threshold, finite and {@code >= 0}
@@ -22,21 +25,37 @@ public final class NormClip implements GradientTransform {
     public NormClip(double maxNorm, double normType) {
         ClipGrad.checkMaxNorm(maxNorm);
         ClipGrad.checkNormType(normType);
+        this.configuredMaxNorm = maxNorm;
         this.maxNorm = maxNorm;
         this.normType = normType;
     }
 
-    public double maxNorm() {
+    /** The threshold in force now (a controller may have changed it). */
+    @Override
+    public double threshold() {
         return maxNorm;
+    }
+
+    /**
+     * Replaces the threshold from the next step on. The threshold is on the {@code p}-norm this clipper
+     * measures (the 2-norm by default).
+     *
+     * @throws IllegalArgumentException if {@code threshold} is negative or NaN
+     */
+    @Override
+    public void setThreshold(double threshold) {
+        ClipGrad.checkMaxNorm(threshold);
+        this.maxNorm = threshold;
     }
 
     public double normType() {
         return normType;
     }
 
+    /** The spec with the configured threshold; the current one is in the state. */
     @Override
     public String spec() {
-        String max = ClipPolicies.format(maxNorm);
+        String max = ClipPolicies.format(configuredMaxNorm);
         return normType == 2.0 ? "norm:" + max : "norm:" + max + ":" + ClipPolicies.format(normType);
     }
 
@@ -55,5 +74,15 @@ public final class NormClip implements GradientTransform {
         }
         double before = context.gradNormValue();
         return new TransformReport(spec(), before, before * coefficient, coefficient, scales, Optional.empty());
+    }
+
+    @Override
+    public Map<String, Object> stateDict() {
+        return Map.of("threshold", StateMaps.jsonDouble(maxNorm));
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        setThreshold(StateMaps.getDouble(state, "threshold"));
     }
 }

@@ -11,7 +11,8 @@ import java.util.function.LongSupplier;
 /**
  * Shows training progress: on a terminal, a progress bar redrawn in place at most ten times a second
  * (step, loss, pre-clip gradient norm, clip rate, learning rate, skipped steps, ETA); elsewhere (a log
- * file, CI) one plain line every few seconds. Skipped steps are always reported on a line of their own.
+ * file, CI) one plain line every few seconds. Skipped steps and the controller's decisions are always
+ * reported on a line of their own.
  */
 public final class ConsoleProgress implements TrainingListener {
     private static final int BAR_WIDTH = 24;
@@ -66,6 +67,10 @@ public final class ConsoleProgress implements TrainingListener {
             skipped++;
             clearLine();
             out.printf(Locale.ROOT, "step %d skipped: %s%n", r.step(), r.skipReason().orElse("?"));
+        }
+        for (var decision : r.control()) {
+            clearLine();
+            out.printf(Locale.ROOT, "step %d controller: %s%n", r.step(), decision.reason());
         }
         long now = clock.getAsLong();
         if (now - lastPrintNanos >= intervalNanos) {

@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
  * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code nonfinite} and
- * {@code skip_reason} on skipped steps. Each line is flushed when written, so a killed run leaves every
+ * {@code skip_reason} on skipped steps and {@code control} (kind, old, new, reason) on steps where the
+ * controller changed something. Each line is flushed when written, so a killed run leaves every
  * finished step on disk.
  */
 public final class MetricsJsonlWriter implements TrainingListener, Closeable {
@@ -45,6 +46,16 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         if (r.skipped()) {
             m.put("nonfinite", r.nonFinite());
             m.put("skip_reason", r.skipReason().orElse(""));
+        }
+        if (!r.control().isEmpty()) {
+            m.put("control", r.control().stream().map(d -> {
+                Map<String, Object> c = new LinkedHashMap<>();
+                c.put("kind", d.kind().name().toLowerCase(java.util.Locale.ROOT));
+                c.put("old", Json.number(d.oldValue()));
+                c.put("new", Json.number(d.newValue()));
+                c.put("reason", d.reason());
+                return c;
+            }).toList());
         }
         return m;
     }

@@ -2,6 +2,8 @@ package dev.gradguard.run;
 
 import dev.gradguard.clip.ClipPolicies;
 import dev.gradguard.clip.GradientPipeline;
+import dev.gradguard.control.Controller;
+import dev.gradguard.control.Controllers;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
@@ -70,6 +72,7 @@ public final class TrainJob {
                     + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
         }
         GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
+        Controller controller = Controllers.parse(settings.controller(), pipeline);
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
@@ -96,6 +99,7 @@ public final class TrainJob {
                     .schedule(schedule)
                     .pipeline(pipeline)
                     .guard(new NonFiniteGuard(settings.maxNonfinite()))
+                    .controller(controller)
                     .accumulation(settings.accumulate())
                     .injection(injection)
                     .listener(metrics)
@@ -126,6 +130,7 @@ public final class TrainJob {
         s.put("nonfinite_steps", outcome.nonFiniteSteps());
         s.put("clipped_steps", outcome.clippedSteps());
         s.put("clip_rate", outcome.steps() == 0 ? 0.0 : (double) outcome.clippedSteps() / outcome.steps());
+        s.put("lr_scale", controller.lrScale());
         s.put("params_finite", parameters.allFinite());
         s.put("param_checksum", parameters.checksum());
         s.put("param_count", parameters.numel());

@@ -1,5 +1,7 @@
 package dev.gradguard.run;
 
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.control.Controllers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -32,7 +34,8 @@ public final class TrainSettings {
         define(Setting.bool("nesterov"), false);
         define(Setting.numberOrDefault("weight-decay",
                 "a finite number >= 0, or default (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
-        define(Setting.text("clip", "a clip policy: none, norm:MAX, norm:MAX:P, value:V"), "norm:1.0");
+        define(Setting.text("clip", "a clip policy (" + ClipPolicies.ALLOWED + ")"), "norm:1.0");
+        define(Setting.text("controller", "a controller (" + Controllers.ALLOWED + ")"), "none");
         define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
@@ -190,6 +193,10 @@ public final class TrainSettings {
 
     public String clip() {
         return (String) values.get("clip");
+    }
+
+    public String controller() {
+        return (String) values.get("controller");
     }
 
     public String schedule() {

@@ -2,6 +2,9 @@ package dev.gradguard.train;
 
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.PipelineReport;
+import dev.gradguard.control.ControlDecision;
+import dev.gradguard.control.Controller;
+import dev.gradguard.control.Controllers;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.guard.GuardDecision;
@@ -51,6 +54,7 @@ public final class Trainer implements Stateful {
     private final LrSchedule schedule;
     private final GradientPipeline pipeline;
     private final NonFiniteGuard guard;
+    private final Controller controller;
     private final int accumulation;
     private final NonFiniteInjection injection;
     private final List<TrainingListener> listeners;
@@ -68,6 +72,7 @@ public final class Trainer implements Stateful {
         this.schedule = Objects.requireNonNull(b.schedule, "schedule");
         this.pipeline = b.pipeline;
         this.guard = b.guard;
+        this.controller = b.controller;
         this.accumulation = b.accumulation;
         this.injection = b.injection;
         this.listeners = List.copyOf(b.listeners);
@@ -86,7 +91,9 @@ public final class Trainer implements Stateful {
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
      *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;</li>
-     *   <li>the optimizer step at the schedule's learning rate, and the schedule's advance, only when applied;</li>
+     *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
+     *       schedule's advance, only when applied;</li>
+     *   <li>the controller observes the step (its changes apply from the next step on);</li>
      *   <li>metrics: the result goes to every listener.</li>
      * </ol>
      *
@@ -118,19 +125,22 @@ public final class Trainer implements Stateful {
 
             GuardDecision decision = guard.decide(current, loss, clip);
 
-            double lr = schedule.lr();
+            double lr = schedule.lr() * controller.lrScale();
             if (decision.applyUpdate()) {
                 Optimizers.setLr(optimizer, lr);
                 optimizer.step();
                 schedule.afterUpdate(loss);
                 rememberLoss(loss);
             }
+
+            List<ControlDecision> control = controller.observe(current, clip, decision.applyUpdate());
+
             if (clip.clipped()) {
                 clippedSteps++;
             }
             result = new StepResult(current, loss, clip.preClipNorm(), clip.postClipNorm(), clip.clipped(),
                     clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.skipReason(),
-                    decision.stopReason(), (System.nanoTime() - start) / 1e6);
+                    decision.stopReason(), control, (System.nanoTime() - start) / 1e6);
         }
         step++;
         for (TrainingListener listener : listeners) {
@@ -210,8 +220,13 @@ public final class Trainer implements Stateful {
         return schedule;
     }
 
+    public Controller controller() {
+        return controller;
+    }
+
     /**
-     * The loop's own state and that of every stateful part it drives (data, pipeline, guard, schedule).
+     * The loop's own state and that of every stateful part it drives (data, pipeline, guard, schedule,
+     * controller).
      * Model weights and optimizer moments live in libtorch archives, not here.
      */
     @Override
@@ -224,6 +239,7 @@ public final class Trainer implements Stateful {
         state.put("pipeline", pipeline.stateDict());
         state.put("guard", guard.stateDict());
         state.put("schedule", schedule.stateDict());
+        state.put("controller", controller.stateDict());
         return state;
     }
 
@@ -239,6 +255,7 @@ public final class Trainer implements Stateful {
         pipeline.loadStateDict(StateMaps.getMap(state, "pipeline"));
         guard.loadStateDict(StateMaps.getMap(state, "guard"));
         schedule.loadStateDict(StateMaps.getMap(state, "schedule"));
+        controller.loadStateDict(StateMaps.getMap(state, "controller"));
     }
 
     /** Assembles a {@link Trainer}. Model, data, loss, optimizer and schedule are required. */
@@ -250,6 +267,7 @@ public final class Trainer implements Stateful {
         private LrSchedule schedule;
         private GradientPipeline pipeline = GradientPipeline.of();
         private NonFiniteGuard guard = new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE);
+        private Controller controller = Controllers.none();
         private int accumulation = 1;
         private NonFiniteInjection injection = NonFiniteInjection.none();
         private final List<TrainingListener> listeners = new ArrayList<>();
@@ -292,6 +310,12 @@ public final class Trainer implements Stateful {
         /** The non-finite guard; by default one that stops after 20 non-finite steps in a row. */
         public Builder guard(NonFiniteGuard guard) {
             this.guard = Objects.requireNonNull(guard, "guard");
+            return this;
+        }
+
+        /** The controller that adjusts the learning rate and clipping threshold; none by default. */
+        public Builder controller(Controller controller) {
+            this.controller = Objects.requireNonNull(controller, "controller");
             return this;
         }
 

@@ -163,4 +163,50 @@ class GradientPipelineTest {
         assertEquals(1.0, r.coefficient());
         assertFalse(new TensorVector(ps.get(0)).get(0).grad().defined());
     }
+
+    @Test
+    void aSkipRequestStopsTheChainSoLaterTransformsDoNotLearnFromTheStep() {
+        GradientPipeline p = ClipPolicies.parse("spike-abs:1.0,autoclip:50");
+        Parameters[] t = twins(6, 5.0);
+        PipelineReport r = p.apply(t[0], 0, 0.1);
+        assertEquals(1, r.transforms().size(), "autoclip never ran");
+        assertTrue(r.skipReason().isPresent());
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 0.0);
+        Map<String, Object> autoclip = StateMapsView.get(p.stateDict(), "1:autoclip:50.0");
+        assertEquals(List.of(), autoclip.get("history"));
+    }
+
+    @Test
+    void nonFiniteGradientsRunNoTransformAndStayAsTheyAre() {
+        Parameters[] t = twins(7, 1.0);
+        t[0].get(1).grad().fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        t[1].get(1).grad().fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        GradientPipeline p = ClipPolicies.parse("autoclip:10,norm:0.1");
+        PipelineReport r = p.apply(t[0], 0, 0.1);
+        assertTrue(Double.isNaN(r.preClipNorm()));
+        assertTrue(r.transforms().isEmpty());
+        assertFalse(r.clipped());
+        assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 0.0);
+    }
+
+    @Test
+    void aNormClipsCurrentThresholdIsItsStateAndItsSpecStaysTheConfiguredOne() {
+        NormClip clip = new NormClip(1.0, 2.0);
+        clip.setThreshold(2.5);
+        assertEquals("norm:1.0", clip.spec());
+        NormClip restored = new NormClip(1.0, 2.0);
+        restored.loadStateDict(clip.stateDict());
+        assertEquals(2.5, restored.threshold());
+        Parameters[] t = twins(8, 10.0);
+        PipelineReport r = GradientPipeline.of(restored).apply(t[0], 0, 0.1);
+        assertEquals(2.5, r.postClipNorm(), 1e-5);
+    }
+
+    /** Reads a nested transform state. */
+    private static final class StateMapsView {
+        @SuppressWarnings("unchecked")
+        static Map<String, Object> get(Map<String, Object> state, String key) {
+            return (Map<String, Object>) state.get(key);
+        }
+    }
 }

@@ -214,4 +214,35 @@ class TrainerTest {
         assertEquals(1, b.guard().skippedSteps());
         assertEquals(json, dev.gradguard.metrics.Json.compact().writeValueAsString(b.stateDict()));
     }
+
+    @Test
+    void theControllerLowersTheLrWhenTheNormKeepsPressingTheThreshold() {
+        torch.manual_seed(31);
+        TinyRegression.Net net = new TinyRegression.Net();
+        dev.gradguard.clip.GradientPipeline pipeline = ClipPolicies.parse("norm:0.0001");
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = Trainer.builder().model(net).data(new TinyRegression.Data(31, 16)).loss(TinyRegression::mse)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", 0.08), Parameters.of(net)))
+                .schedule(Schedules.parse("constant", 0.08, 100))
+                .pipeline(pipeline)
+                .controller(dev.gradguard.control.Controllers.parse("auto:N=5,factor=0.5,floor=0.2", pipeline))
+                .listener(new TrainingListener() {
+                    @Override
+                    public void onStep(StepResult result) {
+                        steps.add(result);
+                    }
+                })
+                .build();
+        t.run(16);
+        // every step clips hard, so every 5th step in a row halves the scale, down to the floor 0.2
+        List<Long> decided = steps.stream().filter(r -> !r.control().isEmpty()).map(StepResult::step).toList();
+        assertEquals(List.of(4L, 9L, 14L), decided);
+        assertEquals(0.08, steps.get(4).lr(), 1e-12);
+        assertEquals(0.04, steps.get(5).lr(), 1e-12);
+        assertEquals(0.02, steps.get(10).lr(), 1e-12);
+        assertEquals(0.016, steps.get(15).lr(), 1e-12, "0.08 x floor 0.2");
+        assertEquals(0.2, t.controller().lrScale(), 1e-12);
+        assertEquals(dev.gradguard.control.ControlDecision.Kind.LOWER_LR, steps.get(4).control().get(0).kind());
+        assertEquals(0.2, ((Number) ((Map<?, ?>) t.stateDict().get("controller")).get("lr_scale")).doubleValue(), 1e-12);
+    }
 }
