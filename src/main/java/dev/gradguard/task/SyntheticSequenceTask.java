@@ -20,7 +20,10 @@ abstract class SyntheticSequenceTask implements Task {
     /** Seed of the held-out stream. Training streams start at the run's seed instead. */
     static final long HELD_OUT_SEED = 0x6a09e667f3bcc908L;
     static final int DEFAULT_HIDDEN = 32;
-    /** Models in the order they train these tasks best (GRU first; see the calibration in the tests' notes). */
+    /**
+     * Models in the order they train these tasks best with SGD: a 32-unit GRU learns temporal order and
+     * adding at length 30 within a few hundred steps; LSTM and tanh RNN learn far slower or not at all.
+     */
     static final List<String> MODELS = List.of("gru", "lstm", "rnn");
     private static final int EVAL_CHUNK = 1000;
 

@@ -21,6 +21,8 @@ import java.util.Arrays;
 final class TextCorpus {
     /** Fraction of the characters, from the end of the file, held out for evaluation. */
     static final double HELD_OUT_FRACTION = 0.1;
+    /** Largest file read: the text is held in memory as one array. */
+    static final long MAX_BYTES = 1L << 30;
 
     private final int[] vocabulary;
     private final int[] train;
@@ -37,7 +39,7 @@ final class TextCorpus {
      *
      * @param window the training window length; the training split must hold {@code window + 1}
      *     characters (a window and its next-character targets)
-     * @throws DataException if the file is missing, a directory, unreadable, empty, not UTF-8 text
+     * @throws DataException if the file is missing, a directory, unreadable, empty, over 1 GiB, not UTF-8 text
      *     (malformed, or holding NUL characters as binary files do), has fewer than two distinct
      *     characters, or is too short for the window and a held-out split of at least two characters
      */
@@ -66,12 +68,16 @@ final class TextCorpus {
         }
         byte[] bytes;
         try {
+            long size = Files.size(path);
+            if (size > MAX_BYTES) {
+                throw new DataException(path, "is too large: " + size + " bytes, at most " + MAX_BYTES);
+            }
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new DataException(path, "does not exist", e);
         } catch (AccessDeniedException e) {
             throw new DataException(path, "cannot be read: permission denied", e);
-        } catch (IOException | OutOfMemoryError e) {
+        } catch (IOException e) {
             throw new DataException(path, "cannot be read: " + e.getMessage(), e);
         }
         if (bytes.length == 0) {

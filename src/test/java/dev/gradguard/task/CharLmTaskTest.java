@@ -192,6 +192,16 @@ class CharLmTaskTest {
     }
 
     @Test
+    void aFileOverOneGibibyteIsRejectedBeforeReading() throws IOException {
+        Path huge = dir.resolve("huge.txt");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(TextCorpus.MAX_BYTES + 1); // sparse: no disk space is used
+        }
+        assertEquals("data file " + huge + ": is too large: 1073741825 bytes, at most 1073741824",
+                assertThrows(DataException.class, () -> task(huge, 8)).getMessage());
+    }
+
+    @Test
     void aSingleRepeatedCharacterIsRejected() throws IOException {
         Path same = dir.resolve("same.txt");
         Files.writeString(same, "x".repeat(200));
