@@ -26,7 +26,7 @@ public final class TrainSettings {
     static {
         define(Setting.text("task", "a task name (adding, temporal-order, charlm)"), "temporal-order");
         define(Setting.text("model", "a model name the task supports (rnn, lstm, gru), or auto"), "auto");
-        define(Setting.integer("steps", 1, Long.MAX_VALUE), 1200L);
+        define(Setting.integer("steps", 1, Long.MAX_VALUE), 1500L);
         define(Setting.integer("batch-size", 1, 1_000_000), 64L);
         define(Setting.positiveNumber("lr"), 1.75);
         define(Setting.choice("optimizer", List.of("sgd", "adam", "adamw")), "sgd");

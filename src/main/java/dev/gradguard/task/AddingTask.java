@@ -19,12 +19,15 @@ import org.bytedeco.pytorch.global.torch;
  * the other's variance, 1/12).
  */
 public final class AddingTask extends SyntheticSequenceTask {
+    /** The sequence length when none is set. */
+    public static final int DEFAULT_LENGTH = 30;
+
     public static final String NAME = "adding";
     static final double THRESHOLD = 0.01;
 
     /** @throws IllegalArgumentException if {@code options.length() < 2} */
     public AddingTask(TaskOptions options) {
-        super(options);
+        super(options, DEFAULT_LENGTH);
         if (length < 2) {
             throw new IllegalArgumentException("length must be at least 2 for task " + NAME + ", got " + length);
         }

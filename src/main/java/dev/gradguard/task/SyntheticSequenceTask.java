@@ -31,8 +31,8 @@ abstract class SyntheticSequenceTask implements Task {
     final int hidden;
     final int evalSamples;
 
-    SyntheticSequenceTask(TaskOptions options) {
-        this.length = options.length();
+    SyntheticSequenceTask(TaskOptions options, int defaultLength) {
+        this.length = options.lengthOr(defaultLength);
         this.hidden = options.hiddenOr(DEFAULT_HIDDEN);
         this.evalSamples = options.evalSamples();
     }

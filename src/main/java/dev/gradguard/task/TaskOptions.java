@@ -9,7 +9,8 @@ import java.util.OptionalInt;
  * Settings shared by the built-in tasks; each task reads the ones that apply to it. Start from
  * {@link #defaults()} and change fields with the {@code with*} methods.
  *
- * @param length sequence length of the synthetic tasks ({@code adding}, {@code temporal-order}); default 30
+ * @param length sequence length of the synthetic tasks; empty means the task's default (30 for
+ *     {@code adding}, 100 for {@code temporal-order}, where the default job needs clipping)
  * @param hidden hidden units of the recurrent layer; empty means the task's default (32 for the synthetic
  *     tasks, 128 for {@code charlm})
  * @param evalSamples held-out sequences the synthetic tasks generate for evaluation; default 10,000
@@ -17,9 +18,8 @@ import java.util.OptionalInt;
  * @param dataPath the UTF-8 text file {@code charlm} trains on; required by {@code charlm} only
  * @param seqLen window length of {@code charlm}'s training sequences; default 64
  */
-public record TaskOptions(int length, OptionalInt hidden, int evalSamples, Optional<Path> dataPath, int seqLen) {
+public record TaskOptions(OptionalInt length, OptionalInt hidden, int evalSamples, Optional<Path> dataPath, int seqLen) {
 
-    public static final int DEFAULT_LENGTH = 30;
     public static final int DEFAULT_EVAL_SAMPLES = 10_000;
     public static final int DEFAULT_SEQ_LEN = 64;
 
@@ -28,9 +28,12 @@ public record TaskOptions(int length, OptionalInt hidden, int evalSamples, Optio
      * @throws NullPointerException if an optional is null
      */
     public TaskOptions {
+        Objects.requireNonNull(length, "length");
         Objects.requireNonNull(hidden, "hidden");
         Objects.requireNonNull(dataPath, "dataPath");
-        requirePositive("length", length);
+        if (length.isPresent()) {
+            requirePositive("length", length.getAsInt());
+        }
         requirePositive("evalSamples", evalSamples);
         requirePositive("seqLen", seqLen);
         if (hidden.isPresent()) {
@@ -38,14 +41,14 @@ public record TaskOptions(int length, OptionalInt hidden, int evalSamples, Optio
         }
     }
 
-    /** Length 30, the task's default hidden size, 10,000 evaluation samples, no data file, window 64. */
+    /** The task's default length and hidden size, 10,000 evaluation samples, no data file, window 64. */
     public static TaskOptions defaults() {
-        return new TaskOptions(DEFAULT_LENGTH, OptionalInt.empty(), DEFAULT_EVAL_SAMPLES, Optional.empty(),
+        return new TaskOptions(OptionalInt.empty(), OptionalInt.empty(), DEFAULT_EVAL_SAMPLES, Optional.empty(),
                 DEFAULT_SEQ_LEN);
     }
 
     public TaskOptions withLength(int newLength) {
-        return new TaskOptions(newLength, hidden, evalSamples, dataPath, seqLen);
+        return new TaskOptions(OptionalInt.of(newLength), hidden, evalSamples, dataPath, seqLen);
     }
 
     public TaskOptions withHidden(int newHidden) {
@@ -62,6 +65,11 @@ public record TaskOptions(int length, OptionalInt hidden, int evalSamples, Optio
 
     public TaskOptions withSeqLen(int newSeqLen) {
         return new TaskOptions(length, hidden, evalSamples, dataPath, newSeqLen);
+    }
+
+    /** The sequence length to use: the one set, else {@code taskDefault}. */
+    int lengthOr(int taskDefault) {
+        return length.orElse(taskDefault);
     }
 
     /** The hidden size to use: the one set, else {@code taskDefault}. */

@@ -19,6 +19,9 @@ import org.bytedeco.pytorch.global.torch;
  * success criterion.
  */
 public final class TemporalOrderTask extends SyntheticSequenceTask {
+    /** The sequence length when none is set: long enough that SGD at the default job's learning rate needs clipping. */
+    public static final int DEFAULT_LENGTH = 100;
+
     public static final String NAME = "temporal-order";
     static final int SYMBOLS = 6;
     static final int CLASSES = 4;
@@ -31,7 +34,7 @@ public final class TemporalOrderTask extends SyntheticSequenceTask {
 
     /** @throws IllegalArgumentException if a relevant window holds no position, i.e. {@code length < 6} */
     public TemporalOrderTask(TaskOptions options) {
-        super(options);
+        super(options, DEFAULT_LENGTH);
         // integer positions p with p >= k/10 * length are those with p >= ceil(k * length / 10)
         firstFrom = ceilTenths(1);
         firstTo = ceilTenths(2);

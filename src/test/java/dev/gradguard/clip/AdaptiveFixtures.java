@@ -21,9 +21,14 @@ final class AdaptiveFixtures {
         return Parameters.of(List.of("w"), List.of(p));
     }
 
-    /** Runs {@code transform} alone on a gradient of norm {@code norm} and returns its report. */
+    /**
+     * Runs {@code transform} by itself (not through a pipeline, which keeps non-finite norms away from
+     * transforms) on a gradient of norm {@code norm} and returns its report.
+     */
     static TransformReport applyToNorm(GradientTransform transform, long step, double norm, double loss) {
-        return GradientPipeline.of(transform).apply(gradientOf(norm), step, loss).transforms().get(0);
+        Parameters ps = gradientOf(norm);
+        Tensor total = ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false);
+        return transform.apply(ps, new GradientContext(step, loss, total));
     }
 
     static TransformReport applyToNorm(GradientTransform transform, long step, double norm) {

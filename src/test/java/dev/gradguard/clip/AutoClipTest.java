@@ -57,7 +57,8 @@ class AutoClipTest {
         AutoClip clip = new AutoClip(50);
         applyToNorm(clip, 0, 10);
         Parameters ps = gradientOf(1);
-        TransformReport r = GradientPipeline.of(clip).apply(ps, 1, 1.0).transforms().get(0);
+        TransformReport r = clip.apply(ps, new GradientContext(1, 1.0,
+                ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false)));
         assertFalse(r.clipped()); // threshold = median of [10, 1] = 5.5
         assertEquals(1.0, gradValue(ps), 0.0);
     }
@@ -78,7 +79,8 @@ class AutoClipTest {
         AutoClip clip = new AutoClip(10);
         applyToNorm(clip, 0, 1);
         Parameters ps = gradientOf(Double.NaN);
-        TransformReport r = GradientPipeline.of(clip).apply(ps, 1, 1.0).transforms().get(0);
+        TransformReport r = clip.apply(ps, new GradientContext(1, 1.0,
+                ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false)));
         assertFalse(r.clipped());
         assertTrue(Double.isNaN(gradValue(ps)));
         applyToNorm(clip, 2, Double.POSITIVE_INFINITY);

@@ -88,9 +88,9 @@ class TasksTest {
     }
 
     @Test
-    void defaultsAreLength30Eval10000Window64() {
+    void defaultsLeaveLengthAndHiddenToTheTaskWithEval10000AndWindow64() {
         TaskOptions d = TaskOptions.defaults();
-        assertEquals(30, d.length());
+        assertEquals(true, d.length().isEmpty());
         assertEquals(10_000, d.evalSamples());
         assertEquals(64, d.seqLen());
         assertEquals(true, d.hidden().isEmpty());
