@@ -21,11 +21,10 @@ final class ErrorHandler implements IExecutionExceptionHandler {
                 || (parsed.subcommand() != null && parsed.subcommand().hasMatchedOption("--debug"));
         int code = exitCode(e);
         PrintWriter err = cmd.getErr();
-        err.println("gradguard: error: " + oneLine(e));
-        if (debug || code == ExitCodes.INTERNAL) {
+        boolean trace = debug || code == ExitCodes.INTERNAL;
+        err.println("gradguard: error: " + oneLine(e) + (trace ? "" : " (--debug shows details)"));
+        if (trace) {
             e.printStackTrace(err);
-        } else {
-            err.println("(run with --debug for details)");
         }
         err.flush();
         return code;

@@ -53,6 +53,8 @@ public final class TrainCommand implements Callable<Integer> {
     String seed;
     @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: the machine's cores)")
     String threads;
+    @Option(names = "--flush-denormal", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "flush denormal floats to zero, torch.set_flush_denormal (default true: denormals slow CPU math tens of times)")
+    String flushDenormal;
     @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last)")
     String accumulate;
     @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model")
@@ -125,6 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "schedule", schedule);
         put(m, "seed", seed);
         put(m, "threads", threads);
+        put(m, "flush-denormal", flushDenormal);
         put(m, "accumulate", accumulate);
         put(m, "hidden", hidden);
         put(m, "length", length);

@@ -70,6 +70,19 @@ public final class Torch {
         openblas_nolapack.blas_set_num_threads(1);
     }
 
+    /**
+     * Turns flushing of denormal (subnormal) floats to zero on or off for this process's CPU threads,
+     * libtorch's {@code torch.set_flush_denormal}. Arithmetic on denormals is tens of times slower on x86;
+     * measured here, adaptive gradient clipping on a GRU drove a run into them and its steps went from 6 ms
+     * to 75 ms. Flushing changes results only where values fall below about 1.2e-38 (float32).
+     *
+     * @return whether the CPU supports it (false means nothing changed)
+     */
+    public static boolean setFlushDenormal(boolean on) {
+        load();
+        return org.bytedeco.pytorch.Context.setFlushDenormal(on);
+    }
+
     /** libtorch's current intra-op thread count. */
     public static int threads() {
         load();

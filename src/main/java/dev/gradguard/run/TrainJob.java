@@ -64,6 +64,7 @@ public final class TrainJob {
         long start = System.nanoTime();
         Torch.load();
         Torch.setThreads(settings.threads());
+        Torch.setFlushDenormal(settings.flushDenormal());
 
         Task task = Tasks.create(settings.task(), taskOptions(settings));
         String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();

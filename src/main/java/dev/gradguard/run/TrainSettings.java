@@ -39,6 +39,7 @@ public final class TrainSettings {
         define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
+        define(Setting.bool("flush-denormal"), true);
         define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
         define(Setting.integer("accumulate", 1, 1_000_000), 1L);
         define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
@@ -205,6 +206,11 @@ public final class TrainSettings {
 
     public long seed() {
         return (Long) values.get("seed");
+    }
+
+    /** Whether denormal floats are flushed to zero (see {@code Torch.setFlushDenormal}). */
+    public boolean flushDenormal() {
+        return (Boolean) values.get("flush-denormal");
     }
 
     public int threads() {

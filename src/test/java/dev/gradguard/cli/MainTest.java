@@ -1,0 +1,42 @@
+package dev.gradguard.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+
+    @Test
+    void everyCommandBuildsAndShowsItsHelp() {
+        CommandLine cli = new CommandLine(new Main());
+        for (String sub : cli.getSubcommands().keySet()) {
+            if (sub.equals("help")) {
+                continue;
+            }
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            CommandLine c = new CommandLine(new Main());
+            c.setOut(new java.io.PrintWriter(new PrintStream(buf, true, StandardCharsets.UTF_8), true));
+            assertEquals(0, c.execute(sub, "--help"), sub);
+            assertTrue(buf.toString(StandardCharsets.UTF_8).startsWith("Usage: gradguard " + sub), sub);
+        }
+        assertTrue(cli.getSubcommands().keySet().containsAll(java.util.List.of("train", "compare", "bench")));
+    }
+
+    @Test
+    void anUnknownCommandIsAUsageError() {
+        PrintStream realErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(ExitCodes.USAGE, Main.run("trian"));
+        } finally {
+            System.setErr(realErr);
+        }
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("did you mean train?"), err.toString(StandardCharsets.UTF_8));
+    }
+}
