@@ -80,7 +80,7 @@ public final class CompareReport {
                     100 * p.medianClipRate()));
         }
         s.append("\nCollapsed: the loss or the weights became non-finite, or the loss ended above ")
-                .append(Comparison.DIVERGENCE_FACTOR).append(" times its starting level. Success: the task's criterion on held-out data.\n\n");
+                .append(Comparison.DIVERGENCE_FACTOR).append(" times the untrained model's loss. Success: the task's criterion on held-out data.\n\n");
         s.append("| policy | seed | collapsed | success | ").append(metric).append(" | steps | skipped | clip rate | wall s |\n");
         s.append("|---|---:|---|---|---:|---:|---:|---:|---:|\n");
         for (RunResult r : results) {

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Comparison {
     /** A run whose final loss exceeds this multiple of its starting loss has diverged. */
     public static final double DIVERGENCE_FACTOR = 10.0;
-    private static final int START_WINDOW = 10;
+    private static final int END_WINDOW = 50;
 
     private Comparison() {
     }
@@ -146,10 +146,19 @@ public final class Comparison {
                 number(s.get("clip_rate")), wallSeconds, Optional.empty());
     }
 
-    /** The final loss (mean of the last finite losses) is non-finite or above {@link #DIVERGENCE_FACTOR} x the start. */
+    /**
+     * The final loss (the mean of the last {@value #END_WINDOW} finite losses) is non-finite or above
+     * {@link #DIVERGENCE_FACTOR} times the untrained model's loss (the first finite one).
+     */
     static boolean diverged(double[] loss) {
-        double start = meanOfFinite(loss, 0, Math.min(START_WINDOW, loss.length));
-        double end = meanOfFinite(loss, Math.max(0, loss.length - START_WINDOW * 5), loss.length);
+        double start = Double.NaN;
+        for (double v : loss) {
+            if (Double.isFinite(v)) {
+                start = v;
+                break;
+            }
+        }
+        double end = meanOfFinite(loss, Math.max(0, loss.length - END_WINDOW), loss.length);
         return !Double.isFinite(end) || (Double.isFinite(start) && end > DIVERGENCE_FACTOR * start);
     }
 

@@ -11,7 +11,7 @@ import java.util.Optional;
  * @param policy the clip policy
  * @param seed the seed
  * @param collapsed the loss or the weights became non-finite, or the loss diverged (ended above ten times
- *     its starting level)
+ *     the untrained model's loss)
  * @param success the task's success criterion was met on held-out data
  * @param finalMetric the task's metric on held-out data (NaN when the run crashed)
  * @param steps steps run

@@ -59,8 +59,9 @@ public final class CurveChart {
         NumberAxis stepAxis = new NumberAxis("step");
         CombinedDomainXYPlot combined = new CombinedDomainXYPlot(stepAxis);
         combined.setGap(8);
+        List<String> inLegend = new ArrayList<>();
         for (Panel panel : panels) {
-            combined.add(panelPlot(panel, colours), 1);
+            combined.add(panelPlot(panel, colours, inLegend), 1);
         }
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), combined, true);
         chart.setBackgroundPaint(Color.WHITE);
@@ -69,10 +70,10 @@ public final class CurveChart {
         return chart;
     }
 
-    private static XYPlot panelPlot(Panel panel, Map<String, Color> colours) {
+    /** One panel; each group gets one legend entry across all panels ({@code legendShown} is shared). */
+    private static XYPlot panelPlot(Panel panel, Map<String, Color> colours, List<String> legendShown) {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
-        List<String> legendShown = new ArrayList<>();
         int index = 0;
         for (Curve c : panel.curves()) {
             XYSeries series = new XYSeries(c.group() + "#" + index, false, true);

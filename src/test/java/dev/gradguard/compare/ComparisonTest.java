@@ -78,7 +78,7 @@ class ComparisonTest {
     }
 
     @Test
-    void divergenceIsTheEndingLossAboveTenTimesTheStart() {
+    void divergenceIsTheEndingLossAboveTenTimesTheUntrainedLoss() {
         double[] steady = new double[100];
         java.util.Arrays.fill(steady, 1.0);
         assertFalse(Comparison.diverged(steady));
@@ -87,6 +87,17 @@ class ComparisonTest {
             rising[i] = 11.0;
         }
         assertTrue(Comparison.diverged(rising));
+        double[] earlySpike = steady.clone();
+        for (int i = 1; i < 10; i++) {
+            earlySpike[i] = 1e6; // a blow-up right after the start does not raise the bar
+        }
+        for (int i = 50; i < 100; i++) {
+            earlySpike[i] = 9.0;
+        }
+        assertFalse(Comparison.diverged(earlySpike));
+        earlySpike[0] = Double.NaN;
+        earlySpike[1] = 0.5;
+        assertTrue(Comparison.diverged(earlySpike), "the first finite loss is the start");
         double[] nan = steady.clone();
         for (int i = 50; i < 100; i++) {
             nan[i] = Double.NaN;
