@@ -258,7 +258,7 @@ public final class ClipGrad {
     }
 
     /** float32 for half and bfloat16 gradients (a documented deviation); the gradient's own dtype otherwise. */
-    private static ScalarTypeOptional accumulationType(Tensor grad) {
+    static ScalarTypeOptional accumulationType(Tensor grad) {
         // scalar_type() returns a fresh enum object; intern() gives the constant that == can compare
         torch.ScalarType type = grad.scalar_type().intern();
         return type == torch.ScalarType.Half || type == torch.ScalarType.BFloat16

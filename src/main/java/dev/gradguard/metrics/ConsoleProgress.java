@@ -68,6 +68,10 @@ public final class ConsoleProgress implements TrainingListener {
             clearLine();
             out.printf(Locale.ROOT, "step %d skipped: %s%n", r.step(), r.skipReason().orElse("?"));
         }
+        if (r.attribution().isPresent()) {
+            clearLine();
+            out.printf(Locale.ROOT, "step %d layers: %s%n", r.step(), r.attribution().get().describe());
+        }
         for (var decision : r.control()) {
             clearLine();
             out.printf(Locale.ROOT, "step %d controller: %s%n", r.step(), decision.reason());

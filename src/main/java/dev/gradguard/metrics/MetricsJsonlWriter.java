@@ -18,8 +18,9 @@ import java.util.Map;
 /**
  * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
  * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code nonfinite} and
- * {@code skip_reason} on skipped steps and {@code control} (kind, old, new, reason) on steps where the
- * controller changed something. Each line is flushed when written, so a killed run leaves every
+ * {@code skip_reason} on skipped steps, {@code attribution} (trigger, nonfinite_layers, top_layers) on
+ * non-finite, skipped and hard-clipped steps, and {@code control} (kind, old, new, reason) on steps where
+ * the controller changed something. Each line is flushed when written, so a killed run leaves every
  * finished step on disk.
  */
 public final class MetricsJsonlWriter implements TrainingListener, Closeable {
@@ -47,6 +48,18 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
             m.put("nonfinite", r.nonFinite());
             m.put("skip_reason", r.skipReason().orElse(""));
         }
+        r.attribution().ifPresent(a -> {
+            Map<String, Object> at = new LinkedHashMap<>();
+            at.put("trigger", a.trigger());
+            at.put("nonfinite_layers", a.nonFiniteLayers());
+            at.put("top_layers", a.topLayers().stream().map(l -> {
+                Map<String, Object> layer = new LinkedHashMap<>();
+                layer.put("name", l.name());
+                layer.put("norm", Json.number(l.norm()));
+                return layer;
+            }).toList());
+            m.put("attribution", at);
+        });
         if (!r.control().isEmpty()) {
             m.put("control", r.control().stream().map(d -> {
                 Map<String, Object> c = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.gradguard.train;
 
 import dev.gradguard.control.ControlDecision;
+import dev.gradguard.guard.LayerAttribution;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,12 +19,14 @@ import java.util.Optional;
  * @param nonFinite true when the loss or gradients held NaN or an infinity
  * @param skipReason why the update was skipped, when it was
  * @param stopReason present when the guard stops the run after this step
+ * @param attribution which layers the trouble came from, on non-finite, skipped or hard-clipped steps
  * @param control what the controller changed after this step (usually nothing)
  * @param timeMs the step's wall time in milliseconds
  */
 public record StepResult(long step, double loss, double gradNorm, double gradNormClipped, boolean clipped,
         double clipCoef, double lr, boolean skipped, boolean nonFinite, Optional<String> skipReason,
-        Optional<String> stopReason, List<ControlDecision> control, double timeMs) {
+        Optional<String> stopReason, Optional<LayerAttribution> attribution, List<ControlDecision> control,
+        double timeMs) {
 
     public StepResult {
         control = List.copyOf(control);

@@ -8,6 +8,8 @@ import dev.gradguard.control.Controllers;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.guard.GuardDecision;
+import dev.gradguard.guard.LayerAttribution;
+import dev.gradguard.guard.LayerAttributor;
 import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.guard.TrainingDivergedException;
 import dev.gradguard.model.Model;
@@ -55,6 +57,7 @@ public final class Trainer implements Stateful {
     private final GradientPipeline pipeline;
     private final NonFiniteGuard guard;
     private final Controller controller;
+    private final LayerAttributor attributor;
     private final int accumulation;
     private final NonFiniteInjection injection;
     private final List<TrainingListener> listeners;
@@ -73,6 +76,7 @@ public final class Trainer implements Stateful {
         this.pipeline = b.pipeline;
         this.guard = b.guard;
         this.controller = b.controller;
+        this.attributor = b.attributor;
         this.accumulation = b.accumulation;
         this.injection = b.injection;
         this.listeners = List.copyOf(b.listeners);
@@ -90,7 +94,8 @@ public final class Trainer implements Stateful {
      *       number of micro-batches so the gradient is their mean);</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
-     *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;</li>
+     *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;
+     *       on such steps and hard-clipped ones, the layers the trouble came from are found;</li>
      *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
      *       schedule's advance, only when applied;</li>
      *   <li>the controller observes the step (its changes apply from the next step on);</li>
@@ -124,6 +129,7 @@ public final class Trainer implements Stateful {
             PipelineReport clip = pipeline.apply(parameters, current, loss);
 
             GuardDecision decision = guard.decide(current, loss, clip);
+            Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
 
             double lr = schedule.lr() * controller.lrScale();
             if (decision.applyUpdate()) {
@@ -140,7 +146,7 @@ public final class Trainer implements Stateful {
             }
             result = new StepResult(current, loss, clip.preClipNorm(), clip.postClipNorm(), clip.clipped(),
                     clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.skipReason(),
-                    decision.stopReason(), control, (System.nanoTime() - start) / 1e6);
+                    decision.stopReason(), attribution, control, (System.nanoTime() - start) / 1e6);
         }
         step++;
         for (TrainingListener listener : listeners) {
@@ -268,6 +274,7 @@ public final class Trainer implements Stateful {
         private GradientPipeline pipeline = GradientPipeline.of();
         private NonFiniteGuard guard = new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE);
         private Controller controller = Controllers.none();
+        private LayerAttributor attributor = LayerAttributor.defaults();
         private int accumulation = 1;
         private NonFiniteInjection injection = NonFiniteInjection.none();
         private final List<TrainingListener> listeners = new ArrayList<>();
@@ -316,6 +323,12 @@ public final class Trainer implements Stateful {
         /** The controller that adjusts the learning rate and clipping threshold; none by default. */
         public Builder controller(Controller controller) {
             this.controller = Objects.requireNonNull(controller, "controller");
+            return this;
+        }
+
+        /** Which steps get a per-layer attribution; by default non-finite, skipped and coefficient-below-0.1 ones. */
+        public Builder attributor(LayerAttributor attributor) {
+            this.attributor = Objects.requireNonNull(attributor, "attributor");
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.gradguard.metrics.tensorboard;
 
+import dev.gradguard.clip.ParameterNorms;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.TrainingListener;
@@ -22,13 +23,15 @@ import java.util.Objects;
  *       and {@code train/skipped} as 0 or 1; non-finite values are written as they are;</li>
  *   <li>when given ({@link #recordParameterNorms}): {@code grad_norm/<parameter name>} for each parameter and
  *       their histogram {@code grad_norm/per_parameter};</li>
- *   <li>when given ({@link #addEval}): {@code eval/<metric>}.</li>
+ *   <li>when given ({@link #addEval}): {@code eval/<metric>};</li>
+ *   <li>on steps with a layer attribution (non-finite, skipped or hard-clipped): {@code exploded/<parameter>}
+ *       with the pre-clip gradient norm of each of the largest layers, NaN for layers holding NaN or inf.</li>
  * </ul>
  * Records reach the file every few seconds and when training ends (see {@link EventFileWriter}).
  *
  * <p>Per-parameter norms need the gradients, which only exist during a step: the trainer's
  * {@link #onGradients} hook hands them over after backward, and every {@code parameterNormInterval} steps
- * the listener reads them with {@link ParameterNormProbe#norms}.
+ * the listener reads them with {@link ParameterNorms#norms}.
  *
  * <p>Thread-safe, as its writer is.
  */
@@ -74,6 +77,14 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
             writer.addScalar("train/lr", r.lr(), r.step(), now);
             writer.addScalar("train/clipped", r.clipped() ? 1 : 0, r.step(), now);
             writer.addScalar("train/skipped", r.skipped() ? 1 : 0, r.step(), now);
+            if (r.attribution().isPresent()) {
+                for (var layer : r.attribution().get().topLayers()) {
+                    writer.addScalar("exploded/" + layer.name(), layer.norm(), r.step(), now);
+                }
+                for (String layer : r.attribution().get().nonFiniteLayers()) {
+                    writer.addScalar("exploded/" + layer, Double.NaN, r.step(), now);
+                }
+            }
         } catch (IOException e) {
             throw failed(e);
         }
@@ -88,7 +99,7 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
     @Override
     public void onGradients(long step, Parameters parameters) {
         if (wantsParameterNorms(step)) {
-            recordParameterNorms(step, ParameterNormProbe.norms(parameters));
+            recordParameterNorms(step, ParameterNorms.norms(parameters));
         }
     }
 

@@ -26,7 +26,7 @@ class TensorBoardListenerTest {
     private static StepResult step(long i, boolean clipped, boolean skipped) {
         double loss = skipped ? Double.NaN : 1.0 / (i + 1);
         return new StepResult(i, loss, 4.0, clipped ? 1.0 : 4.0, clipped, clipped ? 0.25 : 1.0, 0.1, skipped,
-                skipped, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), java.util.List.of(), 5.0);
+                skipped, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(), java.util.List.of(), 5.0);
     }
 
     /** The scalars of {@code events}, as tag -> value, for one step. */

@@ -1,4 +1,4 @@
-package dev.gradguard.metrics.tensorboard;
+package dev.gradguard.clip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ParameterNormProbeTest {
+class ParameterNormsTest {
 
     @BeforeAll
     static void load() {
@@ -41,19 +41,19 @@ class ParameterNormProbeTest {
         Parameters ps = Parameters.of(List.of("w", "frozen", "b", "d"),
                 List.of(withGrad(Tensors.fromFloats(toFloats(w), 2, 3)), torch.ones(new long[] {4}),
                         withGrad(Tensors.fromFloats(toFloats(b), 2)), withGrad(Tensors.fromDoubles(new double[] {6, 8}, 2))));
-        Map<String, Double> norms = ParameterNormProbe.norms(ps);
+        Map<String, Double> norms = ParameterNorms.norms(ps);
         assertEquals(List.of("w", "b", "d"), List.copyOf(norms.keySet()));
         assertEquals(twoNorm(w), norms.get("w"), 1e-5);
         assertEquals(twoNorm(b), norms.get("b"), 1e-9);
         assertEquals(10.0, norms.get("d"));
-        assertEquals(List.of(), List.copyOf(ParameterNormProbe.norms(Parameters.of(List.of("x"),
+        assertEquals(List.of(), List.copyOf(ParameterNorms.norms(Parameters.of(List.of("x"),
                 List.of(torch.ones(new long[] {2})))).keySet()));
     }
 
     @Test
     void gradientsAreLeftUnchanged() {
         Tensor p = withGrad(Tensors.fromFloats(new float[] {1, 2, 3}, 3));
-        ParameterNormProbe.norms(Parameters.of(List.of("p"), List.of(p)));
+        ParameterNorms.norms(Parameters.of(List.of("p"), List.of(p)));
         assertEquals(List.of(1.0, 2.0, 3.0), Arrays.stream(Tensors.toDoubles(p.grad())).boxed().toList());
     }
 

@@ -1,4 +1,4 @@
-package dev.gradguard.metrics.tensorboard;
+package dev.gradguard.clip;
 
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.model.Parameters;
@@ -12,7 +12,6 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.LongArrayRefOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -21,8 +20,8 @@ import org.bytedeco.pytorch.global.torch;
  * Reads each parameter's gradient 2-norm. Gradients are only meaningful during a step, after the backward
  * pass and before the next zeroing, so the trainer calls this at that point.
  */
-public final class ParameterNormProbe {
-    private ParameterNormProbe() {
+public final class ParameterNorms {
+    private ParameterNorms() {
     }
 
     /**
@@ -42,7 +41,7 @@ public final class ParameterNormProbe {
                 Tensor grad = parameters.get(i).grad();
                 if (grad.defined()) {
                     norms.add(torch.linalg_vector_norm(grad, new Scalar(2.0), new LongArrayRefOptional(), false,
-                            accumulationType(grad)));
+                            ClipGrad.accumulationType(grad)));
                     names.add(parameters.name(i));
                 }
             }
@@ -63,13 +62,5 @@ public final class ParameterNormProbe {
             stacked.push_back(norm.to(device, torch.ScalarType.Double));
         }
         return torch.stack(stacked);
-    }
-
-    /** float32 for half and bfloat16, as {@code ClipGrad} accumulates them; the gradient's dtype otherwise. */
-    private static ScalarTypeOptional accumulationType(Tensor grad) {
-        torch.ScalarType type = grad.scalar_type().intern();
-        return type == torch.ScalarType.Half || type == torch.ScalarType.BFloat16
-                ? new ScalarTypeOptional(torch.ScalarType.Float)
-                : new ScalarTypeOptional();
     }
 }
