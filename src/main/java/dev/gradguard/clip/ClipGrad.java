@@ -177,12 +177,7 @@ public final class ClipGrad {
      */
     public static void clipGradsWithNorm(Iterable<Tensor> parameters, double maxNorm, Tensor totalNorm) {
         checkMaxNorm(maxNorm);
-        Objects.requireNonNull(totalNorm, "totalNorm");
-        if (!totalNorm.defined() || totalNorm.numel() != 1) {
-            throw new IllegalArgumentException("totalNorm must be a one-element tensor (as getTotalNorm returns), got "
-                    + (totalNorm.defined() ? "a tensor of shape " + Arrays.toString(totalNorm.sizes().vec().get())
-                            : "an undefined tensor"));
-        }
+        checkTotalNorm(totalNorm);
         List<Tensor> params = toList(parameters, "parameters");
         inNoGradScope(() -> scale(distinctGradients(params), maxNorm, totalNorm.reshape(new long[0])));
     }
@@ -203,13 +198,16 @@ public final class ClipGrad {
     public static void clipGradValue(Iterable<Tensor> parameters, double clipValue) {
         checkClipValue(clipValue);
         List<Tensor> params = toList(parameters, "parameters");
-        inNoGradScope(() -> {
-            ScalarOptional low = new ScalarOptional(new Scalar(-clipValue));
-            ScalarOptional high = new ScalarOptional(new Scalar(clipValue));
-            for (Tensor g : distinctGradients(params)) {
-                g.clamp_(low, high);
-            }
-        });
+        inNoGradScope(() -> clampAll(distinctGradients(params), clipValue));
+    }
+
+    /** Clamps every element of {@code tensors} in place to {@code [-clipValue, clipValue]}. */
+    static void clampAll(List<Tensor> tensors, double clipValue) {
+        ScalarOptional low = new ScalarOptional(new Scalar(-clipValue));
+        ScalarOptional high = new ScalarOptional(new Scalar(clipValue));
+        for (Tensor t : tensors) {
+            t.clamp_(low, high);
+        }
     }
 
     /** {@link #clipGradValue(Iterable, double)} over a {@code Module.parameters()} vector. */
@@ -223,14 +221,14 @@ public final class ClipGrad {
      * creates. What must outlive the call is copied into a tensor created before it.
      */
     @SuppressWarnings("try") // both resources act by being open; the body never names them
-    private static void inNoGradScope(Runnable body) {
+    static void inNoGradScope(Runnable body) {
         try (PointerScope temporaries = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             body.run();
         }
     }
 
     /** The norm of the per-tensor norms, PyTorch's {@code _get_total_norm} (non-foreach path). */
-    private static Tensor totalNorm(List<Tensor> grads, double normType, boolean errorIfNonfinite) {
+    static Tensor totalNorm(List<Tensor> grads, double normType, boolean errorIfNonfinite) {
         if (grads.isEmpty()) {
             return torch.zeros(new long[0]);
         }
@@ -242,10 +240,17 @@ public final class ClipGrad {
             norms.push_back(norm.device().equals(first) ? norm : norm.to(first, norm.scalar_type()));
         }
         Tensor total = vectorNorm(torch.stack(norms), order, new ScalarTypeOptional());
-        if (errorIfNonfinite && !total.isfinite().item_bool()) {
-            throw new NonFiniteNormException(total.item_double(), normType);
+        if (errorIfNonfinite) {
+            checkFinite(total, normType);
         }
         return total;
+    }
+
+    /** Reads {@code total} back (a host sync) and throws if it is NaN or infinite. */
+    static void checkFinite(Tensor total, double normType) {
+        if (!total.isfinite().item_bool()) {
+            throw new NonFiniteNormException(total.item_double(), normType);
+        }
     }
 
     private static Tensor tensorNorm(Tensor grad, Scalar order) {
@@ -275,10 +280,7 @@ public final class ClipGrad {
         if (grads.isEmpty()) {
             return;
         }
-        // max_norm / (total + 1e-6) as Python evaluates it (Tensor.__rtruediv__ is reciprocal() * other);
-        // libtorch's C++ operator/ divides instead, which can differ in the last bit.
-        Tensor coef = totalNorm.add(new Scalar(EPS)).reciprocal_().mul_(new Scalar(maxNorm))
-                .clamp_max_(new Scalar(1.0));
+        Tensor coef = clipCoefficient(maxNorm, totalNorm);
         List<Tensor> coefOnDevice = new ArrayList<>();
         for (Tensor g : grads) {
             if (g.numel() == 0) {
@@ -288,8 +290,17 @@ public final class ClipGrad {
         }
     }
 
+    /**
+     * {@code min(1, maxNorm / (totalNorm + 1e-6))} as a tensor like {@code totalNorm}, computed as Python
+     * evaluates it ({@code Tensor.__rtruediv__} is {@code reciprocal() * other}); libtorch's C++
+     * {@code operator/} divides instead, which can differ in the last bit.
+     */
+    static Tensor clipCoefficient(double maxNorm, Tensor totalNorm) {
+        return totalNorm.add(new Scalar(EPS)).reciprocal_().mul_(new Scalar(maxNorm)).clamp_max_(new Scalar(1.0));
+    }
+
     /** {@code coef} on {@code device}, moved there once per device. */
-    private static Tensor onDevice(Tensor coef, Device device, List<Tensor> moved) {
+    static Tensor onDevice(Tensor coef, Device device, List<Tensor> moved) {
         if (coef.device().equals(device)) {
             return coef;
         }
@@ -344,6 +355,15 @@ public final class ClipGrad {
 
     private static List<Tensor> asList(TensorVector vector, String name) {
         return Arrays.asList(Objects.requireNonNull(vector, name).get());
+    }
+
+    static void checkTotalNorm(Tensor totalNorm) {
+        Objects.requireNonNull(totalNorm, "totalNorm");
+        if (!totalNorm.defined() || totalNorm.numel() != 1) {
+            throw new IllegalArgumentException("totalNorm must be a one-element tensor (as getTotalNorm returns), got "
+                    + (totalNorm.defined() ? "a tensor of shape " + Arrays.toString(totalNorm.sizes().vec().get())
+                            : "an undefined tensor"));
+        }
     }
 
     static void checkClipValue(double clipValue) {
