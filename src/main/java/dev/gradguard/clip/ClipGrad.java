@@ -2,13 +2,12 @@ package dev.gradguard.clip;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.LongArrayRefOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -232,18 +231,34 @@ public final class ClipGrad {
         if (grads.isEmpty()) {
             return torch.zeros(new long[0]);
         }
-        Scalar order = new Scalar(normType);
-        Device first = grads.get(0).device();
+        NormArguments args = new NormArguments(normType);
+        Tensor first = grads.get(0);
         TensorVector norms = new TensorVector();
         for (Tensor g : grads) {
-            Tensor norm = tensorNorm(g, order);
-            norms.push_back(norm.device().equals(first) ? norm : norm.to(first, norm.scalar_type()));
+            Tensor norm = tensorNorm(g, args);
+            norms.push_back(sameDevice(g, first) ? norm : norm.to(first.device(), norm.scalar_type()));
         }
-        Tensor total = vectorNorm(torch.stack(norms), order, new ScalarTypeOptional());
+        Tensor total = torch.linalg_vector_norm(torch.stack(norms), args.order, args.allDims, false, args.ownDtype);
         if (errorIfNonfinite) {
             checkFinite(total, normType);
         }
         return total;
+    }
+
+    /**
+     * The native arguments of {@code linalg_vector_norm}, made once per call rather than once per gradient:
+     * each native object costs an allocation and JavaCPP's memory accounting.
+     */
+    private static final class NormArguments {
+        final Scalar order;
+        final Scalar two = new Scalar(2.0);
+        final LongArrayRefOptional allDims = new LongArrayRefOptional();
+        final ScalarTypeOptional ownDtype = new ScalarTypeOptional();
+        final ScalarTypeOptional float32 = new ScalarTypeOptional(torch.ScalarType.Float);
+
+        NormArguments(double normType) {
+            order = new Scalar(normType);
+        }
     }
 
     /** Reads {@code total} back (a host sync) and throws if it is NaN or infinite. */
@@ -253,26 +268,28 @@ public final class ClipGrad {
         }
     }
 
-    private static Tensor tensorNorm(Tensor grad, Scalar order) {
-        if (grad.numel() == 0) {
-            // linalg_vector_norm refuses the inf norm of an empty tensor (max has no identity); every p-norm
-            // of it is 0, and its 2-norm is that 0 in the dtype the norm would have had.
-            return vectorNorm(grad, new Scalar(2.0), accumulationType(grad));
-        }
-        return vectorNorm(grad, order, accumulationType(grad));
+    private static Tensor tensorNorm(Tensor grad, NormArguments args) {
+        ScalarTypeOptional dtype = accumulatesInFloat32(grad) ? args.float32 : args.ownDtype;
+        // linalg_vector_norm refuses the inf norm of an empty tensor (max has no identity); every p-norm of
+        // it is 0, and its 2-norm is that 0 in the dtype the norm would have had.
+        Scalar order = grad.numel() == 0 ? args.two : args.order;
+        return torch.linalg_vector_norm(grad, order, args.allDims, false, dtype);
     }
 
     /** float32 for half and bfloat16 gradients (a documented deviation); the gradient's own dtype otherwise. */
     static ScalarTypeOptional accumulationType(Tensor grad) {
-        // scalar_type() returns a fresh enum object; intern() gives the constant that == can compare
-        torch.ScalarType type = grad.scalar_type().intern();
-        return type == torch.ScalarType.Half || type == torch.ScalarType.BFloat16
-                ? new ScalarTypeOptional(torch.ScalarType.Float)
-                : new ScalarTypeOptional();
+        return accumulatesInFloat32(grad) ? new ScalarTypeOptional(torch.ScalarType.Float) : new ScalarTypeOptional();
     }
 
-    private static Tensor vectorNorm(Tensor t, Scalar order, ScalarTypeOptional dtype) {
-        return torch.linalg_vector_norm(t, order, new LongArrayRefOptional(), false, dtype);
+    private static boolean accumulatesInFloat32(Tensor grad) {
+        // scalar_type() returns a fresh enum object; intern() gives the constant that == can compare
+        torch.ScalarType type = grad.scalar_type().intern();
+        return type == torch.ScalarType.Half || type == torch.ScalarType.BFloat16;
+    }
+
+    /** Whether two tensors are on one device; two CPU tensors are told apart without a Device object. */
+    private static boolean sameDevice(Tensor a, Tensor b) {
+        return a.is_cpu() && b.is_cpu() || a.device().equals(b.device());
     }
 
     /** PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code mul_} per gradient. */
@@ -286,7 +303,7 @@ public final class ClipGrad {
             if (g.numel() == 0) {
                 continue;
             }
-            g.mul_(onDevice(coef, g.device(), coefOnDevice));
+            g.mul_(onDeviceOf(g, coef, coefOnDevice));
         }
     }
 
@@ -299,17 +316,17 @@ public final class ClipGrad {
         return totalNorm.add(new Scalar(EPS)).reciprocal_().mul_(new Scalar(maxNorm)).clamp_max_(new Scalar(1.0));
     }
 
-    /** {@code coef} on {@code device}, moved there once per device. */
-    static Tensor onDevice(Tensor coef, Device device, List<Tensor> moved) {
-        if (coef.device().equals(device)) {
+    /** {@code coef} on the device of {@code target}, moved there once per device. */
+    static Tensor onDeviceOf(Tensor target, Tensor coef, List<Tensor> moved) {
+        if (sameDevice(coef, target)) {
             return coef;
         }
         for (Tensor c : moved) {
-            if (c.device().equals(device)) {
+            if (sameDevice(c, target)) {
                 return c;
             }
         }
-        Tensor c = coef.to(device, coef.scalar_type());
+        Tensor c = coef.to(target.device(), coef.scalar_type());
         moved.add(c);
         return c;
     }
@@ -323,25 +340,35 @@ public final class ClipGrad {
      * Drops tensors that are the same memory as an earlier one. Two Java {@code Tensor} objects can wrap
      * one C++ tensor, and two tensors can view one region, so identity is the region: device, dtype, data
      * pointer, sizes and strides. Empty tensors have no data pointer and are kept (they contribute nothing).
+     * Only tensors whose data pointers coincide are compared further, so the common case costs one data
+     * pointer read per tensor.
      */
     private static List<Tensor> distinct(List<Tensor> tensors) {
         if (tensors.size() < 2) {
             return tensors;
         }
-        Set<String> seen = new HashSet<>();
+        Map<Long, List<Tensor>> byAddress = new HashMap<>();
         List<Tensor> out = new ArrayList<>(tensors.size());
         for (Tensor t : tensors) {
-            if (t.numel() == 0 || seen.add(memoryKey(t))) {
+            Pointer data = t.data_ptr(); // null for an empty tensor
+            if (data == null) {
+                out.add(t);
+                continue;
+            }
+            List<Tensor> sameAddress = byAddress.computeIfAbsent(data.address(), address -> new ArrayList<>(1));
+            if (sameAddress.stream().noneMatch(seen -> sameRegion(seen, t))) {
+                sameAddress.add(t);
                 out.add(t);
             }
         }
         return out;
     }
 
-    private static String memoryKey(Tensor t) {
-        Pointer data = t.data_ptr();
-        return t.device().str().getString() + '/' + t.scalar_type() + '@' + (data == null ? 0 : data.address())
-                + Arrays.toString(t.sizes().vec().get()) + Arrays.toString(t.strides().vec().get());
+    /** Same device, dtype, sizes and strides; the data pointers are known to be equal. */
+    private static boolean sameRegion(Tensor a, Tensor b) {
+        return sameDevice(a, b) && a.scalar_type().intern() == b.scalar_type().intern()
+                && Arrays.equals(a.sizes().vec().get(), b.sizes().vec().get())
+                && Arrays.equals(a.strides().vec().get(), b.strides().vec().get());
     }
 
     private static List<Tensor> toList(Iterable<Tensor> tensors, String name) {

@@ -374,7 +374,7 @@ public final class GradBuffer {
         }
         List<Tensor> coefOnDevice = new ArrayList<>();
         for (Buffer b : buffers) {
-            b.values.mul_(ClipGrad.onDevice(coef, b.values.device(), coefOnDevice));
+            b.values.mul_(ClipGrad.onDeviceOf(b.values, coef, coefOnDevice));
         }
     }
 
