@@ -72,7 +72,7 @@ import org.bytedeco.pytorch.global.torch;
  *   <li>{@code Module.zero_grad(true)} (gradients set undefined), assigning a new gradient tensor, or a
  *       {@code backward} with {@code create_graph} (which replaces gradients) unbind a parameter. Every
  *       operation starts by comparing each parameter's gradient data pointer with its address in the
- *       buffer (three JNI calls per parameter, no device work). In {@link Mode#REBIND} (the default) a
+ *       buffer (two native calls per parameter, no device work). In {@link Mode#REBIND} (the default) a
  *       parameter found unbound is bound again: the values of its current gradient are copied into its slot
  *       (zeros when it has none) and {@link #rebinds()} counts it. In {@link Mode#STRICT} the operation throws
  *       {@link IllegalStateException} naming the parameter. A stale buffer is never clipped.</li>
@@ -325,17 +325,16 @@ public final class GradBuffer {
     /** Finds parameters whose gradient left the buffer, and binds them again or throws (see {@link Mode}). */
     private void ensureBound() {
         for (Slot slot : slots) {
-            Tensor grad = slot.param.grad();
-            if (grad.defined() && address(grad) == slot.address) {
+            if (slot.isBound()) {
                 continue;
             }
             if (mode == Mode.STRICT) {
                 throw new IllegalStateException("the gradient of " + slot.name + " is no longer a view into its "
-                        + "GradBuffer (" + (grad.defined() ? "a new gradient tensor was assigned" : "it was set to "
-                        + "none, e.g. by Module.zero_grad(true)") + "); zero gradients with GradBuffer.zero() or "
+                        + "GradBuffer (" + (slot.grad.defined() ? "a new gradient tensor was assigned" : "it was set "
+                        + "to none, e.g. by Module.zero_grad(true)") + "); zero gradients with GradBuffer.zero() or "
                         + "Module.zero_grad(false), or bind with Mode.REBIND");
             }
-            slot.rebind(grad);
+            slot.rebind();
             rebinds++;
         }
     }
@@ -483,6 +482,12 @@ public final class GradBuffer {
     /** A bound parameter: where its gradient lives in its buffer. */
     private static final class Slot {
         final Tensor param;
+        /**
+         * The parameter's gradient field: {@code grad()} returns a reference into the parameter's autograd
+         * metadata, which lives as long as the parameter, so reading through it sees every later assignment
+         * or reset of the gradient, one native call cheaper than calling {@code grad()} each time.
+         */
+        final Tensor grad;
         final String name;
         final long[] shape;
         final long numel;
@@ -493,6 +498,7 @@ public final class GradBuffer {
 
         Slot(Tensor param, String name, long[] shape, long numel) {
             this.param = param;
+            this.grad = param.grad();
             this.name = name;
             this.shape = shape;
             this.numel = numel;
@@ -502,14 +508,19 @@ public final class GradBuffer {
         void attach(Buffer b, long offset) {
             this.buffer = b;
             this.offset = offset;
-            rebind(param.grad());
+            rebind();
         }
 
-        /** Makes the gradient a view of this slot again, holding {@code current}'s values (zeros if none). */
-        void rebind(Tensor current) {
+        /** Whether the gradient still points at this slot: two native calls, no device work. */
+        boolean isBound() {
+            return grad.defined() && address(grad) == address;
+        }
+
+        /** Makes the gradient a view of this slot again, holding the current gradient's values (zeros if none). */
+        void rebind() {
             Tensor view = buffer.padded.narrow(0, offset, numel).view(shape);
-            if (current.defined()) {
-                view.copy_(current);
+            if (grad.defined()) {
+                view.copy_(grad);
             } else {
                 view.zero_();
             }
