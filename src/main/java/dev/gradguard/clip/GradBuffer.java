@@ -31,7 +31,7 @@ import org.bytedeco.pytorch.global.torch;
  * {@code clipGradValue} (PyTorch's {@code torch.nn.utils}, with ClipGrad's documented deviations): the
  * pre-clip norm comes back as a 0-dim tensor on the first parameter's device, half and bfloat16 norms in
  * float32; {@code coef = min(1, maxNorm / (norm + 1e-6))} is computed by ClipGrad's own code; NaN and
- * infinite norms propagate as there. The differences come from binding, not from the arithmetic:
+ * infinite norms propagate as there. What differs, and why:
  * <ul>
  *   <li><b>Every bound parameter has a gradient.</b> Binding gives parameters without one a zero view, so
  *       they count as zeros in the norm (which changes no value) and an optimizer steps them even when a
@@ -52,9 +52,11 @@ import org.bytedeco.pytorch.global.torch;
  *       the small ones after it (rows of 8192 lost 1.5e-5 relative on a {@code p = 3} case), while one
  *       float32 sum over a whole 10M-element gradient, as in ClipGrad, loses about 1e-3 for {@code p = 1}.
  *       A float32 sum of {@code |g|^p} beyond float32's range still gives an infinite norm, as in
- *       ClipGrad; but libtorch takes the norm of a single-element tensor as {@code |g|} without squaring, so
- *       a float32 gradient of one element above about 1.8e19 has a finite norm in ClipGrad when it is the
- *       only gradient or is promoted to float64 beside float64 gradients, and an infinite one here.</li>
+ *       ClipGrad.</li>
+ *   <li>libtorch takes the norm of a single-element tensor as {@code |g|}, without raising it to the power
+ *       p: a one-element float32 gradient whose {@code |g|^p} overflows float32 has a finite norm in ClipGrad
+ *       when it is the only gradient or is promoted to float64 beside float64 gradients, and an infinite
+ *       one here.</li>
  *   <li>A float32 0-dim gradient scaled by a float64 coefficient (float32 and float64 gradients mixed) is
  *       rounded once in ClipGrad and PyTorch, where two 0-dim tensors promote to float64, and twice here,
  *       where it is part of a 1-dim buffer: the last bit can differ.</li>
@@ -76,6 +78,7 @@ import org.bytedeco.pytorch.global.torch;
  *       parameter found unbound is bound again: the values of its current gradient are copied into its slot
  *       (zeros when it has none) and {@link #rebinds()} counts it. In {@link Mode#STRICT} the operation throws
  *       {@link IllegalStateException} naming the parameter. A stale buffer is never clipped.</li>
+ *   <li>A parameter belongs to one GradBuffer at a time: binding it to another unbinds it from this one.</li>
  * </ul>
  *
  * <h2>Memory</h2>
