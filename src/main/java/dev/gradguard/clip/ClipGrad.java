@@ -27,9 +27,10 @@ import org.bytedeco.pytorch.global.torch;
  *       float32 {@code 0.} on the CPU and nothing changes.</li>
  *   <li>The total norm is the {@code p}-norm of the per-tensor {@code p}-norms,
  *       {@code vector_norm(stack([vector_norm(g, p) for g in grads]), p)}, which for finite {@code p} equals
- *       the {@code p}-norm of all gradients concatenated and for {@code p = inf} is {@code max |g|}. Combined
- *       per-tensor norms stay close to the float64 answer, unlike one float32 reduction over a
- *       concatenated buffer of tens of millions of elements.
+ *       the {@code p}-norm of all gradients concatenated and for {@code p = inf} is {@code max |g|}. Each
+ *       tensor's norm is one float32 reduction, which drifts with the tensor's size: measured against
+ *       float64, 2e-5 relative for ResNet-50's gradients and 3e-4 for BERT-base's (its 23M-element word
+ *       embedding), as in libtorch; {@link GradBuffer} reduces in rows and stays near 1e-8.
  *       The norm is a 0-dim tensor on the first gradient's device, in the gradients' dtype; when their
  *       dtypes differ, {@code stack} promotes them as in PyTorch (float32 with float64 gives float64).
  *       Each tensor's norm is computed in its own dtype, so a float32 gradient whose {@code sum |g|^p}
