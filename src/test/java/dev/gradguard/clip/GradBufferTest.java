@@ -245,6 +245,41 @@ class GradBufferTest {
         assertGradsEqual(twin, net, 2.0, "the next backward accumulates into the buffer");
     }
 
+    /**
+     * Dropping a gradient frees the tensor that was bound, and the allocator readily hands its address to
+     * the next tensor: a new gradient at that address must still be detected.
+     */
+    @Test
+    void aNewGradientAtAFreedGradientsAddressIsDetected() {
+        Tensor p = param(new double[] {-7, 7}, new long[] {2}, torch.ScalarType.Float).requires_grad_(true);
+        GradBuffer buffer = GradBuffer.bind(List.of(p));
+        for (int i = 1; i <= 20; i++) {
+            try (PointerScope round = new PointerScope()) {
+                p.mutable_grad().put(new Tensor());
+                p.mutable_grad().put(torch.full(new long[] {2}, new Scalar(i)));
+                assertEquals(i * Math.sqrt(2), buffer.totalNorm(2).item_double(), 1e-5, "round " + i);
+                assertEquals(i, buffer.rebinds(), "round " + i);
+            }
+        }
+    }
+
+    @Test
+    void everyRepeatedDropIsDetected() {
+        Net net = new Net();
+        Net twin = new Net();
+        twin.loss().backward();
+        GradBuffer buffer = GradBuffer.bind(net.parameters());
+        long[] bound = gradAddresses(net);
+        for (int i = 1; i <= 20; i++) {
+            net.zero_grad(i % 2 == 0); // alternately dropped, and zeroed through a detached copy
+            net.loss().backward();
+            buffer.totalNorm(2);
+            assertEquals(4L * (i / 2), buffer.rebinds(), "round " + i);
+            assertArrayEquals(bound, gradAddresses(net), "round " + i);
+            assertGradsEqual(twin, net, 1.0, "round " + i);
+        }
+    }
+
     @Test
     void moduleZeroGradTrueWithoutBackwardRebindsAsZeros() {
         Net net = new Net();
