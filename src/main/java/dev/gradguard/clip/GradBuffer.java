@@ -96,6 +96,16 @@ public final class GradBuffer {
     static final long ROW_LENGTH = 8192;
     /** Elements per row for the orders other than 2 and inf; divides {@link #ROW_LENGTH}. */
     static final long SHORT_ROW = 256;
+    /** libtorch runs an operation over fewer elements than this on the calling thread (at::internal::GRAIN_SIZE). */
+    static final long SERIAL_GRAIN = 32768;
+    /**
+     * Buffers up to this many elements (2 MB of float32) are scaled, zeroed, clamped and 2-norm-reduced in
+     * chunks of fewer than {@link #SERIAL_GRAIN} elements, on the calling thread. One thread streams such a
+     * buffer in a few hundred microseconds; a parallel pass saves at most half of that on idle cores, but
+     * every libtorch parallel region waits for all its threads, and on a busy machine one that is not
+     * scheduled costs milliseconds (1,000 x 256 floats, 2 busy cores: 13 ms parallel, 0.24 ms chunked).
+     */
+    static final long SERIAL_LIMIT = 1 << 19;
 
     /** What an operation does when it finds a parameter's gradient no longer in the buffer. */
     public enum Mode {
@@ -270,13 +280,15 @@ public final class GradBuffer {
         ClipGrad.checkClipValue(clipValue);
         ClipGrad.inNoGradScope(() -> {
             ensureBound();
-            ClipGrad.clampAll(buffers.stream().map(b -> b.values).toList(), clipValue);
+            for (Buffer b : buffers) {
+                ClipGrad.clampAll(b.valueParts, clipValue);
+            }
         });
     }
 
     /**
-     * Zeroes every gradient (and the padding) with one {@code zero_} per buffer; the views stay bound. Use
-     * it instead of {@code Optimizer.zero_grad()}, which throws on gradient views.
+     * Zeroes every gradient with one {@code zero_} per buffer (per chunk of a small one); the views stay
+     * bound. Use it instead of {@code Optimizer.zero_grad()}, which throws on gradient views.
      *
      * @throws IllegalStateException in {@link Mode#STRICT}, if a gradient is no longer bound
      */
@@ -284,7 +296,9 @@ public final class GradBuffer {
         ClipGrad.inNoGradScope(() -> {
             ensureBound();
             for (Buffer b : buffers) {
-                b.padded.zero_();
+                for (Tensor part : b.valueParts) {
+                    part.zero_();
+                }
             }
         });
     }
@@ -378,7 +392,10 @@ public final class GradBuffer {
         }
         List<Tensor> coefOnDevice = new ArrayList<>();
         for (Buffer b : buffers) {
-            b.values.mul_(ClipGrad.onDeviceOf(b.values, coef, coefOnDevice));
+            Tensor c = ClipGrad.onDeviceOf(b.values, coef, coefOnDevice);
+            for (Tensor part : b.valueParts) {
+                part.mul_(c);
+            }
         }
     }
 
@@ -412,6 +429,13 @@ public final class GradBuffer {
         final Tensor values;
         final Tensor rows;
         final Tensor shortRows;
+        /** The gradient elements: {@link #values} itself, or serial chunks of it for a small buffer. */
+        final List<Tensor> valueParts = new ArrayList<>();
+        /** The rows: {@link #rows} itself, or serial chunks of it for a small buffer. */
+        final List<Tensor> rowParts = new ArrayList<>();
+        /** The 2-norms of the rows, written part by part by {@link #norm}. */
+        final Tensor rowNorms;
+        final List<Tensor> rowNormParts = new ArrayList<>();
         final long numel;
         /** The first buffer's device when this buffer is elsewhere, else null. */
         final Device firstDevice;
@@ -424,12 +448,26 @@ public final class GradBuffer {
         private Buffer(Tensor padded, long numel, long cols, Device firstDevice, ScalarTypeOptional normDtype) {
             this.padded = keep(padded);
             this.values = keep(padded.narrow(0, 0, numel));
-            this.rows = keep(padded.view(padded.numel() / cols, cols));
+            long rowCount = padded.numel() / cols;
+            this.rows = keep(padded.view(rowCount, cols));
             this.shortRows = keep(padded.view(padded.numel() / SHORT_ROW, SHORT_ROW));
             this.numel = numel;
             this.firstDevice = firstDevice;
             this.normDtype = keep(normDtype);
             this.resultDtype = normDtype.has_value() ? normDtype.get() : padded.scalar_type().intern();
+            this.rowNorms = keep(torch.zeros(new long[] {rowCount},
+                    padded.options().dtype(new ScalarTypeOptional(resultDtype))));
+            // Chunks of fewer than SERIAL_GRAIN elements (whole rows) run on the calling thread.
+            long chunkRows = padded.numel() <= SERIAL_LIMIT ? Math.max(1, (SERIAL_GRAIN - 1) / cols) : rowCount;
+            for (long row = 0; row < rowCount; row += chunkRows) {
+                long n = Math.min(chunkRows, rowCount - row);
+                rowParts.add(keep(rows.narrow(0, row, n)));
+                rowNormParts.add(keep(rowNorms.narrow(0, row, n)));
+                long first = row * cols;
+                if (first < numel) {
+                    valueParts.add(keep(values.narrow(0, first, Math.min(n * cols, numel - first))));
+                }
+            }
         }
 
         static Buffer allocate(List<Slot> group, Device first) {
@@ -449,7 +487,7 @@ public final class GradBuffer {
          * The buffer's p-norm; the zero padding changes no order's norm, and NaN propagates through each.
          * <ul>
          *   <li>2: per-row norms (libtorch's vectorized kernel, which keeps several partial sums per row),
-         *       then the norm of those.</li>
+         *       written part by part into {@link #rowNorms}, then the norm of those.</li>
          *   <li>inf: {@code max(|min|, |max|)} from one {@code aminmax} pass, exact and several times faster
          *       than libtorch's inf-norm kernel.</li>
          *   <li>other orders: libtorch keeps one serial float32 sum per row for them, in which a large
@@ -465,7 +503,9 @@ public final class GradBuffer {
                 return absMax.to(resultDtype);
             }
             if (normType == 2) {
-                Tensor rowNorms = torch.linalg_vector_norm(rows, order, rowDim, false, normDtype);
+                for (int i = 0; i < rowParts.size(); i++) {
+                    torch.linalg_vector_norm_out(rowNormParts.get(i), rowParts.get(i), order, rowDim, false, normDtype);
+                }
                 return torch.linalg_vector_norm(rowNorms, order, new LongArrayRefOptional(), false,
                         new ScalarTypeOptional());
             }

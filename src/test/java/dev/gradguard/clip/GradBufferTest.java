@@ -347,6 +347,31 @@ class GradBufferTest {
         assertEquals(n, buffer.totalNorm(1).item_double(), 1e-2);
     }
 
+    /** Buffers up to SERIAL_LIMIT elements are scaled, clamped and zeroed chunk by chunk: every chunk counts. */
+    @ParameterizedTest
+    @ValueSource(longs = {100_003, GradBuffer.SERIAL_LIMIT + 5})
+    void chunkedAndWholeBuffersTouchEveryElement(long n) {
+        torch.manual_seed(3);
+        Tensor big = torch.zeros(n).requires_grad_(true);
+        Tensor small = torch.zeros(5).requires_grad_(true);
+        big.mutable_grad().put(torch.randn(n));
+        small.mutable_grad().put(torch.randn(5));
+        List<Tensor> reference = ClipGradFixtures.cloneWithGrads(List.of(big, small));
+        GradBuffer buffer = GradBuffer.bind(List.of(big, small));
+
+        double expected = ClipGrad.clipGradNorm(reference, 1.0).item_double();
+        assertClose(expected, buffer.clipNorm(1.0).item_double(), 1e-5, 0, "norm");
+        assertAllClose(gradValues(reference.get(0)), gradValues(big), 1e-5, 1e-12, "scaled");
+        assertAllClose(gradValues(reference.get(1)), gradValues(small), 1e-5, 1e-12, "scaled");
+
+        ClipGrad.clipGradValue(reference, 1e-3);
+        buffer.clipValue(1e-3);
+        assertAllClose(gradValues(reference.get(0)), gradValues(big), 1e-5, 1e-12, "clamped");
+
+        buffer.zero();
+        assertEquals(0.0, buffer.totalNorm(1).item_double());
+    }
+
     @Test
     void buffersOutliveThePointerScopeOpenAtBind() {
         Tensor p = param(new double[] {3, 4}, new long[] {2}, torch.ScalarType.Float).requires_grad_(true);
