@@ -45,8 +45,8 @@ import org.bytedeco.pytorch.global.torch;
  *       ({@code linalg_vector_norm(rows, 2, dim 1)}, libtorch's vectorized kernel) and then over the row
  *       norms: one float32 reduction over tens of millions of elements drifts by about 1e-3 relative, rows
  *       stay within about 1e-7 of the float64 answer. For {@code p = inf} one {@code aminmax} pass gives
- *       {@code max(|min|, |max|)}, which is exact. The padding is zero, never scaled or clamped, and re-zeroed
- *       by {@link #zero()}, so it never shows in a result.</li>
+ *       {@code max(|min|, |max|)}, which is exact. The padding is zero and stays zero: scaling,
+ *       clamping and zeroing touch only the gradients, so it never shows in a result.</li>
  *   <li>Other orders are reduced as rows of {@value #SHORT_ROW} elements whose norms are combined in
  *       float64: libtorch keeps one serial float32 sum per row for them, in which a large gradient absorbs
  *       the small ones after it (rows of 8192 lost 1.5e-5 relative on a {@code p = 3} case), while one
