@@ -99,7 +99,7 @@ public final class GradBuffer {
     /** libtorch runs an operation over fewer elements than this on the calling thread (at::internal::GRAIN_SIZE). */
     static final long SERIAL_GRAIN = 32768;
     /**
-     * Buffers up to this many elements (2 MB of float32) are scaled, zeroed, clamped and 2-norm-reduced in
+     * CPU buffers up to this many elements (2 MB of float32) are scaled, zeroed, clamped and 2-norm-reduced in
      * chunks of fewer than {@link #SERIAL_GRAIN} elements, on the calling thread. One thread streams such a
      * buffer in a few hundred microseconds; a parallel pass saves at most half of that on idle cores, but
      * every libtorch parallel region waits for all its threads, and on a busy machine one that is not
@@ -457,8 +457,10 @@ public final class GradBuffer {
             this.resultDtype = normDtype.has_value() ? normDtype.get() : padded.scalar_type().intern();
             this.rowNorms = keep(torch.zeros(new long[] {rowCount},
                     padded.options().dtype(new ScalarTypeOptional(resultDtype))));
-            // Chunks of fewer than SERIAL_GRAIN elements (whole rows) run on the calling thread.
-            long chunkRows = padded.numel() <= SERIAL_LIMIT ? Math.max(1, (SERIAL_GRAIN - 1) / cols) : rowCount;
+            // On the CPU, chunks of fewer than SERIAL_GRAIN elements (whole rows) run on the calling thread;
+            // a device runs each operation as one kernel, so chunks would only add launches.
+            boolean serial = padded.is_cpu() && padded.numel() <= SERIAL_LIMIT;
+            long chunkRows = serial ? Math.max(1, (SERIAL_GRAIN - 1) / cols) : rowCount;
             for (long row = 0; row < rowCount; row += chunkRows) {
                 long n = Math.min(chunkRows, rowCount - row);
                 rowParts.add(keep(rows.narrow(0, row, n)));
