@@ -357,14 +357,16 @@ public final class ClipBenchmark {
     /** The results as the table {@code gradguard bench clip} prints. */
     public static String table(List<Result> results) {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "%-11s %-7s %7s | %9s %9s %9s %9s %9s | %7s %7s %7s %9s %9s | %8s %8s %8s%n",
+        out.append(String.format(Locale.ROOT,
+                "%-11s %-7s %7s | %9s %9s %9s %9s %9s | %7s %7s %7s %9s %9s | %8s %8s %8s%n",
                 "set", "case", "tensors", "GradBuf", "ClipGrad", "libtorch", "read", "read+wr",
                 "GB/read", "GB/r+w", "GB/floor", "lib/GB", "lib/CG", "errGB", "errCG", "errLib"));
         out.append(String.format(Locale.ROOT, "%-11s %-7s %7s | %49s | %43s | %26s%n",
                 "", "", "", "median ms", "ratios", "norm rel. error vs float64"));
         for (Result r : results) {
             out.append(String.format(Locale.ROOT,
-                    "%-11s %-7s %7d | %9.3f %9.3f %9.3f %9.3f %9.3f | %7.2f %7.2f %7.2f %9.2f %9.2f | %8.1e %8.1e %8.1e%n",
+                    "%-11s %-7s %7d | %9.3f %9.3f %9.3f %9.3f %9.3f | %7.2f %7.2f %7.2f %9.2f %9.2f"
+                            + " | %8.1e %8.1e %8.1e%n",
                     r.set(), r.clipping() ? "clip" : "no-clip", r.tensors(), r.ms(Method.GRAD_BUFFER),
                     r.ms(Method.CLIP_GRAD), r.ms(Method.LIBTORCH), r.ms(Method.FLOOR_READ),
                     r.ms(Method.FLOOR_READ_WRITE), r.gradBufferOverRead(), r.gradBufferOverReadWrite(),

@@ -303,7 +303,8 @@ class GradBufferTest {
         net.loss().backward();
 
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> buffer.clipNorm(1.0));
-        assertTrue(e.getMessage().contains("fc1.weight") && e.getMessage().contains("zero_grad(false)"), e.getMessage());
+        String message = e.getMessage();
+        assertTrue(message.contains("fc1.weight") && message.contains("zero_grad(false)"), message);
         assertEquals(0, buffer.rebinds());
     }
 
