@@ -70,6 +70,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work")
     String injectNonfinite;
 
+    @Option(names = "--grad-buffer", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "bind gradients into one flat buffer per device and dtype, so clipping runs at memory speed (default true)")
+    String gradBuffer;
     @Option(names = "--tensorboard", paramLabel = "DIR", description = "directory for TensorBoard event files (default: the run directory)")
     String tensorboard;
     @Option(names = "--grad-norm-every", paramLabel = "N", description = "steps between per-parameter gradient norms in TensorBoard (default 100; 0 = never)")
@@ -135,6 +137,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "eval-samples", evalSamples);
         put(m, "max-nonfinite", maxNonfinite);
         put(m, "inject-nonfinite", injectNonfinite);
+        put(m, "grad-buffer", gradBuffer);
         put(m, "tensorboard", tensorboard);
         put(m, "grad-norm-every", gradNormEvery);
         return m;

@@ -173,7 +173,7 @@ public final class AgcClip implements GradientTransform {
         if (!clipped) {
             return TransformReport.unchanged(spec(), before);
         }
-        double after = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false).item_double();
+        double after = context.ops().totalNorm(2.0).item_double();
         double coefficient = before == 0.0 ? 1.0 : after / before;
         return new TransformReport(spec(), before, after, coefficient, true, Optional.empty());
     }

@@ -96,7 +96,7 @@ public final class AutoClip implements GradientTransform {
         if (!(coefficient < 1.0)) {
             return TransformReport.unchanged(spec(), norm);
         }
-        ClipGrad.clipGradsWithNorm(parameters, threshold, context.gradNorm());
+        context.ops().clipWithNorm(threshold, context.gradNorm());
         return new TransformReport(spec(), norm, norm * coefficient, coefficient, true, Optional.empty());
     }
 

@@ -9,8 +9,10 @@ import org.bytedeco.pytorch.Tensor;
  * @param loss the step's training loss (mean over micro-batches)
  * @param gradNorm the 2-norm of all gradients as they stand before the transform, a 0-dim tensor on the
  *     gradients' device (kept as a tensor so that norm clipping can reuse it without a host sync)
+ * @param ops whole-set operations on the gradients (norms, scaling, clamping), over a flat gradient
+ *     buffer when the trainer has one
  */
-public record GradientContext(long step, double loss, Tensor gradNorm) {
+public record GradientContext(long step, double loss, Tensor gradNorm, GradientOps ops) {
 
     /** The norm as a host value. On a GPU this synchronizes with the device. */
     public double gradNormValue() {

@@ -60,7 +60,15 @@ public final class GradientPipeline implements Stateful {
      * @return the pre-clip and post-clip 2-norms, the overall coefficient and each transform's report
      */
     public PipelineReport apply(Parameters parameters, long step, double loss) {
-        Tensor norm = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false);
+        return apply(parameters, GradientOps.of(parameters), step, loss);
+    }
+
+    /**
+     * Runs every transform, with whole-set operations done through {@code ops} (e.g. over a
+     * {@link GradBuffer} bound to the same parameters).
+     */
+    public PipelineReport apply(Parameters parameters, GradientOps ops, long step, double loss) {
+        Tensor norm = ops.totalNorm(2.0);
         double preClip = norm.item_double();
         if (!Double.isFinite(preClip)) {
             // Nothing can be clipped sensibly and the guard will skip the step: leave the gradients as
@@ -72,7 +80,7 @@ public final class GradientPipeline implements Stateful {
         boolean clipped = false;
         List<TransformReport> reports = new ArrayList<>(transforms.size());
         for (GradientTransform transform : transforms) {
-            TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm));
+            TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm, ops));
             reports.add(report);
             clipped |= report.clipped();
             if (report.skipReason().isPresent()) {

@@ -63,14 +63,14 @@ public final class NormClip implements GradientTransform, ThresholdClip {
     public TransformReport apply(Parameters parameters, GradientContext context) {
         Tensor norm = normType == 2.0
                 ? context.gradNorm()
-                : ClipGrad.getTotalNorm(Gradients.of(parameters), normType, false);
+                : context.ops().totalNorm(normType);
         double pNorm = norm.item_double();
         double coefficient = Math.min(1.0, maxNorm / (pNorm + 1e-6));
         boolean scales = !(coefficient >= 1.0);
         // Multiplying by exactly 1 changes nothing, so on the CPU (where reading the norm is free) the
         // multiply is skipped; off the CPU PyTorch's always-multiply keeps the device from syncing.
         if (scales || !norm.device().is_cpu()) {
-            ClipGrad.clipGradsWithNorm(parameters, maxNorm, norm);
+            context.ops().clipWithNorm(maxNorm, norm);
         }
         double before = context.gradNormValue();
         return new TransformReport(spec(), before, before * coefficient, coefficient, scales, Optional.empty());

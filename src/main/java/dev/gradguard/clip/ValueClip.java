@@ -23,9 +23,9 @@ public final class ValueClip implements GradientTransform {
 
     @Override
     public TransformReport apply(Parameters parameters, GradientContext context) {
-        ClipGrad.clipGradValue(parameters, clipValue);
+        context.ops().clipValue(clipValue);
         double before = context.gradNormValue();
-        double after = ClipGrad.getTotalNorm(Gradients.of(parameters), 2.0, false).item_double();
+        double after = context.ops().totalNorm(2.0).item_double();
         // Clamping only ever shrinks elements, so the norm drops exactly when some element was clamped.
         boolean clipped = after < before || Double.isNaN(after) != Double.isNaN(before);
         double coefficient = before == 0.0 ? 1.0 : after / before;

@@ -268,7 +268,7 @@ public final class ZClip implements GradientTransform, ThresholdClip {
 
     private TransformReport scale(Parameters parameters, GradientContext context, double threshold,
             double coefficient) {
-        ClipGrad.clipGradsWithNorm(parameters, threshold, context.gradNorm());
+        context.ops().clipWithNorm(threshold, context.gradNorm());
         double g = context.gradNormValue();
         return new TransformReport(spec(), g, g * coefficient, coefficient, true, Optional.empty());
     }

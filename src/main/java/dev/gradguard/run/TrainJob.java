@@ -101,6 +101,7 @@ public final class TrainJob {
                     .pipeline(pipeline)
                     .guard(new NonFiniteGuard(settings.maxNonfinite()))
                     .controller(controller)
+                    .gradBuffer(settings.gradBuffer())
                     .accumulation(settings.accumulate())
                     .injection(injection)
                     .listener(metrics)

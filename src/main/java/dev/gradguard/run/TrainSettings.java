@@ -40,6 +40,7 @@ public final class TrainSettings {
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
         define(Setting.bool("flush-denormal"), true);
+        define(Setting.bool("grad-buffer"), true);
         define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
         define(Setting.integer("accumulate", 1, 1_000_000), 1L);
         define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
@@ -211,6 +212,11 @@ public final class TrainSettings {
     /** Whether denormal floats are flushed to zero (see {@code Torch.setFlushDenormal}). */
     public boolean flushDenormal() {
         return (Boolean) values.get("flush-denormal");
+    }
+
+    /** Whether gradients are bound into one flat buffer per (device, dtype). */
+    public boolean gradBuffer() {
+        return (Boolean) values.get("grad-buffer");
     }
 
     public int threads() {

@@ -1,5 +1,7 @@
 package dev.gradguard.train;
 
+import dev.gradguard.clip.GradBuffer;
+import dev.gradguard.clip.GradientOps;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.PipelineReport;
 import dev.gradguard.control.ControlDecision;
@@ -34,6 +36,11 @@ import org.bytedeco.pytorch.Tensor;
  * The guarded training loop. {@link #step()} is the whole order of a step, top to bottom; nothing
  * reorders it. Build one with {@link #builder()}.
  *
+ * <p>Gradients: by default every parameter's gradient is bound as a view into one flat
+ * {@link GradBuffer} per (device, dtype), so backward accumulates straight into it and clipping costs one
+ * reduction and at most one multiply per buffer ({@link Builder#gradBuffer(boolean)} turns it off). With
+ * the buffer bound, {@code Optimizer.zero_grad()} throws on the views; the trainer zeroes the buffer itself.
+ *
  * <p>Native memory: each step runs in its own {@link PointerScope}, so every tensor a step creates is
  * released when it ends and RSS stays flat over long runs. Parameters, optimizer state and anything else
  * that outlives a step are created outside it.
@@ -61,6 +68,8 @@ public final class Trainer implements Stateful {
     private final int accumulation;
     private final NonFiniteInjection injection;
     private final List<TrainingListener> listeners;
+    private final Optional<GradBuffer> buffer;
+    private final GradientOps gradients;
 
     private long step;
     private long clippedSteps;
@@ -80,6 +89,8 @@ public final class Trainer implements Stateful {
         this.accumulation = b.accumulation;
         this.injection = b.injection;
         this.listeners = List.copyOf(b.listeners);
+        this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
+        this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
     }
 
     public static Builder builder() {
@@ -89,7 +100,7 @@ public final class Trainer implements Stateful {
     /**
      * Runs one training step:
      * <ol>
-     *   <li>zero the gradients (in place, so gradient views stay bound);</li>
+     *   <li>zero the gradients (in place, so the gradient buffer's views stay bound);</li>
      *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
      *       number of micro-batches so the gradient is their mean);</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
@@ -111,7 +122,7 @@ public final class Trainer implements Stateful {
         long start = System.nanoTime();
         StepResult result;
         try (PointerScope scope = new PointerScope()) {
-            model.module().zero_grad(false);
+            zeroGradients();
 
             double loss = 0.0;
             for (int micro = 0; micro < accumulation; micro++) {
@@ -126,7 +137,7 @@ public final class Trainer implements Stateful {
                 listener.onGradients(current, parameters);
             }
 
-            PipelineReport clip = pipeline.apply(parameters, current, loss);
+            PipelineReport clip = pipeline.apply(parameters, gradients, current, loss);
 
             GuardDecision decision = guard.decide(current, loss, clip);
             Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
@@ -184,6 +195,15 @@ public final class Trainer implements Stateful {
             listener.onTrainEnd(outcome);
         }
         return outcome;
+    }
+
+    /** Zeroes the gradients in place: the flat buffers when bound, else every gradient tensor. */
+    private void zeroGradients() {
+        if (buffer.isPresent()) {
+            buffer.get().zero();
+        } else {
+            model.module().zero_grad(false);
+        }
     }
 
     private void rememberLoss(double loss) {
@@ -278,6 +298,7 @@ public final class Trainer implements Stateful {
         private int accumulation = 1;
         private NonFiniteInjection injection = NonFiniteInjection.none();
         private final List<TrainingListener> listeners = new ArrayList<>();
+        private boolean gradBuffer = true;
 
         private Builder() {
         }
@@ -329,6 +350,15 @@ public final class Trainer implements Stateful {
         /** Which steps get a per-layer attribution; by default non-finite, skipped and coefficient-below-0.1 ones. */
         public Builder attributor(LayerAttributor attributor) {
             this.attributor = Objects.requireNonNull(attributor, "attributor");
+            return this;
+        }
+
+        /**
+         * Whether to bind the gradients into a flat {@link GradBuffer} (default true). Without it, clipping
+         * works tensor by tensor with {@link dev.gradguard.clip.ClipGrad}; the results are the same.
+         */
+        public Builder gradBuffer(boolean enabled) {
+            this.gradBuffer = enabled;
             return this;
         }
 

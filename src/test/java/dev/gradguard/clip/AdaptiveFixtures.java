@@ -27,8 +27,13 @@ final class AdaptiveFixtures {
      */
     static TransformReport applyToNorm(GradientTransform transform, long step, double norm, double loss) {
         Parameters ps = gradientOf(norm);
-        Tensor total = ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false);
-        return transform.apply(ps, new GradientContext(step, loss, total));
+        return transform.apply(ps, contextFor(ps, step, loss));
+    }
+
+    /** The context a pipeline would give a first transform on {@code ps}, with list-based operations. */
+    static GradientContext contextFor(Parameters ps, long step, double loss) {
+        GradientOps ops = GradientOps.of(ps);
+        return new GradientContext(step, loss, ops.totalNorm(2.0), ops);
     }
 
     static TransformReport applyToNorm(GradientTransform transform, long step, double norm) {

@@ -1,6 +1,7 @@
 package dev.gradguard.clip;
 
 import static dev.gradguard.clip.AdaptiveFixtures.applyToNorm;
+import static dev.gradguard.clip.AdaptiveFixtures.contextFor;
 import static dev.gradguard.clip.AdaptiveFixtures.gradValue;
 import static dev.gradguard.clip.AdaptiveFixtures.gradientOf;
 import static dev.gradguard.clip.AdaptiveFixtures.throughJson;
@@ -57,8 +58,7 @@ class AutoClipTest {
         AutoClip clip = new AutoClip(50);
         applyToNorm(clip, 0, 10);
         Parameters ps = gradientOf(1);
-        TransformReport r = clip.apply(ps, new GradientContext(1, 1.0,
-                ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false)));
+        TransformReport r = clip.apply(ps, contextFor(ps, 1, 1.0));
         assertFalse(r.clipped()); // threshold = median of [10, 1] = 5.5
         assertEquals(1.0, gradValue(ps), 0.0);
     }
@@ -79,8 +79,7 @@ class AutoClipTest {
         AutoClip clip = new AutoClip(10);
         applyToNorm(clip, 0, 1);
         Parameters ps = gradientOf(Double.NaN);
-        TransformReport r = clip.apply(ps, new GradientContext(1, 1.0,
-                ClipGrad.getTotalNorm(Gradients.of(ps), 2.0, false)));
+        TransformReport r = clip.apply(ps, contextFor(ps, 1, 1.0));
         assertFalse(r.clipped());
         assertTrue(Double.isNaN(gradValue(ps)));
         applyToNorm(clip, 2, Double.POSITIVE_INFINITY);

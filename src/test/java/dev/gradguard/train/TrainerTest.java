@@ -245,4 +245,32 @@ class TrainerTest {
         assertEquals(dev.gradguard.control.ControlDecision.Kind.LOWER_LR, steps.get(4).control().get(0).kind());
         assertEquals(0.2, ((Number) ((Map<?, ?>) t.stateDict().get("controller")).get("lr_scale")).doubleValue(), 1e-12);
     }
+
+    @Test
+    void theFlatGradientBufferTrainsLikeTensorByTensorClipping() {
+        double[] flat = trainedWeights(true);
+        double[] list = trainedWeights(false);
+        assertEquals(list.length, flat.length);
+        for (int i = 0; i < flat.length; i++) {
+            assertEquals(list[i], flat[i], 1e-5 * Math.max(1, Math.abs(list[i])), "weight " + i);
+        }
+    }
+
+    /** The weights after 40 Adam steps with hard clipping (every step clips) and one injected NaN. */
+    private static double[] trainedWeights(boolean gradBuffer) {
+        torch.manual_seed(41);
+        TinyRegression.Net net = new TinyRegression.Net();
+        Trainer t = Trainer.builder().model(net).data(new TinyRegression.Data(41, 16)).loss(TinyRegression::mse)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 0.01), Parameters.of(net)))
+                .schedule(Schedules.parse("constant", 0.01, 40))
+                .pipeline(ClipPolicies.parse("value:2.0,norm:0.05"))
+                .injection(NonFiniteInjection.atSteps(Set.of(7L)))
+                .gradBuffer(gradBuffer)
+                .build();
+        TrainingOutcome outcome = t.run(40);
+        assertEquals(1, outcome.skippedSteps());
+        assertEquals(39, outcome.clippedSteps());
+        return dev.gradguard.engine.Tensors.toDoubles(torch.cat(new org.bytedeco.pytorch.TensorVector(
+                t.parameters().tensors().stream().map(p -> p.detach().flatten()).toArray(org.bytedeco.pytorch.Tensor[]::new))));
+    }
 }
