@@ -328,7 +328,7 @@ public final class ClipBenchmark {
             Map<Method, Double> medians = new EnumMap<>(Method.class);
             Map<Method, Double> errors = new EnumMap<>(Method.class);
             for (Method m : methods) {
-                medians.put(m, median(times.get(m)));
+                medians.put(m, Stats.median(times.get(m)));
                 if (m.clips()) {
                     errors.put(m, Math.abs(norms.get(m) - referenceNorm) / referenceNorm);
                 }
@@ -384,41 +384,6 @@ public final class ClipBenchmark {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("maps of strings and numbers always serialize", e);
         }
-    }
-
-    /**
-     * {@code java dev.gradguard.bench.ClipBenchmark [--repeats N] [--warmup N] [--threads N] [--sets a,b]
-     * [--json]}: runs the benchmark and prints the table (and the JSON with {@code --json}).
-     */
-    public static void main(String[] args) {
-        Options d = Options.defaults();
-        int repeats = d.repeats();
-        int warmup = d.warmup();
-        int threads = d.threads();
-        List<GradientSet> sets = d.sets();
-        boolean json = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--sets" -> sets = Arrays.stream(args[++i].split(",")).map(GradientSet::fromId).toList();
-                case "--json" -> json = true;
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; allowed: --repeats N, --warmup N, --threads N, --sets a,b, --json");
-            }
-        }
-        List<Result> results = run(new Options(repeats, warmup, threads, sets), System.out);
-        if (json) {
-            System.out.println(toJson(results));
-        }
-    }
-
-    private static double median(double[] xs) {
-        double[] sorted = xs.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static List<long[]> repeat(int n, long[] shape) {

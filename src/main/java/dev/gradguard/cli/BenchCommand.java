@@ -1,5 +1,6 @@
 package dev.gradguard.cli;
 
+import dev.gradguard.bench.ClipBenchmark;
 import dev.gradguard.bench.StepBenchmark;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Option;
 /** {@code gradguard bench}: benchmarks that print ratios measured side by side in one run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: medians of interleaved repeats, ratios measured side by side in one run.",
-        subcommands = {BenchCommand.Step.class})
+        subcommands = {BenchCommand.Clip.class, BenchCommand.Step.class})
 public final class BenchCommand {
 
     /** Options every benchmark takes. */
@@ -47,6 +48,31 @@ public final class BenchCommand {
                 Files.createDirectories(parent);
             }
             Files.writeString(json, Json.pretty().writeValueAsString(doc) + "\n");
+        }
+    }
+
+    /** {@code gradguard bench clip}. */
+    @Command(name = "clip", mixinStandardHelpOptions = true,
+            description = {"Clipping alone on gradient sets shaped like ResNet-50, BERT-base and 1,000 small tensors:",
+                "GradBuffer.clipNorm vs ClipGrad.clipGradNorm vs libtorch's clip_grad_norm_ vs the memory floor,",
+                "with and without clipping needed."})
+    static final class Clip extends Common implements Callable<Integer> {
+        @Option(names = "--repeats", paramLabel = "N", description = "timed rounds per case (default 50)")
+        int repeats = ClipBenchmark.Options.defaults().repeats();
+        @Option(names = "--warmup", paramLabel = "N", description = "untimed rounds first (default 3)")
+        int warmup = ClipBenchmark.Options.defaults().warmup();
+        @Option(names = "--sets", paramLabel = "LIST", split = ",", description = "resnet50, bert-base, small-1000 (default: all)")
+        List<String> sets = List.of("resnet50", "bert-base", "small-1000");
+
+        @Override
+        public Integer call() throws Exception {
+            ClipBenchmark.Options options = new ClipBenchmark.Options(repeats, warmup, threads(),
+                    sets.stream().map(ClipBenchmark.GradientSet::fromId).toList());
+            List<ClipBenchmark.Result> results = ClipBenchmark.run(options, System.err);
+            System.out.print(ClipBenchmark.table(results));
+            writeJson("clip", Map.of("repeats", repeats, "warmup", warmup, "threads", options.threads(), "sets", sets),
+                    results.stream().map(ClipBenchmark.Result::toMap).toList());
+            return ExitCodes.OK;
         }
     }
 
