@@ -41,6 +41,7 @@ public final class EventFileWriter implements Closeable {
 
     private final Path file;
     private final OutputStream out;
+    private long written;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
     private final long flushIntervalNanos;
     private final LongSupplier nanoClock;
@@ -76,6 +77,43 @@ public final class EventFileWriter implements Closeable {
         this.out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         pending.writeBytes(RecordFormat.frame(EventCodec.fileVersion(seconds(now))));
         flush();
+    }
+
+    private EventFileWriter(Path file, long keepBytes, Duration flushInterval) throws IOException {
+        if (flushInterval.isNegative()) {
+            throw new IllegalArgumentException("flushInterval must be zero or positive, got " + flushInterval);
+        }
+        this.flushIntervalNanos = flushInterval.toNanos();
+        this.nanoClock = System::nanoTime;
+        this.file = file;
+        long size = Files.size(file);
+        if (keepBytes < 0 || keepBytes > size) {
+            throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
+        }
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.truncate(keepBytes);
+        }
+        this.out = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        this.written = keepBytes;
+        this.lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    /**
+     * Continues an existing event file after a restart: keeps its first {@code keepBytes} bytes (the
+     * length {@link #flushedLength()} reported when a checkpoint was taken), drops anything after them (events
+     * of steps that will run again), and appends from there, so TensorBoard sees every step once.
+     *
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
+     * @throws IOException when the file cannot be opened
+     */
+    public static EventFileWriter resume(Path file, long keepBytes, Duration flushInterval) throws IOException {
+        return new EventFileWriter(file, keepBytes, flushInterval);
+    }
+
+    /** Flushes, then returns the number of bytes in the file: whole records only. */
+    public synchronized long flushedLength() throws IOException {
+        flush();
+        return written;
     }
 
     /** TensorFlow's event file name, {@code events.out.tfevents.%010d.%s.%d.%d}. */
@@ -114,6 +152,7 @@ public final class EventFileWriter implements Closeable {
     public synchronized void flush() throws IOException {
         if (pending.size() > 0) {
             pending.writeTo(out);
+            written += pending.size();
             pending.reset();
             out.flush();
         }
