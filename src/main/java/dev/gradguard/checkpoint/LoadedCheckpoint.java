@@ -1,0 +1,237 @@
+package dev.gradguard.checkpoint;
+
+import dev.gradguard.state.Stateful;
+import dev.gradguard.train.Trainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OptimizerParamGroupVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+
+/**
+ * A checkpoint whose files all matched their manifest when it was read, and the means to apply it.
+ *
+ * <p>Every {@code restore} method checks what it can before it changes anything (a model with other
+ * parameters, an optimizer of another kind or over other shapes) and turns every failure, libtorch's
+ * included, into a {@link CheckpointException} with a one-line message. Immutable.
+ */
+public final class LoadedCheckpoint {
+    private final Path directory;
+    private final long step;
+    private final Map<String, Object> trainerState;
+    private final byte[] generatorState;
+    private final Map<String, Long> metricsOffsets;
+    private final Map<String, Object> metadata;
+    private final ModelFingerprint fingerprint;
+    private final String optimizerType;
+
+    LoadedCheckpoint(Path directory, long step, Map<String, Object> trainerState, byte[] generatorState,
+            Map<String, Long> metricsOffsets, Map<String, Object> metadata, ModelFingerprint fingerprint,
+            String optimizerType) {
+        this.directory = directory;
+        this.step = step;
+        this.trainerState = Collections.unmodifiableMap(new LinkedHashMap<>(trainerState));
+        this.generatorState = generatorState.clone();
+        this.metricsOffsets = Collections.unmodifiableMap(new LinkedHashMap<>(metricsOffsets));
+        this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        this.fingerprint = fingerprint;
+        this.optimizerType = optimizerType;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** The trainer's state map as saved (numbers come back as Integer, Long or Double). */
+    public Map<String, Object> trainerState() {
+        return trainerState;
+    }
+
+    /** A copy of the default CPU generator's state at the checkpoint. */
+    public byte[] generatorState() {
+        return generatorState.clone();
+    }
+
+    /** Each metrics file's byte length at the checkpoint. */
+    public Map<String, Long> metricsOffsets() {
+        return metricsOffsets;
+    }
+
+    public Map<String, Object> metadata() {
+        return metadata;
+    }
+
+    /** The parameters and buffers of the model the checkpoint was taken from. */
+    public ModelFingerprint fingerprint() {
+        return fingerprint;
+    }
+
+    /** The simple class name of the optimizer the checkpoint was taken from, e.g. {@code Adam}. */
+    public String optimizerType() {
+        return optimizerType;
+    }
+
+    public Path modelArchive() {
+        return directory.resolve(Manifest.MODEL);
+    }
+
+    public Path optimizerArchive() {
+        return directory.resolve(Manifest.OPTIMIZER);
+    }
+
+    /**
+     * Restores everything into a trainer built like the one saved: model, optimizer, the trainer's own state
+     * (loop counters, data position, pipeline, guard, schedule, controller), then the generator.
+     *
+     * @throws CheckpointException when the model or optimizer does not fit (checked before anything changes),
+     *     or when loading fails part-way; then the trainer is in no defined state and must not train on
+     */
+    public void restore(Trainer trainer) {
+        checkModel(trainer.model().module());
+        checkOptimizer(trainer.optimizer());
+        restoreModel(trainer.model().module());
+        restoreOptimizer(trainer.optimizer());
+        restoreState(trainer);
+        restoreGenerator();
+    }
+
+    /**
+     * Loads the model archive into {@code model}.
+     *
+     * @throws CheckpointException when {@code model}'s parameters or buffers differ from the checkpoint's
+     *     (names, dtypes or shapes; the model is then untouched), or when libtorch cannot load the archive
+     */
+    public void restoreModel(Module model) {
+        checkModel(model);
+        try (PointerScope scope = new PointerScope()) {
+            InputArchive archive = new InputArchive();
+            archive.load_from(modelArchive().toString(), deviceOf(model.parameters()));
+            model.load(archive);
+        } catch (RuntimeException e) {
+            throw new CheckpointException(directory, "libtorch could not load " + Manifest.MODEL + ": "
+                    + CheckpointException.firstLine(e), e);
+        }
+    }
+
+    /**
+     * Loads the optimizer archive into {@code optimizer}, which must be of the same kind and over the same
+     * parameters, in the same order, as the saved one (as {@code Optimizers.create} builds it over
+     * {@code Parameters.of(model)}).
+     *
+     * @throws CheckpointException when the kind or the parameters' shapes differ (the optimizer is then
+     *     untouched), or when libtorch cannot load the archive
+     */
+    public void restoreOptimizer(Optimizer optimizer) {
+        checkOptimizer(optimizer);
+        try (PointerScope scope = new PointerScope()) {
+            InputArchive archive = new InputArchive();
+            OptimizerParamGroupVector groups = optimizer.param_groups();
+            archive.load_from(optimizerArchive().toString(),
+                    deviceOf(groups.size() == 0 ? new TensorVector() : groups.get(0).params()));
+            optimizer.load(archive);
+        } catch (RuntimeException e) {
+            throw new CheckpointException(directory, "libtorch could not load " + Manifest.OPTIMIZER + ": "
+                    + CheckpointException.firstLine(e), e);
+        }
+    }
+
+    /**
+     * Sets libtorch's default CPU generator to its state at the checkpoint.
+     *
+     * @throws CheckpointException when libtorch refuses the state
+     */
+    public void restoreGenerator() {
+        try {
+            CpuGeneratorState.restore(generatorState);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(directory, Manifest.GENERATOR + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads the saved trainer state into {@code component} (a trainer, or any {@link Stateful} whose state
+     * map was saved as the trainer state).
+     *
+     * @throws CheckpointException when the component rejects the map (its {@code IllegalArgumentException}, or
+     *     any other runtime exception it throws)
+     */
+    public void restoreState(Stateful component) {
+        try {
+            component.loadStateDict(trainerState);
+        } catch (RuntimeException e) {
+            throw new CheckpointException(directory, Manifest.TRAINER + ": " + CheckpointException.firstLine(e), e);
+        }
+    }
+
+    /**
+     * The device of the first tensor, where the archive's tensors must go: libtorch's {@code Module.load}
+     * replaces a parameter by a stored tensor on another device instead of copying it over.
+     */
+    private static DeviceOptional deviceOf(TensorVector tensors) {
+        return tensors.size() == 0 ? new DeviceOptional() : new DeviceOptional(tensors.get(0).device());
+    }
+
+    /**
+     * Checks that {@code model} can take this checkpoint's weights.
+     *
+     * @throws CheckpointException naming the first parameter or buffer that differs
+     */
+    public void checkModel(Module model) {
+        Optional<String> mismatch = fingerprint.firstMismatch(ModelFingerprint.of(model));
+        if (mismatch.isPresent()) {
+            throw new CheckpointException(directory, "saved from a different model: " + mismatch.get());
+        }
+    }
+
+    /**
+     * Checks that {@code optimizer} can take this checkpoint's optimizer state.
+     *
+     * @throws CheckpointException naming the kind or the first parameter that differs
+     */
+    public void checkOptimizer(Optimizer optimizer) {
+        String type = optimizer.getClass().getSimpleName();
+        if (!type.equals(optimizerType)) {
+            throw new CheckpointException(directory, "saved with optimizer " + optimizerType + ", not " + type);
+        }
+        List<ModelFingerprint.Entry> saved = fingerprint.parameters();
+        try (PointerScope scope = new PointerScope()) {
+            // the groups' lists, in order, are what Optimizer::parameters() returns (which logs a deprecation)
+            List<Tensor> params = new ArrayList<>();
+            OptimizerParamGroupVector groups = optimizer.param_groups();
+            for (long g = 0; g < groups.size(); g++) {
+                TensorVector group = groups.get(g).params();
+                for (long i = 0; i < group.size(); i++) {
+                    params.add(group.get(i));
+                }
+            }
+            if (params.size() != saved.size()) {
+                throw new CheckpointException(directory, "saved with an optimizer over " + saved.size()
+                        + " parameters, this one has " + params.size());
+            }
+            for (int i = 0; i < saved.size(); i++) {
+                Tensor p = params.get(i);
+                String here = p.scalar_type() + Arrays.toString(p.sizes().vec().get());
+                if (!here.equals(saved.get(i).describe())) {
+                    throw new CheckpointException(directory, "optimizer parameter " + i + " is " + here
+                            + " here but " + saved.get(i).describe() + " (" + saved.get(i).name()
+                            + ") in the checkpoint");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.gradguard.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.data.Batch;
+import dev.gradguard.engine.Tensors;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.metrics.Json;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import dev.gradguard.train.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointRoundTripTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() {
+        Torch.load();
+        Torch.setThreads(1);
+    }
+
+    private static List<Batch> batches(long seed, int n) {
+        TinyModels.Data data = new TinyModels.Data(seed);
+        List<Batch> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(data.next());
+        }
+        return out;
+    }
+
+    @Test
+    void aRestoredModelAndAdamContinueBitIdentically() throws Exception {
+        List<Batch> batches = batches(7, 8);
+        TinyModels.Net original = TinyModels.net(1, 8);
+        Optimizer originalAdam = TinyModels.adam(original);
+        for (int i = 0; i < 5; i++) {
+            TinyModels.step(original, originalAdam, batches.get(i));
+        }
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("step", 5L);
+        state.put("recent_losses", List.of(0.5, 0.25, "NaN"));
+        state.put("data", Map.of("state", -6917529027641081856L));
+        CheckpointStore store = new CheckpointStore(tmp);
+        SavedCheckpoint saved = store.save(Checkpoint.capture(5, original, originalAdam, state,
+                Map.of("metrics.jsonl", 1234L, "events.out.tfevents.1.host", 99L), Map.of("task", "tiny", "hidden", 8)));
+        assertEquals(tmp.resolve("step-00000005"), saved.directory());
+        float[] outputAtSave = Tensors.toFloats(original.forward(batches.get(0).input()));
+
+        for (int i = 5; i < 8; i++) {
+            TinyModels.step(original, originalAdam, batches.get(i));
+        }
+        String continued = Parameters.of(original).checksum();
+
+        TinyModels.Net restored = TinyModels.net(2, 8);
+        Optimizer restoredAdam = TinyModels.adam(restored);
+        assertNotEquals(Parameters.of(original).checksum(), Parameters.of(restored).checksum());
+        LoadedCheckpoint loaded = CheckpointStore.load(saved.directory());
+        loaded.restoreModel(restored);
+        loaded.restoreOptimizer(restoredAdam);
+        assertArrayEquals(outputAtSave, Tensors.toFloats(restored.forward(batches.get(0).input())));
+        for (int i = 5; i < 8; i++) {
+            TinyModels.step(restored, restoredAdam, batches.get(i));
+        }
+        assertEquals(continued, Parameters.of(restored).checksum());
+
+        // without the optimizer state (Adam's moments and step count) the run does not continue the same way
+        TinyModels.Net modelOnly = TinyModels.net(3, 8);
+        Optimizer freshAdam = TinyModels.adam(modelOnly);
+        CheckpointStore.restoreModel(modelOnly, saved.directory());
+        for (int i = 5; i < 8; i++) {
+            TinyModels.step(modelOnly, freshAdam, batches.get(i));
+        }
+        assertNotEquals(continued, Parameters.of(modelOnly).checksum());
+
+        assertEquals(5, loaded.step());
+        assertEquals(Json.compact().writeValueAsString(state), Json.compact().writeValueAsString(loaded.trainerState()));
+        assertEquals(Map.of("metrics.jsonl", 1234L, "events.out.tfevents.1.host", 99L), loaded.metricsOffsets());
+        assertEquals(Map.of("task", "tiny", "hidden", 8), loaded.metadata());
+        assertEquals("Adam", loaded.optimizerType());
+        assertEquals(List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"),
+                loaded.fingerprint().entries().stream().map(ModelFingerprint.Entry::name).toList());
+        assertEquals(List.of(8L, 4L), loaded.fingerprint().entries().get(0).shape());
+    }
+
+    @Test
+    void theGeneratorDrawsTheSameNumbersAfterARestore() throws Exception {
+        TinyModels.Net net = TinyModels.net(4, 8);
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, net, TinyModels.adam(net)));
+        float[] afterSave = Tensors.toFloats(torch.randn(16));
+        torch.randn(1000);
+        assertFalse(Arrays.equals(afterSave, Tensors.toFloats(torch.randn(16))));
+
+        CheckpointStore.restoreGenerator(saved.directory());
+        assertArrayEquals(afterSave, Tensors.toFloats(torch.randn(16)));
+        assertEquals(5056, Files.size(saved.directory().resolve("generator.bin")));
+    }
+
+    @Test
+    void aRestoredTrainerContinuesBitIdentically() throws Exception {
+        Trainer original = trainer(11);
+        original.run(6);
+        CheckpointStore store = CheckpointStore.inRun(tmp, 2);
+        store.save(Checkpoint.capture(original, Map.of(), Map.of()));
+        original.run(10);
+
+        Trainer resumed = trainer(12);
+        store.latestValid().checkpoint().orElseThrow().restore(resumed);
+        assertEquals(6, resumed.stepCount());
+        resumed.run(10);
+        assertEquals(original.parameters().checksum(), resumed.parameters().checksum());
+        assertEquals(Json.compact().writeValueAsString(original.stateDict()),
+                Json.compact().writeValueAsString(resumed.stateDict()));
+    }
+
+    private static Trainer trainer(long seed) {
+        TinyModels.Net net = TinyModels.net(seed, 8);
+        return Trainer.builder().model(net).data(new TinyModels.Data(seed)).loss(torch::mse_loss)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 0.05), Parameters.of(net)))
+                .schedule(Schedules.parse("cosine", 0.05, 10))
+                .pipeline(ClipPolicies.parse("norm:0.5"))
+                .build();
+    }
+
+    @Test
+    void aCheckpointOfADifferentModelIsRefusedAndTheModelIsUntouched() {
+        TinyModels.Net small = TinyModels.net(5, 8);
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(3, small, TinyModels.adam(small)));
+        TinyModels.Net wide = TinyModels.net(6, 16);
+        Optimizer wideAdam = TinyModels.adam(wide);
+        String before = Parameters.of(wide).checksum();
+
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> CheckpointStore.restoreModel(wide, saved.directory()));
+        assertEquals("checkpoint " + saved.directory() + ": saved from a different model: parameter fc1.weight is "
+                + "Float[8, 4] in the checkpoint but Float[16, 4] in this model", e.getMessage());
+        assertEquals(before, Parameters.of(wide).checksum());
+        assertArrayEquals(new long[] {16, 4}, Parameters.of(wide).get(0).sizes().vec().get());
+
+        CheckpointException opt = assertThrows(CheckpointException.class,
+                () -> CheckpointStore.restoreOptimizer(wideAdam, saved.directory()));
+        assertTrue(opt.getMessage().endsWith("optimizer parameter 0 is Float[16, 4] here but Float[8, 4] (fc1.weight) "
+                + "in the checkpoint"), opt.getMessage());
+        Optimizer sgd = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1), Parameters.of(small));
+        assertTrue(assertThrows(CheckpointException.class, () -> CheckpointStore.restoreOptimizer(sgd, saved.directory()))
+                .getMessage().endsWith("saved with optimizer Adam, not SGD"));
+    }
+
+    @Test
+    void aModelWithAnExtraOrMissingParameterIsNamed() {
+        ModelFingerprint saved = new ModelFingerprint(List.of(
+                new ModelFingerprint.Entry("parameter", "a", "Float", List.of(2L)),
+                new ModelFingerprint.Entry("parameter", "b", "Float", List.of(3L))));
+        ModelFingerprint onlyA = new ModelFingerprint(saved.entries().subList(0, 1));
+        assertEquals("parameter b is in the checkpoint but not in this model", saved.firstMismatch(onlyA).orElseThrow());
+        assertEquals("parameter b of this model is not in the checkpoint", onlyA.firstMismatch(saved).orElseThrow());
+        assertTrue(saved.firstMismatch(saved).isEmpty());
+    }
+}
