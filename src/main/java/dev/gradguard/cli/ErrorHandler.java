@@ -1,5 +1,6 @@
 package dev.gradguard.cli;
 
+import dev.gradguard.checkpoint.CheckpointException;
 import dev.gradguard.engine.NativeLoadException;
 import dev.gradguard.task.DataException;
 import java.io.PrintWriter;
@@ -33,6 +34,9 @@ final class ErrorHandler implements IExecutionExceptionHandler {
     static int exitCode(Throwable e) {
         if (e instanceof DataException) {
             return ExitCodes.DATA;
+        }
+        if (e instanceof CheckpointException) {
+            return ExitCodes.CHECKPOINT;
         }
         if (e instanceof IllegalArgumentException || e instanceof NativeLoadException) {
             return ExitCodes.USAGE;

@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
             "With no flags it runs the default job (about a minute on 2 cores) and says whether the model learned.",
             "Settings come from built-in defaults, then --config FILE (YAML or JSON, same keys as the flags",
             "without '--'), then flags."},
-        footer = {"", "Exit codes: 0 done, 2 bad flags/config, 3 bad data, 5 stopped after too many non-finite steps."})
+        footer = {"", "Exit codes: 0 done, 2 bad flags/config, 3 bad data, 4 bad checkpoint, 5 stopped after too many",
+            "non-finite steps, 130/143 stopped by SIGINT/SIGTERM (a checkpoint is saved first)."})
 public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm")
@@ -77,6 +78,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-norm-every", paramLabel = "N", description = "steps between per-parameter gradient norms in TensorBoard (default 100; 0 = never)")
     String gradNormEvery;
 
+    @Option(names = "--checkpoint-every", paramLabel = "N", description = "save a checkpoint every N steps (default 0: only at the end); the last --keep-checkpoints are kept")
+    String checkpointEvery;
+    @Option(names = "--keep-checkpoints", paramLabel = "K", description = "checkpoints to keep (default 3)")
+    String keepCheckpoints;
+    @Option(names = "--resume", description = "continue the run in --out from its newest valid checkpoint (corrupt ones are reported and skipped)")
+    boolean resume;
+
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with the same keys as the flags")
     Path config;
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<task>-<time>)")
@@ -92,17 +100,35 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        TrainSettings settings = TrainSettings.defaults();
+        Map<String, Object> explicit = new LinkedHashMap<>();
         if (config != null) {
-            settings = settings.with(ConfigFiles.read(config), config.toString());
+            explicit.putAll(ConfigFiles.read(config));
         }
-        settings = settings.with(flags(), "command line");
-
-        Path dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
-        RunDirectory run = RunDirectory.prepare(dir, overwrite);
+        TrainSettings settings;
+        RunDirectory run;
+        if (resume) {
+            if (out == null) {
+                throw new IllegalArgumentException("--resume needs --out, the directory of the run to continue");
+            }
+            if (overwrite) {
+                throw new IllegalArgumentException("--resume and --overwrite contradict each other: pick one");
+            }
+            run = RunDirectory.existing(out);
+            TrainSettings.defaults().with(explicit, config == null ? "config" : config.toString());
+            explicit.putAll(flags());
+            settings = TrainSettings.forResume(ConfigFiles.read(run.config()), explicit, "this command");
+        } else {
+            settings = TrainSettings.defaults();
+            if (config != null) {
+                settings = settings.with(explicit, config.toString());
+            }
+            settings = settings.with(flags(), "command line");
+            Path dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
+            run = RunDirectory.prepare(dir, overwrite);
+        }
 
         PrintStream progress = quiet ? null : System.err;
-        TrainSummary summary = TrainJob.run(settings, run, progress, System.console() != null);
+        TrainSummary summary = TrainJob.run(settings, run, progress, System.console() != null, resume);
 
         PrintStream text = json ? System.err : System.out;
         text.println(summary.sentence());
@@ -139,6 +165,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "inject-nonfinite", injectNonfinite);
         put(m, "grad-buffer", gradBuffer);
         put(m, "tensorboard", tensorboard);
+        put(m, "checkpoint-every", checkpointEvery);
+        put(m, "keep-checkpoints", keepCheckpoints);
         put(m, "grad-norm-every", gradNormEvery);
         return m;
     }

@@ -24,12 +24,38 @@ import java.util.Map;
  * finished step on disk.
  */
 public final class MetricsJsonlWriter implements TrainingListener, Closeable {
+    private final Path file;
     private final BufferedWriter out;
 
     /** Creates (or appends to) the file. */
     public MetricsJsonlWriter(Path file) throws IOException {
+        this.file = file;
         this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
+    }
+
+    /**
+     * Continues a run's file after a restart: keeps its first {@code keepBytes} bytes (what {@link #length()}
+     * said when the checkpoint was taken) and appends from there, so every step appears once.
+     *
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
+     */
+    public static MetricsJsonlWriter resume(Path file, long keepBytes) throws IOException {
+        long size = Files.exists(file) ? Files.size(file) : 0;
+        if (keepBytes < 0 || keepBytes > size) {
+            throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
+        }
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.truncate(keepBytes);
+        }
+        return new MetricsJsonlWriter(file);
+    }
+
+    /** The file's length in bytes: every finished step's line (each line is flushed when written). */
+    public long length() throws IOException {
+        out.flush();
+        return Files.size(file);
     }
 
     /** The step as the map written on its line. */

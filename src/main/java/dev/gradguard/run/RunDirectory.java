@@ -1,5 +1,6 @@
 package dev.gradguard.run;
 
+import dev.gradguard.checkpoint.CheckpointStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -18,7 +19,7 @@ import java.util.stream.Stream;
  */
 public final class RunDirectory {
     /** The files a train run writes, besides its TensorBoard event files. */
-    public static final List<String> OUTPUTS = List.of("metrics.jsonl", "summary.json", "model.pt");
+    public static final List<String> OUTPUTS = List.of("config.json", "metrics.jsonl", "summary.json", "model.pt");
     /** The name prefix of TensorBoard event files. */
     public static final String EVENT_FILE_PREFIX = "events.out.tfevents.";
 
@@ -57,6 +58,7 @@ public final class RunDirectory {
                             Files.deleteIfExists(dir.resolve(name));
                         }
                     }
+                    deleteTree(dir.resolve(CheckpointStore.DIRECTORY_NAME));
                 }
             }
             Files.createDirectories(dir);
@@ -67,6 +69,41 @@ public final class RunDirectory {
             throw new IllegalArgumentException("--out " + dir + " is not writable");
         }
         return new RunDirectory(dir);
+    }
+
+    /**
+     * Claims the directory of an earlier run to resume it: it must exist and hold that run's
+     * {@code config.json}.
+     *
+     * @throws IllegalArgumentException naming what is missing
+     */
+    public static RunDirectory existing(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--resume: --out " + dir + " is not a directory of an earlier run");
+        }
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IllegalArgumentException("--resume: " + dir + " holds no config.json, so it is not a gradguard run");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalArgumentException("--out " + dir + " is not writable");
+        }
+        return new RunDirectory(dir);
+    }
+
+    /** The saved settings of this run. */
+    public Path config() {
+        return dir.resolve("config.json");
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     /** A fresh directory name under {@code parent}: {@code <prefix>-<yyyyMMdd-HHmmss>}, suffixed if taken. */

@@ -110,6 +110,16 @@ record Setting(String name, String allowed, Function<Object, Object> parse) {
         });
     }
 
+    /** Text that may be empty (meaning: not set). */
+    static Setting optionalText(String name, String allowed) {
+        return new Setting(name, allowed, raw -> {
+            if (!(raw instanceof String s)) {
+                throw new IllegalArgumentException("");
+            }
+            return s.trim();
+        });
+    }
+
     static Setting choice(String name, List<String> choices) {
         return new Setting(name, "one of " + String.join(", ", choices), raw -> {
             String s = String.valueOf(raw).trim().toLowerCase(Locale.ROOT);

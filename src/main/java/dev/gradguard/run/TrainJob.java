@@ -1,5 +1,6 @@
 package dev.gradguard.run;
 
+import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.clip.ClipPolicies;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.control.Controller;
@@ -10,7 +11,6 @@ import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.ConsoleProgress;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
-import dev.gradguard.metrics.tensorboard.EventFileWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
@@ -61,6 +61,18 @@ public final class TrainJob {
      */
     public static TrainSummary run(TrainSettings settings, RunDirectory run, PrintStream progress, boolean terminal)
             throws IOException {
+        return run(settings, run, progress, terminal, false);
+    }
+
+    /**
+     * Runs the job, or resumes it from the newest valid checkpoint in the run directory.
+     *
+     * @param resume whether to continue from the run's newest valid checkpoint (corrupt or partial ones are
+     *     reported on {@code progress} and skipped); with none, training starts from step 0
+     * @throws dev.gradguard.checkpoint.CheckpointException when a checkpoint does not fit this run
+     */
+    public static TrainSummary run(TrainSettings settings, RunDirectory run, PrintStream progress, boolean terminal,
+            boolean resume) throws IOException {
         long start = System.nanoTime();
         Torch.load();
         Torch.setThreads(settings.threads());
@@ -84,38 +96,56 @@ public final class TrainJob {
 
         Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
         config.put("model", modelName);
+        RunCheckpoints checkpoints = new RunCheckpoints(run, settings, progress == null ? System.err : progress);
+        Optional<LoadedCheckpoint> restored = resume ? checkpoints.newestValid() : Optional.empty();
+        if (restored.isEmpty()) {
+            if (resume) {
+                RunDirectory.prepare(run.path(), true);
+            }
+            RunDirectory.writeAtomically(run.config(), Json.pretty().writeValueAsString(settings.asMap()) + "\n");
+        }
 
-        Path tensorboardDir = settings.tensorboard().orElse(run.path());
+        Trainer.Builder builder = Trainer.builder()
+                .model(model)
+                .data(data)
+                .loss(task::loss)
+                .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
+                .schedule(schedule)
+                .pipeline(pipeline)
+                .guard(new NonFiniteGuard(settings.maxNonfinite()))
+                .controller(controller)
+                .gradBuffer(settings.gradBuffer())
+                .accumulation(settings.accumulate())
+                .injection(injection);
         TrainingOutcome outcome;
-        Evaluation evaluation;
-        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(run.metrics());
-                TensorBoardListener tensorboard = new TensorBoardListener(
-                        new EventFileWriter(tensorboardDir, EventFileWriter.DEFAULT_FLUSH_INTERVAL),
-                        settings.gradNormEvery())) {
-            Trainer.Builder builder = Trainer.builder()
-                    .model(model)
-                    .data(data)
-                    .loss(task::loss)
-                    .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
-                    .schedule(schedule)
-                    .pipeline(pipeline)
-                    .guard(new NonFiniteGuard(settings.maxNonfinite()))
-                    .controller(controller)
-                    .gradBuffer(settings.gradBuffer())
-                    .accumulation(settings.accumulate())
-                    .injection(injection)
-                    .listener(metrics)
-                    .listener(tensorboard);
+        Optional<Evaluation> evaluation = Optional.empty();
+        try (MetricsJsonlWriter metrics = checkpoints.openMetrics(restored);
+                TensorBoardListener tensorboard = checkpoints.openTensorBoard(restored)) {
+            builder.listener(metrics).listener(tensorboard);
             if (progress != null) {
                 builder.listener(new ConsoleProgress(progress, terminal));
             }
-            outcome = builder.build().run(settings.steps());
+            builder.listener(checkpoints);
+            Trainer trainer = builder.build();
+            checkpoints.attach(trainer, metrics, tensorboard);
+            restored.ifPresent(c -> checkpoints.restore(c, trainer));
+            try (StopOnSignal signals = StopOnSignal.install(trainer)) {
+                outcome = trainer.run(settings.steps());
+                checkpoints.saveFinal();
+                if (signals.requested()) {
+                    // the JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends
+                    metrics.close();
+                    tensorboard.close();
+                    return interrupted(outcome, run, checkpoints);
+                }
+            }
             saveWeights(model, run.weights());
             try (PointerScope scope = new PointerScope()) {
-                evaluation = task.evaluate(model);
+                evaluation = Optional.of(task.evaluate(model));
             }
-            tensorboard.addEval(evaluation.metric(), evaluation.value(), outcome.steps());
+            tensorboard.addEval(evaluation.get().metric(), evaluation.get().value(), outcome.steps());
         }
+        Evaluation e = evaluation.get();
         Parameters parameters = Parameters.of(model.module());
 
         Map<String, Object> s = new LinkedHashMap<>();
@@ -123,11 +153,11 @@ public final class TrainJob {
         s.put("model", modelName);
         s.put("steps", outcome.steps());
         s.put("final_loss", Json.number(outcome.finalLoss()));
-        s.put("metric", evaluation.metric());
-        s.put("metric_value", Json.number(evaluation.value()));
-        s.put("baseline_value", Json.number(evaluation.baseline()));
-        s.put("criterion", evaluation.criterion());
-        s.put("learned", evaluation.learned());
+        s.put("metric", e.metric());
+        s.put("metric_value", Json.number(e.value()));
+        s.put("baseline_value", Json.number(e.baseline()));
+        s.put("criterion", e.criterion());
+        s.put("learned", e.learned());
         s.put("skipped_steps", outcome.skippedSteps());
         s.put("nonfinite_steps", outcome.nonFiniteSteps());
         s.put("clipped_steps", outcome.clippedSteps());
@@ -138,14 +168,26 @@ public final class TrainJob {
         s.put("param_count", parameters.numel());
         s.put("completed", outcome.completed());
         outcome.stopReason().ifPresent(r -> s.put("stop_reason", r));
+        restored.ifPresent(c -> s.put("resumed_from_step", c.step()));
         s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
         s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
         s.put("libtorch", Torch.version());
         s.put("config", config);
 
-        TrainSummary summary = new TrainSummary(s, sentence(outcome, evaluation), outcome.stopReason());
+        TrainSummary summary = new TrainSummary(s, sentence(outcome, e), outcome.stopReason());
         RunDirectory.writeAtomically(run.summary(), Json.pretty().writeValueAsString(summary.asMap()) + "\n");
         return summary;
+    }
+
+    private static TrainSummary interrupted(TrainingOutcome outcome, RunDirectory run, RunCheckpoints checkpoints) {
+        String reason = outcome.stopReason().orElse("interrupted");
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("steps", outcome.steps());
+        s.put("completed", false);
+        s.put("stop_reason", reason);
+        String sentence = "Training " + reason + " after " + outcome.steps() + " steps; checkpoint saved in "
+                + checkpoints.store().directory() + ". Resume with the same command and --resume.";
+        return new TrainSummary(s, sentence, Optional.of(reason));
     }
 
     static TaskOptions taskOptions(TrainSettings settings) {

@@ -46,11 +46,14 @@ public final class TrainSettings {
         define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
         define(Setting.integer("length", 0, 1_000_000,
                 "an integer >= 2, or 0 for the task's default"), 0L);
-        define(Setting.text("data", "a path to a UTF-8 text file"), "");
+        define(Setting.optionalText("data", "a path to a UTF-8 text file"), "");
         define(Setting.integer("eval-samples", 1, 10_000_000), 10_000L);
         define(Setting.integer("max-nonfinite", 1, Integer.MAX_VALUE), 20L);
         define(Setting.stepList("inject-nonfinite"), List.of());
-        define(Setting.text("tensorboard", "a directory for TensorBoard event files"), "");
+        define(Setting.integer("checkpoint-every", 0, Long.MAX_VALUE,
+                "an integer >= 0 (steps between checkpoints; 0 = only at the end)"), 0L);
+        define(Setting.integer("keep-checkpoints", 1, 1_000_000), 3L);
+        define(Setting.optionalText("tensorboard", "a directory for TensorBoard event files"), "");
         define(Setting.integer("grad-norm-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between per-parameter gradient norms in TensorBoard; 0 = never)"), 100L);
     }
@@ -148,6 +151,30 @@ public final class TrainSettings {
             cur = t;
         }
         return prev[b.length()];
+    }
+
+    /** Keys a resumed run may change: how long it trains and how it checkpoints and logs, not what it computes. */
+    public static final List<String> RESUMABLE_CHANGES =
+            List.of("steps", "checkpoint-every", "keep-checkpoints", "max-nonfinite", "grad-norm-every", "tensorboard");
+
+    /**
+     * The settings of a run being resumed: its saved settings, with the keys this command set explicitly
+     * (which may only change what {@link #RESUMABLE_CHANGES} lists).
+     *
+     * @throws IllegalArgumentException naming the first key whose explicit value differs from the saved one
+     */
+    public static TrainSettings forResume(Map<String, Object> saved, Map<String, ?> explicit, String source) {
+        TrainSettings base = defaults().with(saved, "the saved run's config.json");
+        TrainSettings wanted = base.with(explicit, source);
+        for (String key : SCHEMA.keySet()) {
+            Object before = base.values.get(key);
+            Object after = wanted.values.get(key);
+            if (!RESUMABLE_CHANGES.contains(key) && !before.equals(after)) {
+                throw new IllegalArgumentException("cannot resume with " + key + "=" + after + ": the run was trained with "
+                        + key + "=" + before + " (a resumed run may change only " + String.join(", ", RESUMABLE_CHANGES) + ")");
+            }
+        }
+        return wanted;
     }
 
     /** The effective configuration, key by key. */
@@ -250,6 +277,16 @@ public final class TrainSettings {
 
     public int maxNonfinite() {
         return Math.toIntExact((Long) values.get("max-nonfinite"));
+    }
+
+    /** Steps between checkpoints; 0 for a checkpoint at the end only. */
+    public long checkpointEvery() {
+        return (Long) values.get("checkpoint-every");
+    }
+
+    /** How many checkpoints are kept. */
+    public int keepCheckpoints() {
+        return Math.toIntExact((Long) values.get("keep-checkpoints"));
     }
 
     /** Where TensorBoard event files go; empty for the run directory. */

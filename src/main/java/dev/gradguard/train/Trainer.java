@@ -71,6 +71,7 @@ public final class Trainer implements Stateful {
     private final Optional<GradBuffer> buffer;
     private final GradientOps gradients;
 
+    private volatile String stopRequest;
     private long step;
     private long clippedSteps;
     private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
@@ -174,7 +175,7 @@ public final class Trainer implements Stateful {
      * until the guard stops training.
      *
      * @param totalSteps the step count to reach
-     * @return how training ended; a stop by the guard is reported here, not thrown
+     * @return how training ended; a stop by the guard or by {@link #requestStop} is reported here, not thrown
      */
     public TrainingOutcome run(long totalSteps) {
         long start = System.nanoTime();
@@ -183,9 +184,10 @@ public final class Trainer implements Stateful {
         }
         Optional<String> stopReason = Optional.empty();
         try {
-            while (step < totalSteps) {
+            while (step < totalSteps && stopRequest == null) {
                 step();
             }
+            stopReason = Optional.ofNullable(stopRequest);
         } catch (TrainingDivergedException e) {
             stopReason = Optional.of(e.getMessage());
         }
@@ -204,6 +206,14 @@ public final class Trainer implements Stateful {
         } else {
             model.module().zero_grad(false);
         }
+    }
+
+    /**
+     * Asks {@link #run(long)} to stop after the step in progress (or before the next one); safe to call
+     * from any thread, e.g. a signal handler. The outcome's stop reason is {@code reason}.
+     */
+    public void requestStop(String reason) {
+        stopRequest = Objects.requireNonNull(reason, "reason");
     }
 
     private void rememberLoss(double loss) {

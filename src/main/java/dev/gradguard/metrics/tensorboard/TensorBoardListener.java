@@ -90,6 +90,11 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
         }
     }
 
+    /** Flushes, then returns the event file's length: what a checkpoint records to resume the file at. */
+    public long flushedLength() throws IOException {
+        return writer.flushedLength();
+    }
+
     /** True when {@code step} should get per-parameter norms: a multiple of the interval, which is not 0. */
     public boolean wantsParameterNorms(long step) {
         return parameterNormInterval > 0 && step % parameterNormInterval == 0;

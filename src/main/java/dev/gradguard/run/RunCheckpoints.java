@@ -1,0 +1,146 @@
+package dev.gradguard.run;
+
+import dev.gradguard.checkpoint.Checkpoint;
+import dev.gradguard.checkpoint.CheckpointStore;
+import dev.gradguard.checkpoint.LatestCheckpoint;
+import dev.gradguard.checkpoint.LoadedCheckpoint;
+import dev.gradguard.checkpoint.SavedCheckpoint;
+import dev.gradguard.checkpoint.SkippedCheckpoint;
+import dev.gradguard.metrics.MetricsJsonlWriter;
+import dev.gradguard.metrics.tensorboard.EventFileWriter;
+import dev.gradguard.metrics.tensorboard.TensorBoardListener;
+import dev.gradguard.train.StepResult;
+import dev.gradguard.train.Trainer;
+import dev.gradguard.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A train run's checkpoints: saved every {@code checkpoint-every} steps and at the end, with the byte
+ * lengths of {@code metrics.jsonl} and the TensorBoard event file at that moment, so that a resumed run
+ * cuts both back to the checkpoint and every step appears in them exactly once.
+ */
+final class RunCheckpoints implements TrainingListener {
+    static final String METRICS_OFFSET = "metrics.jsonl";
+    static final String EVENTS_OFFSET = "events";
+    static final String EVENT_FILE = "event_file";
+
+    private final RunDirectory run;
+    private final TrainSettings settings;
+    private final PrintStream log;
+    private final CheckpointStore store;
+    private Trainer trainer;
+    private MetricsJsonlWriter metrics;
+    private TensorBoardListener tensorboard;
+    private long lastSavedStep = -1;
+
+    RunCheckpoints(RunDirectory run, TrainSettings settings, PrintStream log) {
+        this.run = run;
+        this.settings = settings;
+        this.log = log;
+        this.store = CheckpointStore.inRun(run.path(), settings.keepCheckpoints());
+    }
+
+    CheckpointStore store() {
+        return store;
+    }
+
+    /** The newest checkpoint that verifies; damaged or partial ones are reported and passed over. */
+    Optional<LoadedCheckpoint> newestValid() {
+        LatestCheckpoint latest = store.latestValid();
+        for (SkippedCheckpoint skipped : latest.skipped()) {
+            log.println("gradguard: skipping checkpoint " + skipped);
+        }
+        if (latest.checkpoint().isEmpty()) {
+            log.println("gradguard: no valid checkpoint in " + store.directory() + "; starting from step 0");
+        }
+        return latest.checkpoint();
+    }
+
+    /** {@code metrics.jsonl}, cut back to the checkpoint's length when resuming, new otherwise. */
+    MetricsJsonlWriter openMetrics(Optional<LoadedCheckpoint> restored) throws IOException {
+        if (restored.isPresent()) {
+            return MetricsJsonlWriter.resume(run.metrics(), offset(restored.get(), METRICS_OFFSET));
+        }
+        Files.deleteIfExists(run.metrics());
+        return new MetricsJsonlWriter(run.metrics());
+    }
+
+    /** The event file the checkpoint recorded, cut back to its length; a new one otherwise. */
+    TensorBoardListener openTensorBoard(Optional<LoadedCheckpoint> restored) throws IOException {
+        Path dir = settings.tensorboard().orElse(run.path());
+        EventFileWriter writer = null;
+        if (restored.isPresent() && restored.get().metadata().get(EVENT_FILE) instanceof String name) {
+            Path file = dir.resolve(name);
+            if (Files.isRegularFile(file)) {
+                writer = EventFileWriter.resume(file, offset(restored.get(), EVENTS_OFFSET),
+                        EventFileWriter.DEFAULT_FLUSH_INTERVAL);
+            } else {
+                log.println("gradguard: the event file " + file + " is gone; TensorBoard events continue in a new file");
+            }
+        }
+        if (writer == null) {
+            writer = new EventFileWriter(dir, EventFileWriter.DEFAULT_FLUSH_INTERVAL);
+        }
+        return new TensorBoardListener(writer, settings.gradNormEvery());
+    }
+
+    private static long offset(LoadedCheckpoint c, String key) {
+        Long v = c.metricsOffsets().get(key);
+        if (v == null) {
+            throw new dev.gradguard.checkpoint.CheckpointException(c.directory(), "records no offset for " + key);
+        }
+        return v;
+    }
+
+    void attach(Trainer trainer, MetricsJsonlWriter metrics, TensorBoardListener tensorboard) {
+        this.trainer = trainer;
+        this.metrics = metrics;
+        this.tensorboard = tensorboard;
+    }
+
+    /** Restores the trainer (model, optimizer, loop and component states, generator) from the checkpoint. */
+    void restore(LoadedCheckpoint checkpoint, Trainer into) {
+        checkpoint.restore(into);
+        lastSavedStep = checkpoint.step();
+        log.println("gradguard: resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
+    }
+
+    @Override
+    public void onStep(StepResult result) {
+        long every = settings.checkpointEvery();
+        if (every > 0 && (result.step() + 1) % every == 0) {
+            save();
+        }
+    }
+
+    /** A checkpoint at the end, unless the last step just got one. */
+    void saveFinal() {
+        if (trainer.stepCount() != lastSavedStep) {
+            save();
+        }
+    }
+
+    private void save() {
+        try {
+            Map<String, Long> offsets = new LinkedHashMap<>();
+            offsets.put(METRICS_OFFSET, metrics.length());
+            offsets.put(EVENTS_OFFSET, tensorboard.flushedLength());
+            Map<String, Object> metadata = new LinkedHashMap<>();
+            metadata.put("task", settings.task());
+            metadata.put("model", settings.model());
+            metadata.put(EVENT_FILE, tensorboard.file().getFileName().toString());
+            SavedCheckpoint saved = store.save(Checkpoint.capture(trainer, offsets, metadata));
+            saved.warnings().forEach(w -> log.println("gradguard: " + w));
+            lastSavedStep = trainer.stepCount();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not record metrics offsets for a checkpoint: " + e.getMessage(), e);
+        }
+    }
+}
