@@ -105,7 +105,7 @@ public final class TrainCommand implements Callable<Integer> {
             explicit.putAll(ConfigFiles.read(config));
         }
         TrainSettings settings;
-        RunDirectory run;
+        Path dir;
         if (resume) {
             if (out == null) {
                 throw new IllegalArgumentException("--resume needs --out, the directory of the run to continue");
@@ -113,26 +113,25 @@ public final class TrainCommand implements Callable<Integer> {
             if (overwrite) {
                 throw new IllegalArgumentException("--resume and --overwrite contradict each other: pick one");
             }
-            run = RunDirectory.existing(out);
+            dir = out;
             TrainSettings.defaults().with(explicit, config == null ? "config" : config.toString());
             explicit.putAll(flags());
-            settings = TrainSettings.forResume(ConfigFiles.read(run.config()), explicit, "this command");
+            settings = TrainSettings.forResume(ConfigFiles.read(RunDirectory.existing(out).config()), explicit, "this command");
         } else {
             settings = TrainSettings.defaults();
             if (config != null) {
                 settings = settings.with(explicit, config.toString());
             }
             settings = settings.with(flags(), "command line");
-            Path dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
-            run = RunDirectory.prepare(dir, overwrite);
+            dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
         }
 
         PrintStream progress = quiet ? null : System.err;
-        TrainSummary summary = TrainJob.run(settings, run, progress, System.console() != null, resume);
+        TrainSummary summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
 
         PrintStream text = json ? System.err : System.out;
         text.println(summary.sentence());
-        text.println("Run directory: " + run.path());
+        text.println("Run directory: " + dir);
         if (json) {
             System.out.println(Json.pretty().writeValueAsString(summary.asMap()));
         }

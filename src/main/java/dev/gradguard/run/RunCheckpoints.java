@@ -17,7 +17,9 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.gradguard.checkpoint.CheckpointException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -51,14 +53,27 @@ final class RunCheckpoints implements TrainingListener {
         return store;
     }
 
-    /** The newest checkpoint that verifies; damaged or partial ones are reported and passed over. */
+    /**
+     * The newest checkpoint that verifies; damaged or partial ones are reported and passed over. With no
+     * checkpoint at all (the run died before its first), training starts again from step 0.
+     *
+     * @throws CheckpointException when checkpoints exist but none verifies: starting over would throw the
+     *     run away, so nothing is changed and the user decides
+     */
     Optional<LoadedCheckpoint> newestValid() {
         LatestCheckpoint latest = store.latestValid();
+        if (latest.checkpoint().isEmpty()) {
+            List<SkippedCheckpoint> damaged = latest.skipped().stream()
+                    .filter(c -> c.path().getFileName().toString().startsWith("step-")).toList();
+            if (!damaged.isEmpty()) {
+                throw new CheckpointException(damaged.get(0).path(), "no checkpoint in " + store.directory()
+                        + " is valid (" + damaged.size() + " damaged, newest: " + damaged.get(0).reason()
+                        + "); nothing was changed. Start a new run with --overwrite, or restore the checkpoints");
+            }
+            log.println("gradguard: no checkpoint in " + store.directory() + " yet; starting from step 0");
+        }
         for (SkippedCheckpoint skipped : latest.skipped()) {
             log.println("gradguard: skipping checkpoint " + skipped);
-        }
-        if (latest.checkpoint().isEmpty()) {
-            log.println("gradguard: no valid checkpoint in " + store.directory() + "; starting from step 0");
         }
         return latest.checkpoint();
     }
@@ -94,7 +109,7 @@ final class RunCheckpoints implements TrainingListener {
     private static long offset(LoadedCheckpoint c, String key) {
         Long v = c.metricsOffsets().get(key);
         if (v == null) {
-            throw new dev.gradguard.checkpoint.CheckpointException(c.directory(), "records no offset for " + key);
+            throw new CheckpointException(c.directory(), "records no offset for " + key);
         }
         return v;
     }

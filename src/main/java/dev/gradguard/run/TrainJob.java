@@ -35,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.global.torch;
 
@@ -51,7 +52,6 @@ public final class TrainJob {
      * Runs the job.
      *
      * @param settings the effective settings
-     * @param run the prepared output directory
      * @param progress where progress goes, or {@code null} for none
      * @param terminal whether {@code progress} is a terminal (a redrawn bar) or a log (periodic lines)
      * @return the summary, also written to {@code summary.json}
@@ -59,20 +59,25 @@ public final class TrainJob {
      * @throws dev.gradguard.task.DataException for a bad data file
      * @throws IOException when the run directory cannot be written
      */
-    public static TrainSummary run(TrainSettings settings, RunDirectory run, PrintStream progress, boolean terminal)
-            throws IOException {
-        return run(settings, run, progress, terminal, false);
+    public static TrainSummary run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
+            boolean terminal) throws IOException {
+        return run(settings, out, overwrite, progress, terminal, false);
     }
 
     /**
-     * Runs the job, or resumes it from the newest valid checkpoint in the run directory.
+     * Runs the job, or resumes it from the newest valid checkpoint in the run directory. Every setting is
+     * checked (and a data file read) before the run directory is created or touched, so a bad input leaves
+     * nothing behind.
      *
+     * @param out the run directory
+     * @param overwrite whether an earlier run's outputs in {@code out} may be replaced
      * @param resume whether to continue from the run's newest valid checkpoint (corrupt or partial ones are
-     *     reported on {@code progress} and skipped); with none, training starts from step 0
-     * @throws dev.gradguard.checkpoint.CheckpointException when a checkpoint does not fit this run
+     *     reported on {@code progress} and skipped); with no checkpoint yet, training starts from step 0
+     * @throws dev.gradguard.checkpoint.CheckpointException when checkpoints exist but none is valid, or one
+     *     does not fit this run
      */
-    public static TrainSummary run(TrainSettings settings, RunDirectory run, PrintStream progress, boolean terminal,
-            boolean resume) throws IOException {
+    public static TrainSummary run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
+            boolean terminal, boolean resume) throws IOException {
         long start = System.nanoTime();
         Torch.load();
         Torch.setThreads(settings.threads());
@@ -90,6 +95,8 @@ public final class TrainJob {
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
 
+        RunDirectory run = resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
+
         torch.manual_seed(settings.seed());
         Model model = task.createModel(modelName);
         BatchSource data = task.trainingData(settings.seed(), settings.batchSize());
@@ -105,11 +112,17 @@ public final class TrainJob {
             RunDirectory.writeAtomically(run.config(), Json.pretty().writeValueAsString(settings.asMap()) + "\n");
         }
 
+        Optimizer optimizer = Optimizers.create(optimizerSpec, Parameters.of(model.module()));
+        // a checkpoint that does not fit is refused before any output file is touched
+        restored.ifPresent(c -> {
+            c.checkModel(model.module());
+            c.checkOptimizer(optimizer);
+        });
         Trainer.Builder builder = Trainer.builder()
                 .model(model)
                 .data(data)
                 .loss(task::loss)
-                .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
+                .optimizer(optimizer)
                 .schedule(schedule)
                 .pipeline(pipeline)
                 .guard(new NonFiniteGuard(settings.maxNonfinite()))

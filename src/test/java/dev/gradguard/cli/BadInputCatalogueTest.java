@@ -1,0 +1,204 @@
+package dev.gradguard.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What users get wrong, and what they see: for every case one line on standard error naming what is wrong
+ * and what is allowed, a distinct exit code (2 usage and configuration, 3 data, 4 checkpoints), no stack
+ * trace, and nothing overwritten.
+ */
+class BadInputCatalogueTest {
+    @TempDir
+    Path tmp;
+
+    private final PrintStream realOut = System.out;
+    private final PrintStream realErr = System.err;
+    private ByteArrayOutputStream err;
+
+    @BeforeEach
+    void capture() {
+        err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(realOut);
+        System.setErr(realErr);
+    }
+
+    /** Runs a short train command and checks the exit code, the one-line message and that nothing changed. */
+    private void expect(int code, String fragment, String... args) throws IOException {
+        err.reset();
+        List<String> all = new ArrayList<>(List.of("train", "--steps", "12", "--eval-samples", "100", "--threads", "1",
+                "--quiet", "--length", "12"));
+        all.addAll(List.of(args));
+        String before = snapshot();
+        int actual = Main.run(all.toArray(new String[0]));
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertEquals(code, actual, message);
+        List<String> lines = message.lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), "exactly one line:\n" + String.join("\n<NEXT LINE>", lines));
+        assertTrue(lines.get(0).startsWith("gradguard: error: "), message);
+        assertTrue(message.contains(fragment), "expected '" + fragment + "' in:\n" + message);
+        assertEquals(before, snapshot(), "nothing in the temporary folder changed");
+    }
+
+    /** Names, sizes and modification times of every file under the temporary folder. */
+    private String snapshot() throws IOException {
+        StringBuilder s = new StringBuilder();
+        try (Stream<Path> walk = Files.walk(tmp)) {
+            for (Path p : walk.sorted(Comparator.naturalOrder()).toList()) {
+                s.append(tmp.relativize(p)).append(' ');
+                if (Files.isRegularFile(p)) {
+                    s.append(Files.size(p)).append(' ').append(Files.getLastModifiedTime(p).toMillis());
+                }
+                s.append('\n');
+            }
+        }
+        return s.toString();
+    }
+
+    private Path out(String name) {
+        return tmp.resolve(name);
+    }
+
+    @Test
+    void flagsAndValues() throws IOException {
+        expect(2, "Unknown options: '--lrr', '0.1' (did you mean --lr?)", "--lrr", "0.1");
+        expect(2, "(did you mean --batch-size?)", "--batchsize", "3");
+        expect(2, "'clip' must be", "--clip", "", "--out", out("a").toString());
+        expect(2, "clip policy 'norm:-1': maxNorm must be a number >= 0", "--clip", "norm:-1", "--out", out("a").toString());
+        expect(2, "'batch-size' must be an integer in [1, 1000000], got '0'", "--batch-size", "0");
+        expect(2, "'lr' must be a finite number > 0, got 'NaN'", "--lr", "NaN");
+        expect(2, "'lr' must be a finite number > 0, got '-1'", "--lr", "-1");
+        expect(2, "'seed' must be an integer >= 0, got 'many'", "--seed", "many");
+        expect(2, "'momentum' must be a number in [0.0, 1.0), got '1.5'", "--momentum", "1.5");
+        expect(2, "'inject-nonfinite' must be a comma-separated list of step numbers >= 0", "--inject-nonfinite", "3,x");
+    }
+
+    @Test
+    void namesOfTasksModelsPoliciesAndOptimizers() throws IOException {
+        expect(2, "sorting", "--task", "sorting", "--out", out("a").toString());
+        expect(2, "task temporal-order has no model 'transformer' (allowed: gru, lstm, rnn, auto)", "--model", "transformer",
+                "--out", out("b").toString());
+        expect(2, "unknown clip policy 'zclp'", "--clip", "zclp", "--out", out("c").toString());
+        expect(2, "'optimizer' must be one of sgd, adam, adamw, got 'adagrad'", "--optimizer", "adagrad");
+        expect(2, "schedule", "--schedule", "exponential", "--out", out("d").toString());
+        expect(2, "controller", "--controller", "manual", "--out", out("e").toString());
+    }
+
+    @Test
+    void configFiles() throws IOException {
+        Path yaml = tmp.resolve("bad.yaml");
+        Files.writeString(yaml, "lr: [0.1\nsteps: 3\n");
+        expect(2, "is not valid YAML at line", "--config", yaml.toString());
+        Path json = tmp.resolve("bad.json");
+        Files.writeString(json, "{\"lr\": 0.1,,}");
+        expect(2, "is not valid JSON at line 1", "--config", json.toString());
+        Path unknown = tmp.resolve("unknown.yaml");
+        Files.writeString(unknown, "learning_rate: 0.1\n");
+        expect(2, "unknown key 'learning_rate'", "--config", unknown.toString());
+        Path badValue = tmp.resolve("value.yaml");
+        Files.writeString(badValue, "batch_size: -4\n");
+        expect(2, "'batch-size' must be an integer in [1, 1000000], got -4", "--config", badValue.toString());
+        expect(2, "does not exist", "--config", tmp.resolve("missing.yaml").toString());
+    }
+
+    @Test
+    void dataFiles() throws IOException {
+        expect(3, "missing.txt", "--task", "charlm", "--data", tmp.resolve("missing.txt").toString(), "--out", out("a").toString());
+        Path empty = Files.writeString(tmp.resolve("empty.txt"), "");
+        expect(3, "empty", "--task", "charlm", "--data", empty.toString(), "--out", out("b").toString());
+        Path binary = Files.write(tmp.resolve("model.bin"), new byte[] {0x50, 0x4b, 3, 4, (byte) 0xff, (byte) 0xfe, 0, 0, 1});
+        expect(3, "model.bin", "--task", "charlm", "--data", binary.toString(), "--out", out("c").toString());
+        expect(3, "directory", "--task", "charlm", "--data", tmp.toString(), "--out", out("d").toString());
+        expect(2, "task charlm needs a UTF-8 text file: set dataPath (--data PATH)", "--task", "charlm", "--out", out("e").toString());
+    }
+
+    @Test
+    void outputDirectories() throws IOException {
+        Path taken = Files.createDirectories(tmp.resolve("taken"));
+        Files.writeString(taken.resolve("summary.json"), "{\"precious\": true}");
+        expect(2, "already holds files (summary.json); choose another --out or pass --overwrite", "--out", taken.toString());
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        expect(2, "is a file, not a directory", "--out", file.toString());
+        expect(2, "cannot be created", "--out", file.resolve("below").toString());
+        expect(2, "--resume needs --out", "--resume");
+        expect(2, "is not a directory of an earlier run", "--resume", "--out", tmp.resolve("never").toString());
+        expect(2, "holds no config.json", "--resume", "--out", taken.toString());
+    }
+
+    @Test
+    void checkpoints() throws IOException {
+        Path run = tmp.resolve("run");
+        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertEquals(0, Main.run("train", "--steps", "12", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
+                "--checkpoint-every", "4", "--out", run.toString()));
+        Path other = tmp.resolve("other");
+        assertEquals(0, Main.run("train", "--steps", "4", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
+                "--hidden", "8", "--out", other.toString()));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        expect(2, "cannot resume with lr=0.5: the run was trained with lr=1.75", "--resume", "--out", run.toString(), "--lr", "0.5");
+
+        Path checkpoints = run.resolve("checkpoints");
+        List<Path> steps;
+        try (Stream<Path> s = Files.list(checkpoints)) {
+            steps = s.filter(p -> p.getFileName().toString().startsWith("step-")).sorted().toList();
+        }
+        assertEquals(3, steps.size(), "the last 3 of steps 4, 8, 12 are kept");
+        for (Path step : steps) {
+            Path model = step.resolve("model.pt");
+            byte[] bytes = Files.readAllBytes(model);
+            Files.write(model, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // truncated
+        }
+        expect(4, "is valid (3 damaged, newest:", "--resume", "--out", run.toString());
+
+        Path theirs;
+        try (Stream<Path> s = Files.list(other.resolve("checkpoints"))) {
+            theirs = s.filter(p -> p.getFileName().toString().startsWith("step-")).findFirst().orElseThrow();
+        }
+        deleteTree(checkpoints);
+        copyTree(theirs, checkpoints.resolve(theirs.getFileName()));
+        expect(4, "saved from a different model: parameter", "--resume", "--out", run.toString());
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.sorted().toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
