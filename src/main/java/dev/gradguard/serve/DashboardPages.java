@@ -108,7 +108,8 @@ final class DashboardPages {
             }
             function fmt(v) {
               const x = Number(v);
-              return Number.isFinite(x) ? String(+x.toPrecision(4)) : String(v);
+              if (!Number.isFinite(x)) return String(v);
+              return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(3) : String(+x.toPrecision(4));
             }
             setTimeout(refresh, 3000);
             """;
@@ -147,7 +148,8 @@ final class DashboardPages {
 
             function label(v) {
               const a = Math.abs(v);
-              return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(1) : String(+v.toPrecision(3));
+              return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(1).replace('.0e', 'e')
+                                                        : String(+v.toPrecision(3));
             }
 
             function ticks(lo, hi, log) {
@@ -179,9 +181,11 @@ final class DashboardPages {
                 if (!Number.isNaN(t)) { lo = Math.min(lo, t); hi = Math.max(hi, t); }
               }
               if (lo === Infinity) { lo = 0; hi = 1; }
+              if (!log && lo > 0) lo = 0;
               if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
               const pad = (hi - lo) * 0.05;
-              lo -= pad; hi += pad;
+              if (log || lo < 0) lo -= pad;
+              hi += pad;
               const px = x => L + (x - x0) / (x1 - x0) * (W - L - R);
               const py = t => T + (hi - t) / (hi - lo) * (H - T - B);
               ctx.lineWidth = 1;
@@ -229,8 +233,9 @@ final class DashboardPages {
               document.getElementById('step').textContent = n ? String(d.step[n - 1] + 1) : '0';
               const positive = d.loss.every(v => !Number.isFinite(v) || v > 0);
               plot('c-loss', [{name: 'loss', y: d.loss, color: '#0072b2'}], positive);
-              const norms = [{name: 'pre-clip', y: d.gn, color: '#0072b2'},
-                             {name: 'post-clip', y: d.gnc, color: '#d55e00'}];
+              // post-clip first, so that the pre-clip curve is drawn over it and both show where they differ
+              const norms = [{name: 'post-clip', y: d.gnc, color: '#d55e00'},
+                             {name: 'pre-clip', y: d.gn, color: '#0072b2'}];
               if (threshold !== null) {
                 norms.push({name: 'clip threshold', y: d.step.map(() => threshold), color: '#009e73', dash: true});
               }
