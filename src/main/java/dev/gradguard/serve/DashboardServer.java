@@ -159,7 +159,7 @@ public final class DashboardServer implements Closeable {
             // a run's files changed or vanished under us, or the client went away; the next poll starts afresh
             if (exchange.getResponseCode() == -1) {
                 try {
-                    sendError(exchange, 500, "could not read the run: " + e.getMessage());
+                    sendError(exchange, 500, "could not read the run's files just now; try again");
                 } catch (IOException clientGone) {
                     // nothing left to tell
                 }
@@ -172,8 +172,9 @@ public final class DashboardServer implements Closeable {
     private void route(HttpExchange exchange, List<String> path) throws IOException {
         long now = System.currentTimeMillis();
         if (path.isEmpty()) {
-            send(exchange, 200, "text/html", DashboardPages.index(catalog.root().getFileName().toString(),
-                    catalog.list(), now, nonceFor(exchange)));
+            Path root = catalog.root();
+            String rootName = root.getFileName() == null ? root.toString() : root.getFileName().toString();
+            send(exchange, 200, "text/html", DashboardPages.index(rootName, catalog.list(), now, nonceFor(exchange)));
         } else if (path.size() == 2 && path.get(0).equals("run")) {
             if (catalog.find(path.get(1)).isEmpty()) {
                 sendError(exchange, 404, "no run called '" + path.get(1) + "' in this directory");
@@ -201,7 +202,6 @@ public final class DashboardServer implements Closeable {
     /** The {@code from} query parameter: 0 when absent, invalid when not a non-negative integer. */
     private record FromParameter(boolean valid, long value) {
     }
-
 
     private static FromParameter fromParameter(String rawQuery) {
         if (rawQuery == null || rawQuery.isEmpty()) {
