@@ -3,6 +3,7 @@ package dev.gradguard.report;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.geom.Line2D;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +12,17 @@ import java.util.List;
 import java.util.Map;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.LegendItem;
+import org.jfree.chart.LegendItemCollection;
+import org.jfree.chart.LegendItemSource;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.LegendTitle;
+import org.jfree.chart.ui.Layer;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -24,7 +30,9 @@ import org.jfree.data.xy.XYSeriesCollection;
 /**
  * Line charts of training curves (JFreeChart): one or more panels sharing the step axis, each with its own
  * (optionally logarithmic) value axis; curves are grouped, and each group has one colour and one legend
- * entry. Non-finite and (on log axes) non-positive points are left out. Rendering needs no display.
+ * entry. Non-finite and (on log axes) non-positive points are left out. Optional step markers (vertical
+ * lines across every panel, such as skipped steps) are grouped too, each group with its own colour and
+ * legend entry. Rendering needs no display.
  */
 public final class CurveChart {
     /** A colour-blind-friendly palette (Okabe and Ito, 2008). */
@@ -33,8 +41,28 @@ public final class CurveChart {
         new Color(0xCC, 0x79, 0xA7), new Color(0xE6, 0x9F, 0x00), new Color(0x56, 0xB4, 0xE9),
         new Color(0x00, 0x00, 0x00), new Color(0xF0, 0xE4, 0x42)};
 
-    /** One curve: its group (legend entry and colour) and its points. */
-    public record Curve(String group, double[] steps, double[] values) {
+    /** Marker colours, distinct from the curves' first colours: vermilion red, purple, grey. */
+    private static final Color[] MARKER_PALETTE = {
+        new Color(0xC0, 0x1B, 0x1B), new Color(0x88, 0x44, 0xAA), new Color(0x77, 0x77, 0x77)};
+
+    /** How a curve is drawn. */
+    public enum Style {
+        /** A solid line. */
+        LINE,
+        /** A dashed line, for reference levels such as a clipping threshold. */
+        DASHED
+    }
+
+    /** One curve: its group (legend entry and colour), its points and its style. */
+    public record Curve(String group, double[] steps, double[] values, Style style) {
+        /** A solid curve. */
+        public Curve(String group, double[] steps, double[] values) {
+            this(group, steps, values, Style.LINE);
+        }
+    }
+
+    /** A vertical line at {@code step} across every panel; markers of one group share a colour and a legend entry. */
+    public record Marker(double step, String group) {
     }
 
     /** One panel: a value-axis label, whether the axis is logarithmic, and its curves. */
@@ -50,6 +78,11 @@ public final class CurveChart {
 
     /** Builds the chart; the groups' colours follow their first appearance across the panels. */
     public static JFreeChart build(String title, List<Panel> panels) {
+        return build(title, panels, List.of());
+    }
+
+    /** Builds the chart with step markers drawn behind the curves of every panel. */
+    public static JFreeChart build(String title, List<Panel> panels, List<Marker> markers) {
         Map<String, Color> colours = new LinkedHashMap<>();
         for (Panel panel : panels) {
             for (Curve c : panel.curves()) {
@@ -60,13 +93,28 @@ public final class CurveChart {
         CombinedDomainXYPlot combined = new CombinedDomainXYPlot(stepAxis);
         combined.setGap(8);
         List<String> inLegend = new ArrayList<>();
+        Map<String, Color> markerColours = new LinkedHashMap<>();
+        for (Marker m : markers) {
+            markerColours.computeIfAbsent(m.group(), g -> MARKER_PALETTE[markerColours.size() % MARKER_PALETTE.length]);
+        }
         for (Panel panel : panels) {
-            combined.add(panelPlot(panel, colours, inLegend), 1);
+            XYPlot plot = panelPlot(panel, colours, inLegend);
+            for (Marker m : markers) {
+                ValueMarker line = new ValueMarker(m.step(), markerColours.get(m.group()), new BasicStroke(1.0f));
+                plot.addDomainMarker(line, Layer.BACKGROUND);
+            }
+            combined.add(plot, 1);
         }
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), combined, true);
         chart.setBackgroundPaint(Color.WHITE);
         LegendTitle legend = chart.getLegend();
         legend.setPosition(RectangleEdge.BOTTOM);
+        if (!markerColours.isEmpty()) {
+            LegendItemCollection markerItems = new LegendItemCollection();
+            markerColours.forEach((group, colour) -> markerItems.add(new LegendItem(group, null, null, null,
+                    new Line2D.Double(0, -5, 0, 5), new BasicStroke(2.0f), colour)));
+            legend.setSources(new LegendItemSource[] {combined, () -> markerItems});
+        }
         return chart;
     }
 
@@ -74,6 +122,8 @@ public final class CurveChart {
     private static XYPlot panelPlot(Panel panel, Map<String, Color> colours, List<String> legendShown) {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        // one path per curve rather than a line per segment: the same picture, and a far smaller SVG
+        renderer.setDrawSeriesLineAsPath(true);
         int index = 0;
         for (Curve c : panel.curves()) {
             XYSeries series = new XYSeries(c.group() + "#" + index, false, true);
@@ -86,7 +136,9 @@ public final class CurveChart {
             data.addSeries(series);
             Color colour = colours.get(c.group());
             renderer.setSeriesPaint(index, new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 170));
-            renderer.setSeriesStroke(index, new BasicStroke(1.2f));
+            renderer.setSeriesStroke(index, c.style() == Style.DASHED
+                    ? new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f)
+                    : new BasicStroke(1.2f));
             boolean first = !legendShown.contains(c.group());
             renderer.setSeriesVisibleInLegend(index, first);
             if (first) {
@@ -98,14 +150,26 @@ public final class CurveChart {
             String key = String.valueOf(dataset.getSeriesKey(series));
             return key.substring(0, key.lastIndexOf('#'));
         });
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (Curve c : panel.curves()) {
+            for (double v : c.values()) {
+                if (Double.isFinite(v) && (!panel.log() || v > 0)) {
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
+                }
+            }
+        }
         org.jfree.chart.axis.ValueAxis valueAxis;
         if (panel.log()) {
             LogAxis log = new LogAxis(panel.label());
             log.setSmallestValue(1e-12);
+            logTicks(log, lo, hi);
             valueAxis = log;
         } else {
             NumberAxis linear = new NumberAxis(panel.label());
-            linear.setAutoRangeIncludesZero(false);
+            // rates and learning rates read best from zero; a constant curve needs a range around it too
+            linear.setAutoRangeIncludesZero(lo >= 0 || lo == hi);
             valueAxis = linear;
         }
         XYPlot plot = new XYPlot(data, null, valueAxis, renderer);
@@ -113,6 +177,17 @@ public final class CurveChart {
         plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
         plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
         return plot;
+    }
+
+    /**
+     * Tick labels of a log axis as plain numbers ({@link PlainNumberFormat}), and ticks only at powers of
+     * ten when the values span at least a decade.
+     */
+    static void logTicks(LogAxis axis, double lo, double hi) {
+        axis.setNumberFormatOverride(new PlainNumberFormat());
+        if (lo > 0 && hi / lo >= 10) {
+            axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        }
     }
 
     /** Writes the chart as a PNG. */
@@ -142,5 +217,48 @@ public final class CurveChart {
             }
         }
         return out;
+    }
+
+    /**
+     * A curve thinned to at most about {@code 2 * buckets} points for drawing: the steps are cut into
+     * {@code buckets} runs of equal length, and each run keeps its smallest and largest finite value, in
+     * step order, so spikes survive. Curves with at most {@code 2 * buckets} points are returned as they are.
+     */
+    public static Curve decimate(Curve curve, int buckets) {
+        int n = curve.steps().length;
+        if (n <= 2 * buckets) {
+            return curve;
+        }
+        double[] xs = new double[2 * buckets];
+        double[] ys = new double[2 * buckets];
+        int k = 0;
+        for (int b = 0; b < buckets; b++) {
+            int from = (int) ((long) b * n / buckets);
+            int to = (int) ((long) (b + 1) * n / buckets);
+            int min = -1;
+            int max = -1;
+            for (int i = from; i < to; i++) {
+                double v = curve.values()[i];
+                if (Double.isFinite(v)) {
+                    if (min < 0 || v < curve.values()[min]) {
+                        min = i;
+                    }
+                    if (max < 0 || v > curve.values()[max]) {
+                        max = i;
+                    }
+                }
+            }
+            if (min >= 0) {
+                int first = Math.min(min, max);
+                int second = Math.max(min, max);
+                xs[k] = curve.steps()[first];
+                ys[k++] = curve.values()[first];
+                if (second != first) {
+                    xs[k] = curve.steps()[second];
+                    ys[k++] = curve.values()[second];
+                }
+            }
+        }
+        return new Curve(curve.group(), java.util.Arrays.copyOf(xs, k), java.util.Arrays.copyOf(ys, k), curve.style());
     }
 }

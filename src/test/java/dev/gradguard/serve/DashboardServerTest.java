@@ -1,0 +1,250 @@
+package dev.gradguard.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gradguard.cli.ExitCodes;
+import dev.gradguard.cli.Main;
+import dev.gradguard.metrics.Json;
+import dev.gradguard.report.SyntheticRun;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DashboardServerTest {
+    private static final String SECRET = "TOP-SECRET-4711";
+
+    @TempDir
+    Path tmp;
+    Path runs;
+    DashboardServer server;
+    int port;
+
+    /**
+     * runs/a: a finished run; runs/b: a run in progress; runs/escape: a symbolic link to a run outside;
+     * runs/sneaky: a directory whose metrics.jsonl links to a file outside; runs/notarun: no metrics.
+     */
+    @BeforeEach
+    void start() throws IOException {
+        runs = Files.createDirectories(tmp.resolve("runs"));
+        SyntheticRun.write(runs.resolve("a"), 30, "norm:1.0");
+        Path b = Files.createDirectories(runs.resolve("b"));
+        SyntheticRun.appendSteps(b, 0, 10);
+        Files.setLastModifiedTime(runs.resolve("a/metrics.jsonl"), FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+
+        Path outside = Files.createDirectories(tmp.resolve("outside/secret"));
+        SyntheticRun.appendSteps(outside, 0, 5);
+        Files.writeString(outside.resolve("summary.json"), "{\"task\": \"" + SECRET + "\", \"learned\": true}");
+        Files.writeString(tmp.resolve("outside/secret.txt"), SECRET + "\n");
+        Files.createSymbolicLink(runs.resolve("escape"), outside);
+        Path sneaky = Files.createDirectories(runs.resolve("sneaky"));
+        Files.createSymbolicLink(sneaky.resolve("metrics.jsonl"), outside.resolve("metrics.jsonl"));
+        Files.createSymbolicLink(runs.resolve("b/summary.json"), outside.resolve("summary.json"));
+        Files.createDirectories(runs.resolve("notarun"));
+
+        server = DashboardServer.start(runs, "127.0.0.1", 0);
+        port = server.port();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void pathTraversalAttemptsGet400Or404AndNeverAFile() throws IOException {
+        String outsideAbsolute = tmp.resolve("outside").toAbsolutePath().toString();
+        List<String> attempts = List.of(
+                "/../outside/secret.txt",
+                "/run/../../outside/secret.txt",
+                "/run/..%2f..%2foutside%2fsecret.txt",
+                "/run/%2e%2e/%2e%2e/outside/secret.txt",
+                "/run/%2E%2E",
+                "/api/run/%2e%2e/metrics",
+                "/api/run/..%2Foutside%2Fsecret/metrics",
+                "/run/..%5c..%5coutside",
+                "/run/..\\..\\outside",
+                "/api/run/escape/metrics",
+                "/api/run/sneaky/metrics",
+                "/run/escape",
+                "/run/sneaky",
+                "/run/notarun",
+                "//outside/secret.txt",
+                "/run/" + outsideAbsolute,
+                "/api/run/" + outsideAbsolute.replace("/", "%2F") + "/metrics",
+                "/api/run/a%00/metrics",
+                "/outside/secret.txt",
+                "/run/a/../../../outside/secret.txt",
+                "/a/metrics.jsonl",
+                "/run/a/metrics.jsonl",
+                "/run/a/summary.json");
+        for (String target : attempts) {
+            RawHttp.Response r = RawHttp.get(port, target);
+            assertTrue(r.status() == 400 || r.status() == 404, target + " -> " + r.status());
+            assertFalse(r.body().contains(SECRET), target + " leaked");
+            assertFalse(r.body().contains("\"step\":[0"), target + " served metrics");
+        }
+        String list = RawHttp.get(port, "/api/runs").body();
+        assertFalse(list.contains("escape") || list.contains("sneaky") || list.contains("notarun"), list);
+        assertFalse(RawHttp.get(port, "/api/run/b/metrics").body().contains(SECRET),
+                "a summary.json linking outside the run is not read");
+    }
+
+    @Test
+    void onlyGetAndHeadAreAnswered() throws IOException {
+        for (String method : List.of("POST", "PUT", "DELETE", "PATCH", "OPTIONS")) {
+            RawHttp.Response r = RawHttp.send(port, method, "/api/runs", "127.0.0.1:" + port);
+            assertEquals(405, r.status(), method);
+            assertEquals("GET, HEAD", r.headers().get("allow"), method);
+        }
+        RawHttp.Response head = RawHttp.send(port, "HEAD", "/", "127.0.0.1:" + port);
+        assertEquals(200, head.status());
+        assertEquals("", head.body());
+        assertEquals(200, RawHttp.send(port, "GET", "/", null).status(), "an HTTP/1.0-style request without Host");
+    }
+
+    @Test
+    void requestsForAnotherHostAreRefusedOnALoopbackServer() throws IOException {
+        assertEquals(403, RawHttp.send(port, "GET", "/api/runs", "attacker.example:" + port).status());
+        assertEquals(200, RawHttp.send(port, "GET", "/api/runs", "localhost:" + port).status());
+        assertTrue(DashboardServer.loopbackHost("[::1]:80"));
+        assertFalse(DashboardServer.loopbackHost("127.0.0.1.attacker.example"));
+    }
+
+    @Test
+    void theRunListIsNewestFirstWithStepsLastLossAndStatus() throws IOException {
+        JsonNode list = Json.compact().readTree(RawHttp.get(port, "/api/runs").body());
+        assertEquals(2, list.size());
+        assertEquals("b", list.get(0).get("name").asText(), "most recently written first");
+        assertEquals(10, list.get(0).get("steps").asInt());
+        assertEquals("running", list.get(0).get("status").asText());
+        assertEquals("a", list.get(1).get("name").asText());
+        assertEquals(30, list.get(1).get("steps").asInt());
+        assertEquals(SyntheticRun.loss(29), list.get(1).get("last_loss").asDouble(), 1e-12);
+        assertEquals("learned", list.get(1).get("status").asText());
+        assertEquals("/run/a", list.get(1).get("url").asText());
+
+        String index = RawHttp.get(port, "/").body();
+        assertTrue(index.indexOf(">b</a>") < index.indexOf(">a</a>") && index.indexOf(">b</a>") > 0, index);
+        assertSelfContainedPage(RawHttp.get(port, "/"));
+    }
+
+    @Test
+    void metricsComeFromAStepOnWithTheThresholdAndSummaryOnceFinished() throws IOException {
+        JsonNode m = Json.compact().readTree(RawHttp.get(port, "/api/run/a/metrics?from=25").body());
+        assertEquals(List.of(25, 26, 27, 28, 29), ints(m.get("step")));
+        assertEquals(30, m.get("next").asInt());
+        assertFalse(m.get("more").asBoolean());
+        assertEquals(1.0, m.get("threshold").asDouble());
+        assertEquals("learned", m.get("status").asText());
+        assertEquals(SyntheticRun.CHECKSUM, m.get("summary").get("param_checksum").asText());
+
+        JsonNode early = Json.compact().readTree(RawHttp.get(port, "/api/run/a/metrics?from=19").body());
+        assertEquals("NaN", early.get("loss").get(1).asText(), "non-finite values as strings, as in metrics.jsonl");
+        assertTrue(early.get("nonfinite").get(1).asBoolean());
+
+        assertEquals(400, RawHttp.get(port, "/api/run/a/metrics?from=abc").status());
+        assertEquals(400, RawHttp.get(port, "/api/run/a/metrics?from=-3").status());
+        assertEquals(404, RawHttp.get(port, "/api/run/nope/metrics").status());
+    }
+
+    @Test
+    void aRunInProgressIsFollowedLineByLine() throws IOException {
+        Path metrics = runs.resolve("b/metrics.jsonl");
+        JsonNode first = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics").body());
+        assertEquals(10, first.get("step").size());
+        assertTrue(first.get("summary").isNull());
+        assertTrue(first.get("threshold").isNull(), "unknown until the run has a summary");
+
+        SyntheticRun.appendSteps(runs.resolve("b"), 10, 13);
+        String partial = "{\"step\":13,\"loss\":0.5,";
+        Files.writeString(metrics, partial, StandardOpenOption.APPEND);
+        JsonNode next = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics?from=10").body());
+        assertEquals(List.of(10, 11, 12), ints(next.get("step")), "a line still being written waits for its newline");
+        assertEquals(13, next.get("next").asInt());
+
+        Files.writeString(metrics, "\"grad_norm\":0.25,\"skipped\":false}\n", StandardOpenOption.APPEND);
+        JsonNode last = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics?from=13").body());
+        assertEquals(List.of(13), ints(last.get("step")));
+        assertEquals(0.25, last.get("grad_norm").get(0).asDouble());
+    }
+
+    @Test
+    void theRunPageHasALiveStepCounterAndRunsOnlyItsOwnScript() throws IOException {
+        RawHttp.Response page = RawHttp.get(port, "/run/a");
+        assertEquals(200, page.status());
+        assertTrue(page.body().contains("id=\"step\""));
+        assertTrue(page.body().contains("data-run=\"a\""));
+        assertTrue(page.body().contains("/api/run/' + encodeURIComponent(run) + '/metrics?from="));
+        assertSelfContainedPage(page);
+        assertEquals(404, RawHttp.get(port, "/run/nope").status());
+        assertEquals(404, RawHttp.get(port, "/favicon.ico").status());
+    }
+
+    @Test
+    void aTakenPortIsAOneLineErrorAndExitCode2() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DashboardServer.start(runs, "127.0.0.1", taken.getLocalPort()));
+            assertTrue(e.getMessage().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    && e.getMessage().contains("choose another --port"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+
+            PrintStream realErr = System.err;
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            try {
+                assertEquals(ExitCodes.USAGE, Main.run("serve", runs.toString(), "--port", Integer.toString(taken.getLocalPort())));
+                assertEquals(ExitCodes.USAGE, Main.run("serve", tmp.resolve("missing").toString(), "--port", "0"));
+            } finally {
+                System.setErr(realErr);
+            }
+            String[] lines = err.toString(StandardCharsets.UTF_8).split("\n");
+            assertEquals(2, lines.length, err.toString(StandardCharsets.UTF_8));
+            assertTrue(lines[0].contains("choose another --port"), lines[0]);
+            assertTrue(lines[1].contains("does not exist"), lines[1]);
+        }
+    }
+
+    @Test
+    void theHandleTellsItsAddresses() {
+        assertEquals("http://127.0.0.1:" + port + "/", server.url().toString());
+        assertEquals("http://127.0.0.1:" + port + "/run/my%20run", server.runUrl("my run").toString());
+        assertEquals(runs.toAbsolutePath().normalize(), server.runsDir());
+    }
+
+    /** The page's only script is inline and carries the nonce of the response's content security policy. */
+    private static void assertSelfContainedPage(RawHttp.Response page) {
+        String csp = page.headers().get("content-security-policy");
+        assertTrue(csp.startsWith("default-src 'none'; script-src 'nonce-"), csp);
+        Matcher nonce = Pattern.compile("'nonce-([^']+)'").matcher(csp);
+        assertTrue(nonce.find());
+        assertTrue(page.body().contains("<script nonce=\"" + nonce.group(1) + "\">"));
+        assertFalse(page.body().contains("<script src") || page.body().contains("http://") || page.body().contains("https://"));
+        assertEquals("nosniff", page.headers().get("x-content-type-options"));
+    }
+
+    private static List<Integer> ints(JsonNode array) {
+        List<Integer> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asInt()));
+        return out;
+    }
+}
