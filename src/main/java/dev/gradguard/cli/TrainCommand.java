@@ -6,6 +6,8 @@ import dev.gradguard.run.RunDirectory;
 import dev.gradguard.run.TrainJob;
 import dev.gradguard.run.TrainSettings;
 import dev.gradguard.run.TrainSummary;
+import dev.gradguard.serve.DashboardServer;
+import java.nio.file.Files;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -85,6 +87,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --out from its newest valid checkpoint (corrupt ones are reported and skipped)")
     boolean resume;
 
+    @Option(names = "--dashboard", paramLabel = "PORT", arity = "0..1", fallbackValue = "6007",
+            description = "serve a live dashboard of the runs next to this one on 127.0.0.1:PORT (default 6007) while training")
+    Integer dashboard;
+
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with the same keys as the flags")
     Path config;
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<task>-<time>)")
@@ -127,7 +133,17 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         PrintStream progress = quiet ? null : System.err;
-        TrainSummary summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
+        TrainSummary summary;
+        if (dashboard != null) {
+            Path runsDir = dir.toAbsolutePath().getParent();
+            Files.createDirectories(runsDir);
+            try (DashboardServer server = DashboardServer.start(runsDir, DashboardServer.DEFAULT_HOST, dashboard)) {
+                System.err.println("gradguard: live dashboard at " + server.runUrl(dir.getFileName().toString()));
+                summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
+            }
+        } else {
+            summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
+        }
 
         PrintStream text = json ? System.err : System.out;
         text.println(summary.sentence());

@@ -149,7 +149,11 @@ public final class TrainJob {
                     // the JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends
                     metrics.close();
                     tensorboard.close();
-                    return interrupted(outcome, run, checkpoints);
+                    TrainSummary summary = interrupted(outcome, checkpoints);
+                    // said here: once this block closes the signal hook, the JVM exits at once
+                    System.err.println(summary.sentence());
+                    System.err.flush();
+                    return summary;
                 }
             }
             saveWeights(model, run.weights());
@@ -192,7 +196,7 @@ public final class TrainJob {
         return summary;
     }
 
-    private static TrainSummary interrupted(TrainingOutcome outcome, RunDirectory run, RunCheckpoints checkpoints) {
+    private static TrainSummary interrupted(TrainingOutcome outcome, RunCheckpoints checkpoints) {
         String reason = outcome.stopReason().orElse("interrupted");
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("steps", outcome.steps());

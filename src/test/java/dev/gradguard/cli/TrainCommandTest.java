@@ -218,4 +218,19 @@ class TrainCommandTest {
         assertEquals(List.of(0L, 10L, 20L), stepsByTag.get("grad_norm/rnn.weight_hh_l0"));
         assertEquals(summary(dir).get("metric_value").asDouble(), lastValue.get("eval/error_rate@30"), 1e-6);
     }
+
+    @Test
+    void dashboardServesTheRunWhileItTrainsAndATakenPortIsAUsageError() throws Exception {
+        Path dir = tmp.resolve("runs").resolve("live");
+        assertEquals(0, train(dir, "--dashboard", "0"), stderr());
+        assertTrue(stderr().contains("gradguard: live dashboard at http://127.0.0.1:"), stderr());
+        assertTrue(stderr().contains("/run/live"), stderr());
+
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Path other = tmp.resolve("runs").resolve("other");
+            assertEquals(ExitCodes.USAGE, train(other, "--dashboard", Integer.toString(taken.getLocalPort())));
+            assertTrue(stderr().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), stderr());
+            assertFalse(Files.exists(other), "nothing was written");
+        }
+    }
 }

@@ -104,6 +104,6 @@ public final class SyntheticRun {
         return new StepResult(s, nonFinite ? Double.NaN : loss(s), norm, clippedNorm, clipped,
                 clipped ? clippedNorm / norm : 1.0, 0.5, skipped, nonFinite,
                 skipped ? Optional.of(nonFinite ? "non-finite gradients" : "gradient spike") : Optional.empty(),
-                Optional.empty(), control, 1.0);
+                Optional.empty(), Optional.empty(), control, 1.0);
     }
 }
