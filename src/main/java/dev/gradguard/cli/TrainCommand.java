@@ -84,6 +84,8 @@ public final class TrainCommand implements Callable<Integer> {
     String checkpointEvery;
     @Option(names = "--keep-checkpoints", paramLabel = "K", description = "checkpoints to keep (default 3)")
     String keepCheckpoints;
+    @Option(names = "--rollback", paramLabel = "N", description = "on a spike (a step a spike guard in --clip skips), go back to the last checkpoint and skip the batches since, at most N times (default 0: off)")
+    String rollback;
     @Option(names = "--resume", description = "continue the run in --out from its newest valid checkpoint (corrupt ones are reported and skipped)")
     boolean resume;
 
@@ -182,6 +184,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "tensorboard", tensorboard);
         put(m, "checkpoint-every", checkpointEvery);
         put(m, "keep-checkpoints", keepCheckpoints);
+        put(m, "rollback", rollback);
         put(m, "grad-norm-every", gradNormEvery);
         return m;
     }

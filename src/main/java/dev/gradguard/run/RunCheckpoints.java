@@ -41,6 +41,7 @@ final class RunCheckpoints implements TrainingListener {
     private MetricsJsonlWriter metrics;
     private TensorBoardListener tensorboard;
     private long lastSavedStep = -1;
+    private final java.util.List<Map<String, Object>> rollbacks = new java.util.ArrayList<>();
 
     RunCheckpoints(RunDirectory run, TrainSettings settings, PrintStream log) {
         this.run = run;
@@ -127,12 +128,59 @@ final class RunCheckpoints implements TrainingListener {
         log.println("gradguard: resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
     }
 
+    /** The rollbacks done so far: step, checkpoint step, reason. */
+    java.util.List<Map<String, Object>> rollbacks() {
+        return java.util.List.copyOf(rollbacks);
+    }
+
     @Override
     public void onStep(StepResult result) {
+        if (settings.rollback() > 0 && result.skipped() && !result.nonFinite() && result.stopReason().isEmpty()) {
+            rollBack(result);
+        }
         long every = settings.checkpointEvery();
         if (every > 0 && (result.step() + 1) % every == 0) {
             save();
         }
+    }
+
+    /**
+     * Answers a spike (a step a spike guard skipped) as large-scale training does (PaLM, Chowdhery et al.
+     * 2022): the weights, optimizer moments, clipping histories, schedule and controller go back to the
+     * newest checkpoint, while the data position stays where it is, so the batches between the checkpoint
+     * and the spike are skipped rather than replayed. The step count keeps rising, so every step is logged
+     * once. After {@code --rollback} rollbacks the run stops.
+     */
+    private void rollBack(StepResult spike) {
+        String reason = spike.skipReason().orElse("spike");
+        if (rollbacks.size() >= settings.rollback()) {
+            trainer.requestStop("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
+                    + spike.step() + ": " + reason);
+            return;
+        }
+        LatestCheckpoint latest = store.latestValid();
+        if (latest.checkpoint().isEmpty()) {
+            log.println("gradguard: step " + spike.step() + " spiked (" + reason + ") but there is no checkpoint to roll back to");
+            return;
+        }
+        LoadedCheckpoint c = latest.checkpoint().get();
+        Map<String, Object> now = trainer.stateDict();
+        Map<String, Object> back = new LinkedHashMap<>(c.trainerState());
+        for (String kept : java.util.List.of("step", "data", "guard", "clipped_steps", "recent_losses")) {
+            back.put(kept, now.get(kept));
+        }
+        c.restoreModel(trainer.model().module());
+        c.restoreOptimizer(trainer.optimizer());
+        trainer.loadStateDict(back);
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("step", spike.step());
+        record.put("to_checkpoint_step", c.step());
+        record.put("skipped_batches", spike.step() + 1 - c.step());
+        record.put("reason", reason);
+        rollbacks.add(record);
+        log.println("gradguard: step " + spike.step() + " spiked (" + reason + "): rolled back to the checkpoint of step "
+                + c.step() + ", skipping the " + (spike.step() + 1 - c.step()) + " batches since (rollback "
+                + rollbacks.size() + " of at most " + settings.rollback() + ")");
     }
 
     /** A checkpoint at the end, unless the last step just got one. */

@@ -1,7 +1,9 @@
 package dev.gradguard.run;
 
 import dev.gradguard.checkpoint.LoadedCheckpoint;
+import dev.gradguard.clip.AbsoluteSpikeGuard;
 import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.SpikeGuard;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.control.Controller;
 import dev.gradguard.control.Controllers;
@@ -91,6 +93,11 @@ public final class TrainJob {
         }
         GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
         Controller controller = Controllers.parse(settings.controller(), pipeline);
+        if (settings.rollback() > 0 && pipeline.transforms().stream()
+                .noneMatch(t -> t instanceof SpikeGuard || t instanceof AbsoluteSpikeGuard)) {
+            throw new IllegalArgumentException("--rollback needs a spike guard in --clip to say what a spike is "
+                    + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
+        }
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
@@ -186,6 +193,7 @@ public final class TrainJob {
         s.put("completed", outcome.completed());
         outcome.stopReason().ifPresent(r -> s.put("stop_reason", r));
         restored.ifPresent(c -> s.put("resumed_from_step", c.step()));
+        s.put("rollbacks", checkpoints.rollbacks());
         s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
         s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
         s.put("libtorch", Torch.version());

@@ -53,6 +53,8 @@ public final class TrainSettings {
         define(Setting.integer("checkpoint-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between checkpoints; 0 = only at the end)"), 0L);
         define(Setting.integer("keep-checkpoints", 1, 1_000_000), 3L);
+        define(Setting.integer("rollback", 0, 1_000_000,
+                "an integer >= 0 (rollbacks to the last checkpoint allowed on spikes; 0 = off)"), 0L);
         define(Setting.optionalText("tensorboard", "a directory for TensorBoard event files"), "");
         define(Setting.integer("grad-norm-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between per-parameter gradient norms in TensorBoard; 0 = never)"), 100L);
@@ -155,7 +157,8 @@ public final class TrainSettings {
 
     /** Keys a resumed run may change: how long it trains and how it checkpoints and logs, not what it computes. */
     public static final List<String> RESUMABLE_CHANGES =
-            List.of("steps", "checkpoint-every", "keep-checkpoints", "max-nonfinite", "grad-norm-every", "tensorboard");
+            List.of("steps", "checkpoint-every", "keep-checkpoints", "rollback", "max-nonfinite", "grad-norm-every",
+                    "tensorboard");
 
     /**
      * The settings of a run being resumed: its saved settings, with the keys this command set explicitly
@@ -282,6 +285,11 @@ public final class TrainSettings {
     /** Steps between checkpoints; 0 for a checkpoint at the end only. */
     public long checkpointEvery() {
         return (Long) values.get("checkpoint-every");
+    }
+
+    /** How many times a spike may roll the run back to its last checkpoint; 0 for never. */
+    public int rollback() {
+        return Math.toIntExact((Long) values.get("rollback"));
     }
 
     /** How many checkpoints are kept. */

@@ -233,4 +233,31 @@ class TrainCommandTest {
             assertFalse(Files.exists(other), "nothing was written");
         }
     }
+
+    @Test
+    void aSpikeRollsTheRunBackToItsLastCheckpointAndSkipsTheBatchesSince() throws Exception {
+        Path dir = tmp.resolve("rollback");
+        // adding at lr 0.5 spikes early; any pre-clip norm above 3 counts as a spike here
+        assertEquals(0, train(dir, "--task", "adding", "--lr", "0.5", "--clip", "spike-abs:3,norm:1.0",
+                "--checkpoint-every", "5", "--rollback", "50"), stderr());
+        JsonNode s = summary(dir);
+        JsonNode rollbacks = s.get("rollbacks");
+        assertTrue(rollbacks.size() > 0, s.toString());
+        for (JsonNode r : rollbacks) {
+            assertTrue(r.get("to_checkpoint_step").asLong() <= r.get("step").asLong());
+            assertEquals(r.get("step").asLong() + 1 - r.get("to_checkpoint_step").asLong(), r.get("skipped_batches").asLong());
+            assertTrue(r.get("reason").asText().contains("3.0"), r.toString());
+        }
+        assertEquals(30, s.get("steps").asInt());
+        assertEquals(30, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
+        assertTrue(stderr().contains("rolled back to the checkpoint of step"), stderr());
+
+        Path limited = tmp.resolve("limited");
+        assertEquals(ExitCodes.DIVERGED, train(limited, "--task", "adding", "--lr", "0.5", "--clip", "spike-abs:0.001",
+                "--checkpoint-every", "2", "--rollback", "2"), stderr());
+        assertTrue(summary(limited).get("stop_reason").asText().startsWith("gave up after 2 rollbacks"));
+
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("nospike"), "--rollback", "3"));
+        assertTrue(stderr().contains("--rollback needs a spike guard in --clip"), stderr());
+    }
 }
