@@ -1,0 +1,232 @@
+package dev.gradguard.amp;
+
+import dev.gradguard.engine.Torch;
+import dev.gradguard.state.StateMaps;
+import dev.gradguard.state.Stateful;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Dynamic loss scaling for float16 mixed precision, with the semantics of PyTorch's
+ * {@code torch.amp.GradScaler}: small float16 gradients underflow to zero, so the loss is multiplied by a
+ * large scale before {@code backward()}, the gradients are divided by it again before anything reads them,
+ * and the scale adapts: halved (by default) whenever a step produced an infinity or NaN, doubled after
+ * {@code growthInterval} finite steps in a row.
+ *
+ * <p>The order of one step, which nothing may reorder:
+ * <pre>{@code
+ * scaler.scale(loss).backward();      // gradients are scaled
+ * scaler.unscale(parameters);         // gradients are true gradients again; inf/NaN recorded
+ * clip(parameters);                   // clipping sees the real norm
+ * if (scaler.shouldStep()) {          // skip the update when a gradient was inf or NaN
+ *     optimizer.step();
+ * }
+ * scaler.update();                    // back off or grow the scale; allows the next unscale
+ * }</pre>
+ * Clipping before {@code unscale} is the classic bug: it clips the scaled gradients, so a threshold of 1.0
+ * acts as 1.0 / 65536 on the real ones. With gradient accumulation, unscale and clip once, after the last
+ * micro-batch.
+ *
+ * <p>bfloat16 needs no scaler: it has float32's exponent range, so its gradients do not underflow; use
+ * {@code enabled = false} (then every method is a pass-through and {@link #shouldStep()} is true).
+ *
+ * <p>The scale is a float32 value, as PyTorch keeps it, and it never grows to infinity. {@link #stateDict()}
+ * holds the scale, the growth tracker and the configuration under PyTorch's keys; it is taken between steps
+ * (after {@link #update()}). Not thread-safe.
+ */
+public final class GradScaler implements Stateful {
+    private float scale;
+    private double growthFactor;
+    private double backoffFactor;
+    private int growthInterval;
+    private final boolean enabled;
+    private int growthTracker;
+    private boolean unscaled;
+    private boolean foundInf;
+
+    /**
+     * A scaler.
+     *
+     * @param initScale the first scale, PyTorch's default 2^16
+     * @param growthFactor multiplies the scale after {@code growthInterval} finite steps in a row, &gt; 1
+     * @param backoffFactor multiplies the scale after a step with an inf or NaN gradient, in (0, 1)
+     * @param growthInterval finite steps in a row before the scale grows, &gt;= 1
+     * @param enabled false turns every method into a pass-through (for float32 or bfloat16 training)
+     * @throws IllegalArgumentException naming the first value out of range
+     */
+    public GradScaler(double initScale, double growthFactor, double backoffFactor, int growthInterval, boolean enabled) {
+        if (!(initScale > 0) || !Float.isFinite((float) initScale)) {
+            throw new IllegalArgumentException("initScale must be a finite float32 value > 0, got " + initScale);
+        }
+        if (!(growthFactor > 1.0)) {
+            throw new IllegalArgumentException("growthFactor must be > 1.0, got " + growthFactor);
+        }
+        if (!(backoffFactor > 0 && backoffFactor < 1.0)) {
+            throw new IllegalArgumentException("backoffFactor must be in (0, 1), got " + backoffFactor);
+        }
+        if (growthInterval < 1) {
+            throw new IllegalArgumentException("growthInterval must be at least 1, got " + growthInterval);
+        }
+        this.scale = (float) initScale;
+        this.growthFactor = growthFactor;
+        this.backoffFactor = backoffFactor;
+        this.growthInterval = growthInterval;
+        this.enabled = enabled;
+    }
+
+    /** PyTorch's defaults: init scale 2^16, growth 2.0, backoff 0.5, growth interval 2000, enabled. */
+    public static GradScaler withDefaults() {
+        return new GradScaler(65536.0, 2.0, 0.5, 2000, true);
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /** The current scale (1.0 when disabled). */
+    public double scale() {
+        return enabled ? scale : 1.0;
+    }
+
+    /** Finite steps in a row since the scale last changed. */
+    public int growthTracker() {
+        return growthTracker;
+    }
+
+    /**
+     * The loss times the scale, to call {@code backward()} on; the loss itself when disabled.
+     *
+     * @return a new tensor in the autograd graph
+     */
+    public Tensor scale(Tensor loss) {
+        if (!enabled) {
+            return loss;
+        }
+        return loss.mul(new Scalar(scale));
+    }
+
+    /**
+     * Divides every defined gradient by the scale, in place (multiplying by the float32 reciprocal, as PyTorch
+     * does, which is exact for power-of-two scales), and records whether any scaled gradient held an
+     * infinity or NaN. Call it once per step, after the last {@code backward()} and before clipping.
+     *
+     * @param parameters the parameters whose {@code grad()} to unscale; those without a gradient are skipped
+     * @return true when an inf or NaN was found (the step should be skipped); false when disabled
+     * @throws IllegalStateException if it was already called since the last {@link #update()}
+     */
+    public boolean unscale(Iterable<Tensor> parameters) {
+        if (!enabled) {
+            return false;
+        }
+        if (unscaled) {
+            throw new IllegalStateException("unscale() has already been called since the last update()");
+        }
+        Torch.load();
+        float inverse = (float) (1.0 / scale);
+        boolean inf = false;
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            for (Tensor p : parameters) {
+                Tensor g = p.grad();
+                if (!g.defined()) {
+                    continue;
+                }
+                if (!inf && !torch.isfinite(g).all().item_bool()) {
+                    inf = true;
+                }
+                g.mul_(new Scalar(inverse));
+            }
+        }
+        unscaled = true;
+        foundInf = inf;
+        return inf;
+    }
+
+    /**
+     * Whether the optimizer may step: false when {@link #unscale} found an inf or NaN. Always true when
+     * disabled.
+     *
+     * @throws IllegalStateException if {@link #unscale} was not called this step
+     */
+    public boolean shouldStep() {
+        if (!enabled) {
+            return true;
+        }
+        requireUnscaled("shouldStep()");
+        return !foundInf;
+    }
+
+    /**
+     * Adapts the scale, as PyTorch's {@code _amp_update_scale_}: after an inf or NaN the scale is multiplied by
+     * the backoff factor and the tracker reset; otherwise the tracker counts up, and when it reaches the
+     * growth interval the scale is multiplied by the growth factor (unless that would overflow float32) and
+     * the tracker reset. Ends the step: {@link #unscale} may be called again.
+     *
+     * @throws IllegalStateException if {@link #unscale} was not called this step
+     */
+    public void update() {
+        if (!enabled) {
+            return;
+        }
+        requireUnscaled("update()");
+        if (foundInf) {
+            scale = (float) (scale * backoffFactor);
+            growthTracker = 0;
+        } else if (growthTracker + 1 == growthInterval) {
+            float grown = (float) (scale * growthFactor);
+            if (Float.isFinite(grown)) {
+                scale = grown;
+            }
+            growthTracker = 0;
+        } else {
+            growthTracker++;
+        }
+        unscaled = false;
+        foundInf = false;
+    }
+
+    private void requireUnscaled(String method) {
+        if (!unscaled) {
+            throw new IllegalStateException("no inf checks were recorded: call unscale(parameters) before " + method);
+        }
+    }
+
+    /** PyTorch's keys: scale, growth_factor, backoff_factor, growth_interval, _growth_tracker; empty when disabled. */
+    @Override
+    public Map<String, Object> stateDict() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (!enabled) {
+            return m;
+        }
+        m.put("scale", (double) scale);
+        m.put("growth_factor", growthFactor);
+        m.put("backoff_factor", backoffFactor);
+        m.put("growth_interval", growthInterval);
+        m.put("_growth_tracker", growthTracker);
+        return m;
+    }
+
+    /**
+     * @throws IllegalArgumentException if the map is empty (saved from a disabled scaler) or misses a key
+     * @throws IllegalStateException if this scaler is disabled
+     */
+    @Override
+    public void loadStateDict(Map<String, Object> state) {
+        if (!enabled) {
+            throw new IllegalStateException("cannot load state into a disabled GradScaler");
+        }
+        if (state.isEmpty()) {
+            throw new IllegalArgumentException("the state is empty, possibly because it was saved from a disabled GradScaler");
+        }
+        scale = (float) StateMaps.getDouble(state, "scale");
+        growthFactor = StateMaps.getDouble(state, "growth_factor");
+        backoffFactor = StateMaps.getDouble(state, "backoff_factor");
+        growthInterval = StateMaps.getInt(state, "growth_interval");
+        growthTracker = StateMaps.getInt(state, "_growth_tracker");
+        unscaled = false;
+        foundInf = false;
+    }
+}
