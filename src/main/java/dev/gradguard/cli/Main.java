@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code gradguard} command line: a thin shell over the library. */
 @Command(name = "gradguard", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Train deep-learning models on libtorch without letting them collapse.",
-        subcommands = {TrainCommand.class, CompareCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, CompareCommand.class, BenchCommand.class, LaunchCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
