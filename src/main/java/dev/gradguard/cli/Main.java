@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gradguard", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Train deep-learning models on libtorch without letting them collapse.",
         subcommands = {TrainCommand.class, CompareCommand.class, ReportCommand.class, ServeCommand.class, BenchCommand.class,
-            DoctorCommand.class, ShellCommand.class,
+            LaunchCommand.class, DoctorCommand.class, ShellCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 

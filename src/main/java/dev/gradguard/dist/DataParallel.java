@@ -1,0 +1,193 @@
+package dev.gradguard.dist;
+
+import dev.gradguard.clip.GradBuffer;
+import dev.gradguard.model.Parameters;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The hooks a training loop needs for data-parallel training: every rank holds the whole model, trains on
+ * its own share of the data, and averages the gradients before clipping and the optimizer step, so that
+ * the parameters stay bit-identical on every rank.
+ *
+ * <p>Where each call belongs in a step ({@code Trainer.step()}):
+ * <ol>
+ *   <li>once, before the first step: {@link #broadcast(Parameters)} (after building the model and before the
+ *       optimizer's first step; after loading a checkpoint on every rank it is harmless);</li>
+ *   <li>after the backward of the step's last micro-batch, before the listeners' {@code onGradients} and the
+ *       gradient pipeline: {@link #synchronize(GradBuffer)} (or {@link #synchronize(Parameters)} without a
+ *       buffer). Clipping then sees the averaged gradients and computes the same norm on every rank;</li>
+ *   <li>after the guard's decision, before the optimizer step:
+ *       {@code apply = agreeAll(decision.applyUpdate())}, so a step skipped on one rank (a non-finite loss
+ *       there) is skipped on all; the averaged gradients are then already non-finite everywhere, but a
+ *       loss-based decision is per rank;</li>
+ *   <li>the loss to log: {@link #average(double)} of the step's loss (one more tiny all-reduce);</li>
+ *   <li>metrics, checkpoints and console output only where {@link #isMain()}; a check that the ranks did
+ *       not drift: {@code gatherChecksums(parameters.checksum())} now and then.</li>
+ * </ol>
+ * Data: build each rank's data source with {@link DataSharding#seedFor}{@code (seed, rank())}.
+ *
+ * <p>With one process ({@link #single()}, or a launch with world size 1) every method is a no-op that returns
+ * the local value, so the same loop runs with and without a launcher. Not thread-safe.
+ */
+public final class DataParallel implements AutoCloseable {
+    /** How long a collective waits for a peer before failing: generous, a slow step on one rank must not kill the job. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
+
+    private final DistEnv env;
+    private final DistGroup group;
+
+    private DataParallel(DistEnv env, DistGroup group) {
+        this.env = env;
+        this.group = group;
+    }
+
+    /** One process, no communication. */
+    public static DataParallel single() {
+        return new DataParallel(DistEnv.single(), null);
+    }
+
+    /** {@link #init(DistEnv, Duration)} with {@link #DEFAULT_TIMEOUT}. */
+    public static DataParallel init(DistEnv env) {
+        return init(env, DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * Joins the job (blocks until every rank arrives); with a world size of 1, no group is created.
+     *
+     * @throws CollectiveException when the rendezvous fails or times out
+     */
+    public static DataParallel init(DistEnv env, Duration timeout) {
+        Objects.requireNonNull(env, "env");
+        return env.worldSize() == 1 ? new DataParallel(env, null) : new DataParallel(env, ProcessGroups.init(env, timeout));
+    }
+
+    /** {@link #init(DistEnv)} from the launcher's environment when there is one, else {@link #single()}. */
+    public static DataParallel fromEnvironment() {
+        return DistEnv.isLaunched(System.getenv()) ? init(DistEnv.fromEnvironment()) : single();
+    }
+
+    public int rank() {
+        return env.rank();
+    }
+
+    public int worldSize() {
+        return env.worldSize();
+    }
+
+    /** Rank 0: the one that writes metrics, checkpoints and console output. */
+    public boolean isMain() {
+        return env.isMain();
+    }
+
+    public DistEnv env() {
+        return env;
+    }
+
+    /** The process group, empty with one process. */
+    public Optional<DistGroup> group() {
+        return Optional.ofNullable(group);
+    }
+
+    /** Copies rank 0's parameter values to every rank. */
+    public void broadcast(Parameters parameters) {
+        Objects.requireNonNull(parameters, "parameters");
+        if (group != null) {
+            group.broadcast(parameters, 0);
+        }
+    }
+
+    /** Averages the gradients across ranks in place: one bucketed all-reduce over the buffer's flat tensors. */
+    public void synchronize(GradBuffer buffer) {
+        Objects.requireNonNull(buffer, "buffer");
+        if (group != null) {
+            try (PointerScope scope = new PointerScope()) {
+                group.allReduceMean(buffer.flatTensors());
+            }
+        }
+    }
+
+    /**
+     * Averages the parameters' gradients across ranks in place, without a {@link GradBuffer}: they are copied
+     * into one flat tensor, all-reduced and copied back (a parameter without a gradient counts as zeros and
+     * gets one, as under DDP).
+     */
+    public void synchronize(Parameters parameters) {
+        Objects.requireNonNull(parameters, "parameters");
+        if (group == null) {
+            return;
+        }
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            List<Tensor> grads = new ArrayList<>();
+            for (Tensor p : parameters) {
+                if (!p.requires_grad()) {
+                    continue;
+                }
+                if (!p.grad().defined()) {
+                    p.mutable_grad().put(torch.zeros_like(p));
+                }
+                grads.add(p.grad());
+            }
+            if (grads.isEmpty()) {
+                return;
+            }
+            List<Tensor> flats = new ArrayList<>();
+            for (Tensor gr : grads) {
+                flats.add(gr.reshape(-1));
+            }
+            Tensor flat = torch.cat(new TensorVector(flats.toArray(new Tensor[0])));
+            group.allReduceMean(List.of(flat));
+            long off = 0;
+            for (Tensor gr : grads) {
+                long n = gr.numel();
+                gr.copy_(flat.narrow(0, off, n).view(gr.sizes().vec().get()));
+                off += n;
+            }
+        }
+    }
+
+    /**
+     * True on every rank exactly when {@code localDecision} is true on every rank: use it on "apply this
+     * update" so that a step skipped on one rank is skipped on all.
+     */
+    public boolean agreeAll(boolean localDecision) {
+        return group == null ? localDecision : group.allTrue(localDecision);
+    }
+
+    /** True on every rank when {@code local} is true on any rank (e.g. "stop now"). */
+    public boolean anyTrue(boolean local) {
+        return group == null ? local : group.anyTrue(local);
+    }
+
+    /** The mean of {@code value} over the ranks (e.g. the step's loss for logging). */
+    public double average(double value) {
+        return group == null ? value : group.allReduce(value, DistGroup.Op.SUM) / worldSize();
+    }
+
+    /** Every rank's checksum, by rank; equal entries mean the ranks hold the same parameters. */
+    public List<String> gatherChecksums(String local) {
+        return group == null ? List.of(local) : group.allGatherStrings(local);
+    }
+
+    /** Returns once every rank has called it. */
+    public void barrier() {
+        if (group != null) {
+            group.barrier();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (group != null) {
+            group.close();
+        }
+    }
+}

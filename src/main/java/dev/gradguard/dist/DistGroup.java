@@ -1,0 +1,224 @@
+package dev.gradguard.dist;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.BroadcastOptions;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.ReduceOp;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.Work;
+
+/**
+ * The collectives of one process in a data-parallel job, over c10d's Gloo backend; made by
+ * {@link ProcessGroups#init}. Every method is a collective: all ranks must call the same methods in the
+ * same order with tensors of the same shapes, or they wait until the timeout.
+ *
+ * <p>Tensors are changed in place and must be contiguous; results are bit-identical on every rank. Each
+ * call frees its native temporaries before returning. A peer that dies or stops answering makes the call
+ * throw {@link CollectiveException} (at the latest after the group's timeout), never hang.
+ *
+ * <p>Not thread-safe: one thread issues the collectives.
+ */
+public final class DistGroup implements AutoCloseable {
+    /** DDP's default bucket: 25 MiB of float32. */
+    public static final long DEFAULT_BUCKET_ELEMENTS = (25L << 20) / Float.BYTES;
+
+    /** A reduction. */
+    public enum Op {
+        SUM(ReduceOp.RedOpType.SUM), MIN(ReduceOp.RedOpType.MIN), MAX(ReduceOp.RedOpType.MAX);
+
+        final ReduceOp.RedOpType type;
+
+        Op(ReduceOp.RedOpType type) {
+            this.type = type;
+        }
+    }
+
+    private final DistEnv env;
+    private final Store store;
+    private final ProcessGroupGloo gloo;
+    private long gatherRound;
+    private boolean closed;
+
+    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo) {
+        this.env = env;
+        this.store = store;
+        this.gloo = gloo;
+    }
+
+    public int rank() {
+        return env.rank();
+    }
+
+    public int worldSize() {
+        return env.worldSize();
+    }
+
+    public DistEnv env() {
+        return env;
+    }
+
+    /**
+     * Copies {@code root}'s values of every tensor into the same tensor on all other ranks (autograd off), so
+     * that training starts from identical parameters.
+     */
+    public void broadcast(Iterable<Tensor> tensors, int root) {
+        Objects.requireNonNull(tensors, "tensors");
+        if (root < 0 || root >= worldSize()) {
+            throw new IllegalArgumentException("root must be in [0, " + (worldSize() - 1) + "], got " + root);
+        }
+        collective("broadcast", () -> {
+            try (NoGradGuard g = new NoGradGuard()) {
+                BroadcastOptions opts = new BroadcastOptions();
+                opts.rootRank(root);
+                List<Work> pending = new ArrayList<>();
+                for (Tensor t : tensors) {
+                    pending.add(gloo.broadcast(new TensorVector(contiguous(t).detach()), opts));
+                }
+                waitAll(pending);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Reduces every tensor element-wise across ranks, in place: all ranks end with the same result. Tensors
+     * longer than {@code bucketElements} are reduced in chunks of that size, all in flight at once.
+     */
+    public void allReduce(List<Tensor> tensors, Op op, long bucketElements) {
+        Objects.requireNonNull(tensors, "tensors");
+        Objects.requireNonNull(op, "op");
+        if (bucketElements < 1) {
+            throw new IllegalArgumentException("bucketElements must be at least 1, got " + bucketElements);
+        }
+        collective("all-reduce " + op, () -> {
+            AllreduceOptions opts = new AllreduceOptions();
+            opts.reduceOp(new ReduceOp(op.type));
+            List<Work> pending = new ArrayList<>();
+            for (Tensor t : tensors) {
+                Tensor flat = contiguous(t).view(-1);
+                long n = flat.numel();
+                for (long off = 0; off < n; off += bucketElements) {
+                    Tensor bucket = flat.narrow(0, off, Math.min(bucketElements, n - off));
+                    pending.add(gloo.allreduce(new TensorVector(bucket), opts));
+                }
+            }
+            waitAll(pending);
+            return null;
+        });
+    }
+
+    /**
+     * Replaces every tensor by its mean over the ranks: a bucketed all-reduce SUM, then a division by the
+     * world size. Use it on {@code GradBuffer.flatTensors()} after the last backward of a step.
+     */
+    public void allReduceMean(List<Tensor> tensors) {
+        allReduceMean(tensors, DEFAULT_BUCKET_ELEMENTS);
+    }
+
+    /** {@link #allReduceMean(List)} with a chosen bucket size in elements. */
+    public void allReduceMean(List<Tensor> tensors, long bucketElements) {
+        allReduce(tensors, Op.SUM, bucketElements);
+        if (worldSize() > 1) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                Scalar world = new Scalar((double) worldSize());
+                for (Tensor t : tensors) {
+                    t.div_(world);
+                }
+            }
+        }
+    }
+
+    /** A scalar reduced across ranks. */
+    public double allReduce(double value, Op op) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = dev.gradguard.engine.Tensors.fromDoubles(new double[] {value}, 1);
+            allReduce(List.of(t), op, DEFAULT_BUCKET_ELEMENTS);
+            return t.item_double();
+        }
+    }
+
+    /** True on every rank if {@code local} is true on every rank (a MIN all-reduce of a flag). */
+    public boolean allTrue(boolean local) {
+        return allReduce(local ? 1 : 0, Op.MIN) == 1;
+    }
+
+    /** True on every rank if {@code local} is true on any rank (a MAX all-reduce of a flag). */
+    public boolean anyTrue(boolean local) {
+        return allReduce(local ? 1 : 0, Op.MAX) == 1;
+    }
+
+    /**
+     * Every rank's string, by rank, on every rank; through the rendezvous store (any length, any content).
+     * Meant for small values such as parameter checksums.
+     */
+    public List<String> allGatherStrings(String local) {
+        Objects.requireNonNull(local, "local");
+        long round = gatherRound++;
+        return collective("all-gather", () -> {
+            String prefix = "gradguard/gather/" + round + "/";
+            store.set(prefix + rank(), Base64.getEncoder().encodeToString(local.getBytes(StandardCharsets.UTF_8)));
+            List<String> all = new ArrayList<>(worldSize());
+            for (int r = 0; r < worldSize(); r++) {
+                all.add(new String(Base64.getDecoder().decode(store.get_to_str(prefix + r)), StandardCharsets.UTF_8));
+            }
+            return List.copyOf(all);
+        });
+    }
+
+    /** Returns once every rank has called it. */
+    public void barrier() {
+        collective("barrier", () -> {
+            gloo.barrier()._wait();
+            return null;
+        });
+    }
+
+    /** Frees the group and the store. Collectives in flight on other ranks then fail. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            gloo.close();
+            store.close();
+        }
+    }
+
+    private static Tensor contiguous(Tensor t) {
+        if (!t.is_contiguous()) {
+            throw new IllegalArgumentException("collectives work in place on contiguous tensors; got one of shape "
+                    + java.util.Arrays.toString(t.sizes().vec().get()) + " that is not");
+        }
+        return t;
+    }
+
+    private static void waitAll(List<Work> pending) {
+        for (Work w : pending) {
+            w._wait();
+        }
+    }
+
+    private <T> T collective(String what, Supplier<T> body) {
+        if (closed) {
+            throw new IllegalStateException("the process group is closed");
+        }
+        try (PointerScope scope = new PointerScope()) {
+            return body.get();
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CollectiveException("rank " + rank() + ": " + what + " failed (a peer died, or did not answer"
+                    + " within the timeout): " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.gradguard.dist;
+
+import dev.gradguard.clip.ClipGrad;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.model.Parameters;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A worker of the 2-process loopback tests, started with torchrun's environment. {@code collectives} checks
+ * every collective against values computed locally from both ranks' known inputs and prints
+ * {@code OK <name> ...} lines (exit 1 on a mismatch); {@code peer-dies}: rank 1 halts after the rendezvous,
+ * rank 0 prints how long its next all-reduce took to fail.
+ */
+public final class DistWorkerMain {
+    public static void main(String[] args) throws Exception {
+        Torch.setThreads(1);
+        DistEnv env = DistEnv.fromEnvironment();
+        switch (args[0]) {
+            case "collectives" -> collectives(env);
+            case "peer-dies" -> peerDies(env);
+            case "data-parallel" -> dataParallel(env);
+            default -> throw new IllegalArgumentException(args[0]);
+        }
+        System.exit(0);
+    }
+
+    static Tensor randn(long seed, long... shape) {
+        torch.manual_seed(seed);
+        return torch.randn(shape);
+    }
+
+    private static void collectives(DistEnv env) {
+        int rank = env.rank();
+        try (DistGroup group = ProcessGroups.init(env, Duration.ofSeconds(30))) {
+            // broadcast: different parameters per rank before, rank 0's everywhere after
+            Parameters params = Parameters.of(List.of("w", "b"),
+                    List.of(randn(100 + rank, 4, 3).set_requires_grad(true), randn(200 + rank, 3).set_requires_grad(true)));
+            List<String> before = group.allGatherStrings(params.checksum());
+            check(!before.get(0).equals(before.get(1)), "parameters differ before the broadcast");
+            String rank0 = Parameters.of(List.of("w", "b"), List.of(randn(100, 4, 3), randn(200, 3))).checksum();
+            group.broadcast(params, 0);
+            List<String> after = group.allGatherStrings(params.checksum());
+            check(after.equals(List.of(rank0, rank0)), "parameters identical after the broadcast: " + after);
+            System.out.println("OK broadcast " + after.get(0));
+
+            // all-reduce mean, bucketed: 10,000 elements in buckets of 999, and a small tensor
+            List<Tensor> flats = List.of(randn(300 + rank, 10_000), torch.arange(new org.bytedeco.pytorch.Scalar(5))
+                    .to(torch.ScalarType.Float).mul(new org.bytedeco.pytorch.Scalar(rank + 1.0)));
+            List<Tensor> expected = new ArrayList<>();
+            expected.add(randn(300, 10_000).add(randn(301, 10_000)).div(new org.bytedeco.pytorch.Scalar(2.0)));
+            expected.add(torch.arange(new org.bytedeco.pytorch.Scalar(5)).to(torch.ScalarType.Float)
+                    .mul(new org.bytedeco.pytorch.Scalar(1.5)));
+            group.allReduceMean(flats, 999);
+            for (int i = 0; i < 2; i++) {
+                check(torch.equal(flats.get(i), expected.get(i)), "all-reduce mean of tensor " + i + " equals the local mean");
+            }
+            System.out.println("OK allReduceMean");
+
+            // distributed norm: shards of both ranks plus one replicated tensor vs the single-process norm
+            List<Tensor> local = List.of(randn(400 + rank, 50), randn(500 + rank, 7, 3), randn(600, 11).mul(
+                    new org.bytedeco.pytorch.Scalar(3.0)));
+            List<Tensor> all = List.of(randn(400, 50), randn(500, 7, 3), randn(401, 50), randn(501, 7, 3),
+                    randn(600, 11).mul(new org.bytedeco.pytorch.Scalar(3.0)));
+            for (double p : new double[] {1, 2, 3, Double.POSITIVE_INFINITY}) {
+                double got = DistributedNorm.totalNorm(group, local, p, List.of(false, false, true)).item_double();
+                double want = ClipGrad.getTotalNorm(all, p, false).item_double();
+                check(Math.abs(got - want) <= 1e-5 * want, "p=" + p + " distributed " + got + " vs single-process " + want);
+                System.out.println("OK norm p=" + p + " " + got + " " + want);
+            }
+
+            // unanimous decisions
+            check(!group.allTrue(rank == 0), "allTrue is false when one rank says false");
+            check(group.allTrue(true), "allTrue when all say true");
+            check(group.anyTrue(rank == 1), "anyTrue when one rank says true");
+            check(!group.anyTrue(false), "anyTrue is false when none says true");
+            System.out.println("OK agree");
+            group.barrier();
+            System.out.println("OK barrier");
+        }
+    }
+
+    /**
+     * Three steps of data-parallel SGD on a linear model, rank-seeded data: gradients synchronized through a
+     * GradBuffer (steps 0, 1) and through Parameters (step 2). Each rank also trains a local reference on
+     * both ranks' batches concatenated (same mean loss) and checks that the parameters match it.
+     */
+    private static void dataParallel(DistEnv env) {
+        org.bytedeco.pytorch.Scalar lr = new org.bytedeco.pytorch.Scalar(0.1);
+        try (DataParallel dp = DataParallel.init(env, Duration.ofSeconds(30))) {
+            Parameters params = Parameters.of(List.of("w", "b"), List.of(
+                    randn(10 + dp.rank(), 3, 4).set_requires_grad(true), randn(20 + dp.rank(), 3).set_requires_grad(true)));
+            Parameters reference = Parameters.of(List.of("w", "b"), List.of(
+                    randn(10, 3, 4).set_requires_grad(true), randn(20, 3).set_requires_grad(true)));
+            dp.broadcast(params);
+            dev.gradguard.clip.GradBuffer buffer = dev.gradguard.clip.GradBuffer.bind(params);
+            for (int step = 0; step < 3; step++) {
+                Tensor[] x = new Tensor[2];
+                Tensor[] y = new Tensor[2];
+                for (int r = 0; r < 2; r++) {
+                    x[r] = randn(DataSharding.seedFor(7, r) + step, 8, 4);
+                    y[r] = randn(DataSharding.seedFor(9, r) + step, 8, 3);
+                }
+                buffer.zero();
+                torch.mse_loss(x[dp.rank()].matmul(params.get(0).t()).add(params.get(1)), y[dp.rank()]).backward();
+                if (step < 2) {
+                    dp.synchronize(buffer);
+                } else {
+                    dp.synchronize(params);
+                }
+                double norm = buffer.totalNorm(2).item_double();
+                List<String> norms = dp.gatherChecksums(Double.toString(norm));
+                check(norms.get(0).equals(norms.get(1)), "same gradient norm on both ranks: " + norms);
+                check(dp.agreeAll(true), "agree");
+
+                for (Tensor p : reference) {
+                    if (p.grad().defined()) {
+                        p.grad().zero_();
+                    }
+                }
+                torch.mse_loss(torch.cat(new org.bytedeco.pytorch.TensorVector(x)).matmul(reference.get(0).t())
+                        .add(reference.get(1)), torch.cat(new org.bytedeco.pytorch.TensorVector(y))).backward();
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    for (int i = 0; i < 2; i++) {
+                        params.get(i).sub_(params.get(i).grad().mul(lr));
+                        reference.get(i).sub_(reference.get(i).grad().mul(lr));
+                    }
+                }
+            }
+            List<String> sums = dp.gatherChecksums(params.checksum());
+            check(sums.get(0).equals(sums.get(1)), "bit-identical parameters on both ranks: " + sums);
+            for (int i = 0; i < 2; i++) {
+                check(torch.allclose(params.get(i), reference.get(i), 1e-5, 1e-6, false),
+                        "data-parallel parameters equal the full-batch reference");
+            }
+            System.out.println("OK data-parallel " + sums.get(0));
+        }
+    }
+
+    private static void peerDies(DistEnv env) throws Exception {
+        try (DistGroup group = ProcessGroups.init(env, Duration.ofSeconds(5))) {
+            group.barrier();
+            if (env.rank() == 1) {
+                Runtime.getRuntime().halt(7);
+            }
+            Thread.sleep(300);
+            long t0 = System.nanoTime();
+            try {
+                group.allReduceMean(List.of(torch.ones(1000)));
+                group.barrier();
+                System.out.println("NO_FAILURE");
+                System.exit(1);
+            } catch (CollectiveException e) {
+                System.out.println("FAILED_AFTER_MS " + (System.nanoTime() - t0) / 1_000_000 + " " + e.getMessage());
+            }
+        }
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            System.err.println("error: check failed: " + what);
+            System.exit(1);
+        }
+    }
+}
