@@ -131,6 +131,9 @@ public final class TrainCommand implements Callable<Integer> {
                 settings = settings.with(explicit, config.toString());
             }
             settings = settings.with(flags(), "command line");
+            if (out == null && System.getenv("WORLD_SIZE") != null && !"1".equals(System.getenv("WORLD_SIZE"))) {
+                throw new IllegalArgumentException("--out is required in data-parallel runs, so every rank agrees on it");
+            }
             dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
         }
 

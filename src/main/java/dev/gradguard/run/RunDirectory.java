@@ -90,6 +90,11 @@ public final class RunDirectory {
         return new RunDirectory(dir);
     }
 
+    /** The directory as it is, unchecked and untouched: for data-parallel ranks that only read from it. */
+    public static RunDirectory of(Path dir) {
+        return new RunDirectory(dir);
+    }
+
     /** The saved settings of this run. */
     public Path config() {
         return dir.resolve("config.json");

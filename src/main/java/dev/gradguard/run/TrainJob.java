@@ -8,6 +8,8 @@ import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.control.Controller;
 import dev.gradguard.control.Controllers;
 import dev.gradguard.data.BatchSource;
+import dev.gradguard.dist.DataParallel;
+import dev.gradguard.dist.DataSharding;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.ConsoleProgress;
@@ -33,6 +35,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -102,17 +105,30 @@ public final class TrainJob {
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
 
-        RunDirectory run = resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
+        DataParallel parallel = DataParallel.fromEnvironment();
+        boolean main = parallel.isMain();
+        if (settings.batchSize() % parallel.worldSize() != 0) {
+            throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
+                    + "divisible by the " + parallel.worldSize() + " data-parallel workers");
+        }
+        if (settings.rollback() > 0 && parallel.worldSize() > 1) {
+            throw new IllegalArgumentException("--rollback is not supported in data-parallel runs yet");
+        }
+        // rank 0 writes the run directory; the other ranks only read checkpoints from it
+        RunDirectory run = !main ? RunDirectory.of(out)
+                : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
 
         torch.manual_seed(settings.seed());
         Model model = task.createModel(modelName);
-        BatchSource data = task.trainingData(settings.seed(), settings.batchSize());
+        // each rank draws its own share of the global batch from its own stream
+        BatchSource data = task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
+                settings.batchSize() / parallel.worldSize());
 
         Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
         config.put("model", modelName);
         RunCheckpoints checkpoints = new RunCheckpoints(run, settings, progress == null ? System.err : progress);
         Optional<LoadedCheckpoint> restored = resume ? checkpoints.newestValid() : Optional.empty();
-        if (restored.isEmpty()) {
+        if (restored.isEmpty() && main) {
             if (resume) {
                 RunDirectory.prepare(run.path(), true);
             }
@@ -136,23 +152,30 @@ public final class TrainJob {
                 .controller(controller)
                 .gradBuffer(settings.gradBuffer())
                 .accumulation(settings.accumulate())
-                .injection(injection);
+                .injection(injection)
+                .dataParallel(parallel);
         TrainingOutcome outcome;
         Optional<Evaluation> evaluation = Optional.empty();
-        try (MetricsJsonlWriter metrics = checkpoints.openMetrics(restored);
-                TensorBoardListener tensorboard = checkpoints.openTensorBoard(restored)) {
-            builder.listener(metrics).listener(tensorboard);
-            if (progress != null) {
-                builder.listener(new ConsoleProgress(progress, terminal));
+        List<String> rankChecksums;
+        try (parallel;
+                MetricsJsonlWriter metrics = main ? checkpoints.openMetrics(restored) : null;
+                TensorBoardListener tensorboard = main ? checkpoints.openTensorBoard(restored) : null) {
+            if (main) {
+                builder.listener(metrics).listener(tensorboard);
+                if (progress != null) {
+                    builder.listener(new ConsoleProgress(progress, terminal));
+                }
+                builder.listener(checkpoints);
             }
-            builder.listener(checkpoints);
             Trainer trainer = builder.build();
             checkpoints.attach(trainer, metrics, tensorboard);
             restored.ifPresent(c -> checkpoints.restore(c, trainer));
             try (StopOnSignal signals = StopOnSignal.install(trainer)) {
                 outcome = trainer.run(settings.steps());
-                checkpoints.saveFinal();
-                if (signals.requested()) {
+                if (main) {
+                    checkpoints.saveFinal();
+                }
+                if (signals.requested() && main) {
                     // the JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends
                     metrics.close();
                     tensorboard.close();
@@ -162,6 +185,12 @@ public final class TrainJob {
                     System.err.flush();
                     return summary;
                 }
+            }
+            rankChecksums = parallel.gatherChecksums(Parameters.of(model.module()).checksum());
+            if (!main) {
+                String done = "rank " + parallel.rank() + " finished " + outcome.steps() + " steps";
+                return new TrainSummary(Map.of("rank", parallel.rank(), "steps", outcome.steps()), done,
+                        outcome.stopReason());
             }
             saveWeights(model, run.weights());
             try (PointerScope scope = new PointerScope()) {
@@ -194,6 +223,8 @@ public final class TrainJob {
         outcome.stopReason().ifPresent(r -> s.put("stop_reason", r));
         restored.ifPresent(c -> s.put("resumed_from_step", c.step()));
         s.put("rollbacks", checkpoints.rollbacks());
+        s.put("world_size", parallel.worldSize());
+        s.put("rank_param_checksums", rankChecksums);
         s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
         s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
         s.put("libtorch", Torch.version());

@@ -9,6 +9,7 @@ import dev.gradguard.control.Controller;
 import dev.gradguard.control.Controllers;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
+import dev.gradguard.dist.DataParallel;
 import dev.gradguard.guard.GuardDecision;
 import dev.gradguard.guard.LayerAttribution;
 import dev.gradguard.guard.LayerAttributor;
@@ -70,6 +71,7 @@ public final class Trainer implements Stateful {
     private final List<TrainingListener> listeners;
     private final Optional<GradBuffer> buffer;
     private final GradientOps gradients;
+    private final DataParallel parallel;
 
     private volatile String stopRequest;
     private long step;
@@ -90,6 +92,8 @@ public final class Trainer implements Stateful {
         this.accumulation = b.accumulation;
         this.injection = b.injection;
         this.listeners = List.copyOf(b.listeners);
+        this.parallel = b.parallel;
+        parallel.broadcast(parameters);
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
     }
@@ -103,10 +107,12 @@ public final class Trainer implements Stateful {
      * <ol>
      *   <li>zero the gradients (in place, so the gradient buffer's views stay bound);</li>
      *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
-     *       number of micro-batches so the gradient is their mean);</li>
+     *       number of micro-batches so the gradient is their mean); then, in data-parallel training, the
+     *       gradients are averaged over the ranks, once, after the last micro-batch;</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
-     *   <li>the guard's decision: a non-finite loss or gradient, or a transform's request, skips the update;
+     *   <li>the guard's decision, agreed by every rank: a non-finite loss or gradient, or a transform's
+     *       request, skips the update;
      *       on such steps and hard-clipped ones, the layers the trouble came from are found;</li>
      *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
      *       schedule's advance, only when applied;</li>
@@ -132,6 +138,8 @@ public final class Trainer implements Stateful {
                 microLoss.div(new Scalar((double) accumulation)).backward();
                 loss += microLoss.item_double() / accumulation;
             }
+            synchronizeGradients();
+            loss = parallel.average(loss);
 
             injection.afterBackward(current, parameters);
             for (TrainingListener listener : listeners) {
@@ -140,7 +148,7 @@ public final class Trainer implements Stateful {
 
             PipelineReport clip = pipeline.apply(parameters, gradients, current, loss);
 
-            GuardDecision decision = guard.decide(current, loss, clip);
+            GuardDecision decision = unanimous(guard.decide(current, loss, clip));
             Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
 
             double lr = schedule.lr() * controller.lrScale();
@@ -197,6 +205,24 @@ public final class Trainer implements Stateful {
             listener.onTrainEnd(outcome);
         }
         return outcome;
+    }
+
+    /** Averages the gradients over the data-parallel ranks (nothing in a single process). */
+    private void synchronizeGradients() {
+        if (buffer.isPresent()) {
+            parallel.synchronize(buffer.get());
+        } else {
+            parallel.synchronize(parameters);
+        }
+    }
+
+    /** A skip on any rank is a skip on every rank, so the replicas never drift apart. */
+    private GuardDecision unanimous(GuardDecision local) {
+        if (parallel.agreeAll(local.applyUpdate()) || !local.applyUpdate()) {
+            return local;
+        }
+        return new GuardDecision(false, false, Optional.of("another data-parallel rank skipped this step"),
+                Optional.empty());
     }
 
     /** Zeroes the gradients in place: the flat buffers when bound, else every gradient tensor. */
@@ -309,6 +335,7 @@ public final class Trainer implements Stateful {
         private NonFiniteInjection injection = NonFiniteInjection.none();
         private final List<TrainingListener> listeners = new ArrayList<>();
         private boolean gradBuffer = true;
+        private DataParallel parallel = DataParallel.single();
 
         private Builder() {
         }
@@ -369,6 +396,16 @@ public final class Trainer implements Stateful {
          */
         public Builder gradBuffer(boolean enabled) {
             this.gradBuffer = enabled;
+            return this;
+        }
+
+        /**
+         * Data-parallel training over c10d: parameters are broadcast from rank 0 when the trainer is built,
+         * gradients are averaged after the last micro-batch, and skip decisions are unanimous. Single
+         * process by default.
+         */
+        public Builder dataParallel(DataParallel parallel) {
+            this.parallel = Objects.requireNonNull(parallel, "parallel");
             return this;
         }
 
