@@ -43,15 +43,6 @@ public final class DistBenchmark {
     private DistBenchmark() {
     }
 
-    public static void main(String[] args) throws Exception {
-        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 200;
-        int batch = args.length > 1 ? Integer.parseInt(args[1]) : 256;
-        int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 512;
-        int threads = args.length > 3 ? Integer.parseInt(args[3]) : Runtime.getRuntime().availableProcessors();
-        List<Row> rows = run(steps, batch, hidden, threads);
-        System.out.println(table(rows, steps, batch, hidden));
-    }
-
     /** Runs 1 worker x {@code threads} threads, then {@code threads} workers x 1 thread (and 2 x threads/2 if different). */
     public static List<Row> run(int steps, int globalBatch, int hidden, int threads) throws Exception {
         List<int[]> configs = new ArrayList<>();

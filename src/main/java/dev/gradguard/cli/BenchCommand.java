@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 /** {@code gradguard bench}: benchmarks that print ratios measured side by side in one run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: medians of interleaved repeats, ratios measured side by side in one run.",
-        subcommands = {BenchCommand.Clip.class, BenchCommand.Step.class})
+        subcommands = {BenchCommand.Clip.class, BenchCommand.Step.class, BenchCommand.Dist.class})
 public final class BenchCommand {
 
     /** Options every benchmark takes. */
@@ -93,6 +93,31 @@ public final class BenchCommand {
             List<StepBenchmark.Result> results = StepBenchmark.run(options, System.out);
             writeJson("step", Map.of("steps", steps, "warmup", warmup, "threads", options.threads(), "models", models),
                     results.stream().map(StepBenchmark.Result::toMap).toList());
+            return ExitCodes.OK;
+        }
+    }
+
+    /** {@code gradguard bench dist}. */
+    @Command(name = "dist", mixinStandardHelpOptions = true,
+            description = {"Data-parallel throughput on loopback: 1 worker x all threads vs one worker per core with one",
+                "thread each (Gloo all-reduce of the flat gradients), and the all-reduce cost per step."})
+    static final class Dist extends Common implements Callable<Integer> {
+        @Option(names = "--steps", paramLabel = "N", description = "timed steps per configuration (default 200)")
+        int steps = 200;
+        @Option(names = "--batch-size", paramLabel = "N", description = "global batch (default 256)")
+        int batch = 256;
+        @Option(names = "--hidden", paramLabel = "N", description = "MLP width (default 512)")
+        int hidden = 512;
+
+        @Override
+        public Integer call() throws Exception {
+            List<dev.gradguard.bench.DistBenchmark.Row> rows =
+                    dev.gradguard.bench.DistBenchmark.run(steps, batch, hidden, threads());
+            System.out.println(dev.gradguard.bench.DistBenchmark.table(rows, steps, batch, hidden));
+            writeJson("dist", Map.of("steps", steps, "batch", batch, "hidden", hidden, "threads", threads()),
+                    rows.stream().map(r -> Map.<String, Object>of("workers", r.workers(), "threads_per_worker",
+                            r.threadsPerWorker(), "step_ms", r.stepMs(), "allreduce_ms", r.allReduceMs(),
+                            "samples_per_s", r.samplesPerSecond())).toList());
             return ExitCodes.OK;
         }
     }
