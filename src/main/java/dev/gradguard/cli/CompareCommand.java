@@ -12,7 +12,6 @@ import dev.gradguard.run.RunDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -126,23 +125,12 @@ public final class CompareCommand implements Callable<Integer> {
                         Files.deleteIfExists(dir.resolve(name));
                     }
                     for (String sub : List.of("runs", "logs")) {
-                        deleteTree(dir.resolve(sub));
+                        RunDirectory.deleteTree(dir.resolve(sub));
                     }
                 }
             }
         }
         Files.createDirectories(dir);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     private static String metricName(Path dir) throws IOException {
