@@ -57,7 +57,7 @@ final class DashboardApi {
     /**
      * {@code /api/run/<name>/metrics?from=<step>}: the rows with {@code step >= from} as columns (at most
      * {@link #MAX_ROWS}), {@code next} (the step to ask from next time), {@code more}, the clip threshold
-     * (known once the run has written summary.json), the status and the summary.
+     * (from the run's config.json), the status and the summary.
      */
     static Map<String, Object> metrics(RunCatalog.Run run, long from, long nowMillis) {
         List<MetricsRow> rows = run.rows();
@@ -82,8 +82,9 @@ final class DashboardApi {
             nonFinite.add(r.nonFinite());
         }
         long next = end > start ? rows.get(end - 1).step() + 1 : from;
-        OptionalDouble threshold = run.summary()
-                .map(s -> ClipThreshold.of(s.path("config").path("clip").asText("none")))
+        // the run's config.json says its clip policy from the first step; summary.json repeats it at the end
+        OptionalDouble threshold = run.config().or(() -> run.summary().map(s -> s.path("config")))
+                .map(c -> ClipThreshold.of(c.path("clip").asText("none")))
                 .orElse(OptionalDouble.empty());
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", run.name());

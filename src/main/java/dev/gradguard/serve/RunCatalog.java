@@ -59,7 +59,8 @@ final class RunCatalog {
     }
 
     /** A run found by name: its real directory, its current rows, when they were last written, its summary. */
-    record Run(String name, Path dir, List<MetricsRow> rows, long modifiedMillis, Optional<JsonNode> summary) {
+    record Run(String name, Path dir, List<MetricsRow> rows, long modifiedMillis, Optional<JsonNode> summary,
+            Optional<JsonNode> config) {
         RunInfo info() {
             MetricsRow last = rows.isEmpty() ? null : rows.get(rows.size() - 1);
             return new RunInfo(name, rows.size(), last == null ? -1 : last.step(), last == null ? Double.NaN : last.loss(),
@@ -113,17 +114,23 @@ final class RunCatalog {
         synchronized (tails) {
             tail = tails.computeIfAbsent(metrics.get(), MetricsTail::new);
         }
-        Optional<JsonNode> summary = Optional.empty();
-        Optional<Path> summaryFile = runFile(real, "summary.json");
-        if (summaryFile.isPresent()) {
+        Optional<JsonNode> summary = readJson(real, "summary.json");
+        Optional<JsonNode> config = readJson(real, "config.json");
+        long modified = Files.getLastModifiedTime(metrics.get()).toMillis();
+        return Optional.of(new Run(name, real, tail.rows(), modified, summary, config));
+    }
+
+    /** A JSON file of the run, if it is there and readable now. */
+    private static Optional<JsonNode> readJson(Path runDir, String name) throws IOException {
+        Optional<Path> file = runFile(runDir, name);
+        if (file.isPresent()) {
             try {
-                summary = Optional.of(Json.compact().readTree(summaryFile.get().toFile()));
+                return Optional.of(Json.compact().readTree(file.get().toFile()));
             } catch (IOException unreadable) {
-                // being replaced at this moment (it is written to a temporary file and renamed); next poll
+                // being replaced at this moment (written to a temporary file and renamed); next poll
             }
         }
-        long modified = Files.getLastModifiedTime(metrics.get()).toMillis();
-        return Optional.of(new Run(name, real, tail.rows(), modified, summary));
+        return Optional.empty();
     }
 
     /** A regular file directly in {@code runDir} whose real path stays there. */

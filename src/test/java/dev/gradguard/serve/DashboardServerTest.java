@@ -172,7 +172,10 @@ class DashboardServerTest {
         JsonNode first = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics").body());
         assertEquals(10, first.get("step").size());
         assertTrue(first.get("summary").isNull());
-        assertTrue(first.get("threshold").isNull(), "unknown until the run has a summary");
+        assertTrue(first.get("threshold").isNull(), "no config.json, no summary: no threshold yet");
+        Files.writeString(runs.resolve("b/config.json"), "{\"clip\": \"spike:6,norm:0.25\"}");
+        JsonNode configured = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics").body());
+        assertEquals(0.25, configured.get("threshold").asDouble(), "a run writes config.json when it starts");
 
         SyntheticRun.appendSteps(runs.resolve("b"), 10, 13);
         String partial = "{\"step\":13,\"loss\":0.5,";
