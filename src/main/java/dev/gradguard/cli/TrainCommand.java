@@ -56,6 +56,8 @@ public final class TrainCommand implements Callable<Integer> {
     String seed;
     @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: the machine's cores)")
     String threads;
+    @Option(names = "--device", paramLabel = "DEVICE", description = "auto (a GPU when CUDA is usable, else the CPU), cpu, cuda or cuda:N (default auto)")
+    String device;
     @Option(names = "--flush-denormal", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "flush denormal floats to zero, torch.set_flush_denormal (default true: denormals slow CPU math tens of times)")
     String flushDenormal;
     @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last)")
@@ -175,6 +177,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "schedule", schedule);
         put(m, "seed", seed);
         put(m, "threads", threads);
+        put(m, "device", device);
         put(m, "flush-denormal", flushDenormal);
         put(m, "accumulate", accumulate);
         put(m, "hidden", hidden);

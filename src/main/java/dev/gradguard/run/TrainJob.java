@@ -10,6 +10,7 @@ import dev.gradguard.control.Controllers;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.ConsoleProgress;
@@ -40,6 +41,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.global.torch;
@@ -94,6 +96,7 @@ public final class TrainJob {
             throw new IllegalArgumentException("task " + task.name() + " has no model '" + modelName
                     + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
         }
+        Device device = Devices.resolve(settings.device());
         GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
         Controller controller = Controllers.parse(settings.controller(), pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
@@ -120,6 +123,7 @@ public final class TrainJob {
 
         torch.manual_seed(settings.seed());
         Model model = task.createModel(modelName);
+        model.module().to(device, false);
         // each rank draws its own share of the global batch from its own stream
         BatchSource data = task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
                 settings.batchSize() / parallel.worldSize());
@@ -153,7 +157,8 @@ public final class TrainJob {
                 .gradBuffer(settings.gradBuffer())
                 .accumulation(settings.accumulate())
                 .injection(injection)
-                .dataParallel(parallel);
+                .dataParallel(parallel)
+                .device(device);
         TrainingOutcome outcome;
         Optional<Evaluation> evaluation = Optional.empty();
         List<String> rankChecksums;
@@ -194,7 +199,7 @@ public final class TrainJob {
             }
             saveWeights(model, run.weights());
             try (PointerScope scope = new PointerScope()) {
-                evaluation = Optional.of(task.evaluate(model));
+                evaluation = Optional.of(task.evaluate(onDevice(model, device)));
             }
             tensorboard.addEval(evaluation.get().metric(), evaluation.get().value(), outcome.steps());
         }
@@ -227,6 +232,7 @@ public final class TrainJob {
         s.put("rank_param_checksums", rankChecksums);
         s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
         s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
+        s.put("device", Devices.name(device));
         s.put("libtorch", Torch.version());
         s.put("config", config);
 
@@ -244,6 +250,25 @@ public final class TrainJob {
         String sentence = "Training " + reason + " after " + outcome.steps() + " steps; checkpoint saved in "
                 + checkpoints.store().directory() + ". Resume with the same command and --resume.";
         return new TrainSummary(s, sentence, Optional.of(reason));
+    }
+
+    /** The model as tasks evaluate it: inputs moved to its device, outputs back to the CPU. */
+    static Model onDevice(Model model, Device device) {
+        if (device.is_cpu()) {
+            return model;
+        }
+        return new Model() {
+            @Override
+            public org.bytedeco.pytorch.Module module() {
+                return model.module();
+            }
+
+            @Override
+            public org.bytedeco.pytorch.Tensor forward(org.bytedeco.pytorch.Tensor input) {
+                org.bytedeco.pytorch.Tensor out = model.forward(input.to(device, input.scalar_type()));
+                return out.to(new Device("cpu"), out.scalar_type());
+            }
+        };
     }
 
     static TaskOptions taskOptions(TrainSettings settings) {

@@ -39,6 +39,7 @@ public final class TrainSettings {
         define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
+        define(Setting.text("device", "one of " + dev.gradguard.engine.Devices.ALLOWED), "auto");
         define(Setting.bool("flush-denormal"), true);
         define(Setting.bool("grad-buffer"), true);
         define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
@@ -237,6 +238,11 @@ public final class TrainSettings {
 
     public long seed() {
         return (Long) values.get("seed");
+    }
+
+    /** The device spec: auto, cpu, cuda or cuda:N. */
+    public String device() {
+        return (String) values.get("device");
     }
 
     /** Whether denormal floats are flushed to zero (see {@code Torch.setFlushDenormal}). */

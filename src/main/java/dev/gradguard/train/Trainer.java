@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -72,6 +73,7 @@ public final class Trainer implements Stateful {
     private final Optional<GradBuffer> buffer;
     private final GradientOps gradients;
     private final DataParallel parallel;
+    private final Device device;
 
     private volatile String stopRequest;
     private long step;
@@ -93,6 +95,7 @@ public final class Trainer implements Stateful {
         this.injection = b.injection;
         this.listeners = List.copyOf(b.listeners);
         this.parallel = b.parallel;
+        this.device = b.device;
         parallel.broadcast(parameters);
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
@@ -134,7 +137,7 @@ public final class Trainer implements Stateful {
             double loss = 0.0;
             for (int micro = 0; micro < accumulation; micro++) {
                 Batch batch = data.next();
-                Tensor microLoss = lossFunction.loss(model.forward(batch.input()), batch.target());
+                Tensor microLoss = lossFunction.loss(model.forward(onDevice(batch.input())), onDevice(batch.target()));
                 microLoss.div(new Scalar((double) accumulation)).backward();
                 loss += microLoss.item_double() / accumulation;
             }
@@ -205,6 +208,11 @@ public final class Trainer implements Stateful {
             listener.onTrainEnd(outcome);
         }
         return outcome;
+    }
+
+    /** The tensor on the trainer's device (the same tensor when it is there already). */
+    private Tensor onDevice(Tensor t) {
+        return device.is_cpu() && t.device().is_cpu() ? t : t.to(device, t.scalar_type());
     }
 
     /** Averages the gradients over the data-parallel ranks (nothing in a single process). */
@@ -336,6 +344,7 @@ public final class Trainer implements Stateful {
         private final List<TrainingListener> listeners = new ArrayList<>();
         private boolean gradBuffer = true;
         private DataParallel parallel = DataParallel.single();
+        private Device device = new Device("cpu");
 
         private Builder() {
         }
@@ -406,6 +415,15 @@ public final class Trainer implements Stateful {
          */
         public Builder dataParallel(DataParallel parallel) {
             this.parallel = Objects.requireNonNull(parallel, "parallel");
+            return this;
+        }
+
+        /**
+         * The device the model lives on; batches are moved there before the forward pass. The CPU by default;
+         * move the model there before building the optimizer (see {@code dev.gradguard.engine.Devices}).
+         */
+        public Builder device(Device device) {
+            this.device = Objects.requireNonNull(device, "device");
             return this;
         }
 

@@ -67,6 +67,7 @@ class TrainCommandTest {
         assertTrue(s.get("params_finite").asBoolean());
         assertEquals(30, s.get("steps").asInt());
         assertEquals(64, s.get("param_checksum").asText().length());
+        assertEquals("cpu", s.get("device").asText(), "--device auto trains on the CPU without a usable GPU");
         assertEquals(s, JSON.readTree(out.toString(StandardCharsets.UTF_8)), "--json prints summary.json");
 
         List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));

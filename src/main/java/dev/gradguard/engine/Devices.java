@@ -1,0 +1,52 @@
+package dev.gradguard.engine;
+
+import java.util.Locale;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Turns {@code --device} into a libtorch {@link Device}: {@code cpu}, {@code cuda} (the first GPU),
+ * {@code cuda:N}, or {@code auto} (the first GPU when CUDA is usable, else the CPU). Asking whether CUDA is
+ * usable is safe with either native build: the CPU build answers no.
+ */
+public final class Devices {
+    /** The allowed forms, for messages. */
+    public static final String ALLOWED = "auto, cpu, cuda, cuda:N";
+
+    private Devices() {
+    }
+
+    /**
+     * @throws IllegalArgumentException for an unknown form, or a GPU when CUDA is not usable here (with the
+     *     hint to run {@code gradguard doctor}), or a GPU index beyond the devices present
+     */
+    public static Device resolve(String spec) {
+        Torch.load();
+        String s = spec == null ? "" : spec.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("cpu")) {
+            return new Device("cpu");
+        }
+        if (s.equals("auto")) {
+            return torch.cuda_is_available() ? new Device("cuda:0") : new Device("cpu");
+        }
+        if (s.equals("cuda") || s.matches("cuda:\\d{1,3}")) {
+            int index = s.equals("cuda") ? 0 : Integer.parseInt(s.substring(5));
+            if (!torch.cuda_is_available()) {
+                throw new IllegalArgumentException("--device " + spec + ": CUDA is not usable on this machine "
+                        + "(run 'gradguard doctor' to see why; --device auto falls back to the CPU)");
+            }
+            int count = torch.cuda_device_count();
+            if (index >= count) {
+                throw new IllegalArgumentException("--device " + spec + ": there " + (count == 1 ? "is 1 GPU" : "are " + count
+                        + " GPUs") + " (cuda:0 to cuda:" + (count - 1) + ")");
+            }
+            return new Device("cuda:" + index);
+        }
+        throw new IllegalArgumentException("--device must be one of " + ALLOWED + ", got '" + spec + "'");
+    }
+
+    /** The device as libtorch names it, e.g. {@code cpu} or {@code cuda:0}. */
+    public static String name(Device device) {
+        return device.str().getString();
+    }
+}
