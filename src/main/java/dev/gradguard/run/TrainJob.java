@@ -117,6 +117,12 @@ public final class TrainJob {
         if (settings.rollback() > 0 && parallel.worldSize() > 1) {
             throw new IllegalArgumentException("--rollback is not supported in data-parallel runs yet");
         }
+        if (resume && parallel.worldSize() > 1) {
+            // a checkpoint holds rank 0's data position only; the other ranks would continue on rank 0's
+            // stream instead of their own, which trains, but not as the uninterrupted run would
+            throw new IllegalArgumentException("--resume is not supported in data-parallel runs yet: checkpoints "
+                    + "hold rank 0's data position only");
+        }
         // rank 0 writes the run directory; the other ranks only read checkpoints from it
         RunDirectory run = !main ? RunDirectory.of(out)
                 : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
