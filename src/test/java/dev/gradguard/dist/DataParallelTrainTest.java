@@ -44,5 +44,13 @@ class DataParallelTrainTest {
         assertEquals(1, s.get("skipped_steps").asInt(), "the injected step is skipped on every rank");
         assertEquals(40, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "rank 0 alone writes the metrics");
         assertTrue(Files.isDirectory(out.resolve("checkpoints").resolve("step-00000040")));
+
+        List<String> resume = new java.util.ArrayList<>(command);
+        resume.add("--resume");
+        Path log2 = tmp.resolve("resume.log");
+        Process r = new ProcessBuilder(resume).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
+        assertTrue(r.waitFor(120, TimeUnit.SECONDS), Files.readString(log2));
+        assertEquals(2, r.exitValue(), Files.readString(log2));
+        assertTrue(Files.readString(log2).contains("--resume is not supported in data-parallel runs yet"), Files.readString(log2));
     }
 }
