@@ -174,6 +174,11 @@ public final class DataParallel implements AutoCloseable {
 
     /** Every rank's checksum, by rank; equal entries mean the ranks hold the same parameters. */
     public List<String> gatherChecksums(String local) {
+        return allGather(local);
+    }
+
+    /** Every rank's string, by rank, on every rank (small values: checksums, a data position as JSON). */
+    public List<String> allGather(String local) {
         return group == null ? List.of(local) : group.allGatherStrings(local);
     }
 

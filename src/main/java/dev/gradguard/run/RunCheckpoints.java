@@ -6,6 +6,7 @@ import dev.gradguard.checkpoint.LatestCheckpoint;
 import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.checkpoint.SavedCheckpoint;
 import dev.gradguard.checkpoint.SkippedCheckpoint;
+import dev.gradguard.dist.DataParallel;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.EventFileWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
@@ -32,21 +33,28 @@ final class RunCheckpoints implements TrainingListener {
     static final String METRICS_OFFSET = "metrics.jsonl";
     static final String EVENTS_OFFSET = "events";
     static final String EVENT_FILE = "event_file";
+    static final String RANK_DATA_STATES = "rank_data_states";
 
     private final RunDirectory run;
     private final TrainSettings settings;
     private final PrintStream log;
     private final CheckpointStore store;
+    private final DataParallel parallel;
     private Trainer trainer;
     private MetricsJsonlWriter metrics;
     private TensorBoardListener tensorboard;
     private long lastSavedStep = -1;
     private final java.util.List<Map<String, Object>> rollbacks = new java.util.ArrayList<>();
 
-    RunCheckpoints(RunDirectory run, TrainSettings settings, PrintStream log) {
+    /**
+     * @param parallel the data-parallel group: every rank takes part in a checkpoint (each rank's data
+     *     position is gathered into it), rank 0 alone writes it
+     */
+    RunCheckpoints(RunDirectory run, TrainSettings settings, PrintStream log, DataParallel parallel) {
         this.run = run;
         this.settings = settings;
         this.log = log;
+        this.parallel = parallel;
         this.store = CheckpointStore.inRun(run.path(), settings.keepCheckpoints());
     }
 
@@ -107,6 +115,15 @@ final class RunCheckpoints implements TrainingListener {
         return new TensorBoardListener(writer, settings.gradNormEvery());
     }
 
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> parseJson(String json) {
+        try {
+            return dev.gradguard.metrics.Json.compact().readValue(json, Map.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("a rank's saved data position is not JSON: " + e.getMessage(), e);
+        }
+    }
+
     private static long offset(LoadedCheckpoint c, String key) {
         Long v = c.metricsOffsets().get(key);
         if (v == null) {
@@ -124,6 +141,18 @@ final class RunCheckpoints implements TrainingListener {
     /** Restores the trainer (model, optimizer, loop and component states, generator) from the checkpoint. */
     void restore(LoadedCheckpoint checkpoint, Trainer into) {
         checkpoint.restore(into);
+        if (parallel.worldSize() > 1) {
+            // the loop state is rank 0's; each rank continues its own data stream
+            Object saved = checkpoint.metadata().get(RANK_DATA_STATES);
+            if (!(saved instanceof List<?> states) || states.size() != parallel.worldSize()) {
+                throw new CheckpointException(checkpoint.directory(), "was saved by "
+                        + (saved instanceof List<?> l ? l.size() : 1) + " data-parallel rank(s); this run has "
+                        + parallel.worldSize());
+            }
+            Map<String, Object> state = new LinkedHashMap<>(into.stateDict());
+            state.put("data", parseJson(String.valueOf(states.get(parallel.rank()))));
+            into.loadStateDict(state);
+        }
         lastSavedStep = checkpoint.step();
         log.println("gradguard: resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
     }
@@ -192,6 +221,12 @@ final class RunCheckpoints implements TrainingListener {
 
     private void save() {
         try {
+            List<String> dataStates = parallel.allGather(
+                    dev.gradguard.metrics.Json.compact().writeValueAsString(trainer.stateDict().get("data")));
+            if (!parallel.isMain()) {
+                lastSavedStep = trainer.stepCount();
+                return;
+            }
             Map<String, Long> offsets = new LinkedHashMap<>();
             offsets.put(METRICS_OFFSET, metrics.length());
             offsets.put(EVENTS_OFFSET, tensorboard.flushedLength());
@@ -199,6 +234,9 @@ final class RunCheckpoints implements TrainingListener {
             metadata.put("task", settings.task());
             metadata.put("model", settings.model());
             metadata.put(EVENT_FILE, tensorboard.file().getFileName().toString());
+            if (parallel.worldSize() > 1) {
+                metadata.put(RANK_DATA_STATES, dataStates);
+            }
             SavedCheckpoint saved = store.save(Checkpoint.capture(trainer, offsets, metadata));
             saved.warnings().forEach(w -> log.println("gradguard: " + w));
             lastSavedStep = trainer.stepCount();

@@ -117,12 +117,6 @@ public final class TrainJob {
         if (settings.rollback() > 0 && parallel.worldSize() > 1) {
             throw new IllegalArgumentException("--rollback is not supported in data-parallel runs yet");
         }
-        if (resume && parallel.worldSize() > 1) {
-            // a checkpoint holds rank 0's data position only; the other ranks would continue on rank 0's
-            // stream instead of their own, which trains, but not as the uninterrupted run would
-            throw new IllegalArgumentException("--resume is not supported in data-parallel runs yet: checkpoints "
-                    + "hold rank 0's data position only");
-        }
         // rank 0 writes the run directory; the other ranks only read checkpoints from it
         RunDirectory run = !main ? RunDirectory.of(out)
                 : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
@@ -136,7 +130,7 @@ public final class TrainJob {
 
         Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
         config.put("model", modelName);
-        RunCheckpoints checkpoints = new RunCheckpoints(run, settings, progress == null ? System.err : progress);
+        RunCheckpoints checkpoints = new RunCheckpoints(run, settings, progress == null ? System.err : progress, parallel);
         Optional<LoadedCheckpoint> restored = resume ? checkpoints.newestValid() : Optional.empty();
         if (restored.isEmpty() && main) {
             if (resume) {
@@ -176,16 +170,14 @@ public final class TrainJob {
                 if (progress != null) {
                     builder.listener(new ConsoleProgress(progress, terminal));
                 }
-                builder.listener(checkpoints);
             }
+            builder.listener(checkpoints);
             Trainer trainer = builder.build();
             checkpoints.attach(trainer, metrics, tensorboard);
             restored.ifPresent(c -> checkpoints.restore(c, trainer));
             try (StopOnSignal signals = StopOnSignal.install(trainer)) {
                 outcome = trainer.run(settings.steps());
-                if (main) {
-                    checkpoints.saveFinal();
-                }
+                checkpoints.saveFinal();
                 if (signals.requested() && main) {
                     // the JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends
                     metrics.close();

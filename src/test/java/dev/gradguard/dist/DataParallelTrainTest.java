@@ -45,12 +45,25 @@ class DataParallelTrainTest {
         assertEquals(40, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "rank 0 alone writes the metrics");
         assertTrue(Files.isDirectory(out.resolve("checkpoints").resolve("step-00000040")));
 
-        List<String> resume = new java.util.ArrayList<>(command);
-        resume.add("--resume");
-        Path log2 = tmp.resolve("resume.log");
-        Process r = new ProcessBuilder(resume).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-        assertTrue(r.waitFor(120, TimeUnit.SECONDS), Files.readString(log2));
-        assertEquals(2, r.exitValue(), Files.readString(log2));
-        assertTrue(Files.readString(log2).contains("--resume is not supported in data-parallel runs yet"), Files.readString(log2));
+        // the same run stopped at step 20 and resumed by both ranks ends with the same weights
+        Path split = tmp.resolve("split");
+        List<String> first = new java.util.ArrayList<>(command);
+        first.set(first.indexOf(out.toString()), split.toString());
+        first.set(first.indexOf("40"), "20");
+        Path log2 = tmp.resolve("split.log");
+        Process a = new ProcessBuilder(first).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
+        assertTrue(a.waitFor(180, TimeUnit.SECONDS), Files.readString(log2));
+        assertEquals(0, a.exitValue(), Files.readString(log2));
+        List<String> second = new java.util.ArrayList<>(command);
+        second.set(second.indexOf(out.toString()), split.toString());
+        second.add("--resume");
+        Process b = new ProcessBuilder(second).redirectErrorStream(true)
+                .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(log2.toFile())).start();
+        assertTrue(b.waitFor(180, TimeUnit.SECONDS), Files.readString(log2));
+        assertEquals(0, b.exitValue(), Files.readString(log2));
+        JsonNode resumed = Json.compact().readTree(split.resolve("summary.json").toFile());
+        assertEquals(20, resumed.get("resumed_from_step").asInt());
+        assertEquals(s.get("param_checksum").asText(), resumed.get("param_checksum").asText(), Files.readString(log2));
+        assertEquals(40, Files.readAllLines(split.resolve("metrics.jsonl")).size());
     }
 }
