@@ -67,13 +67,13 @@ public final class CompareCommand implements Callable<Integer> {
         if (config != null) {
             train.putAll(ConfigFiles.read(config));
         }
-        put(train, "task", task);
-        put(train, "model", model);
-        put(train, "steps", steps);
-        put(train, "lr", lr);
-        put(train, "length", length);
-        put(train, "batch-size", batchSize);
-        put(train, "optimizer", optimizer);
+        TrainCommand.put(train, "task", task);
+        TrainCommand.put(train, "model", model);
+        TrainCommand.put(train, "steps", steps);
+        TrainCommand.put(train, "lr", lr);
+        TrainCommand.put(train, "length", length);
+        TrainCommand.put(train, "batch-size", batchSize);
+        TrainCommand.put(train, "optimizer", optimizer);
         for (String key : List.of("clip", "seed", "threads", "out")) {
             if (train.containsKey(key)) {
                 throw new IllegalArgumentException("'" + key + "' is set by compare for each run; remove it from " + config);
@@ -106,12 +106,6 @@ public final class CompareCommand implements Callable<Integer> {
             return Stream.of(text.split(";")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         }
         return Stream.of(text.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-    }
-
-    private static void put(Map<String, Object> m, String key, String value) {
-        if (value != null) {
-            m.put(key, value);
-        }
     }
 
     private void prepare(Path dir) throws IOException {

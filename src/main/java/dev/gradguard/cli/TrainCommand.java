@@ -195,7 +195,8 @@ public final class TrainCommand implements Callable<Integer> {
         return m;
     }
 
-    private static void put(Map<String, Object> m, String key, String value) {
+    /** Puts a flag's text under its settings key when the flag was given. */
+    static void put(Map<String, Object> m, String key, String value) {
         if (value != null) {
             m.put(key, value);
         }

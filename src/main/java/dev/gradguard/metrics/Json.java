@@ -3,6 +3,7 @@ package dev.gradguard.metrics;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.gradguard.state.StateMaps;
 
 /**
  * The project's JSON conventions. Non-finite numbers, which JSON cannot hold, are written as the
@@ -27,8 +28,8 @@ public final class Json {
         return COMPACT;
     }
 
-    /** A double as JSON can hold it: finite values as numbers, the rest as strings. */
+    /** A double as JSON can hold it: finite values as numbers, the rest as strings (as checkpointed state). */
     public static Object number(double v) {
-        return Double.isFinite(v) ? (Object) v : Double.toString(v);
+        return StateMaps.jsonDouble(v);
     }
 }

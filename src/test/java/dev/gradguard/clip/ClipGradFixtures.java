@@ -71,4 +71,22 @@ final class ClipGradFixtures {
     static double rtol(torch.ScalarType dtype) {
         return dtype == torch.ScalarType.Double ? 1e-12 : 1e-5;
     }
+
+    /** The number of elements of a tensor of {@code shape}. */
+    static int numel(long[] shape) {
+        int n = 1;
+        for (long d : shape) {
+            n *= (int) d;
+        }
+        return n;
+    }
+
+    /** Each parameter's gradient values ({@code null} for none), in order. */
+    static List<double[]> grads(List<Tensor> params) {
+        List<double[]> out = new ArrayList<>();
+        for (Tensor p : params) {
+            out.add(gradValues(p));
+        }
+        return out;
+    }
 }

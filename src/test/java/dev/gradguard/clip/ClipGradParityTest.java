@@ -4,6 +4,8 @@ import static dev.gradguard.clip.ClipGradFixtures.assertAllClose;
 import static dev.gradguard.clip.ClipGradFixtures.assertClose;
 import static dev.gradguard.clip.ClipGradFixtures.cloneWithGrads;
 import static dev.gradguard.clip.ClipGradFixtures.gradValues;
+import static dev.gradguard.clip.ClipGradFixtures.grads;
+import static dev.gradguard.clip.ClipGradFixtures.numel;
 import static dev.gradguard.clip.ClipGradFixtures.param;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -219,21 +221,6 @@ class ClipGradParityTest {
         return g;
     }
 
-    private static int numel(long[] shape) {
-        int n = 1;
-        for (long d : shape) {
-            n *= (int) d;
-        }
-        return n;
-    }
-
-    private static List<double[]> grads(List<Tensor> params) {
-        List<double[]> out = new ArrayList<>();
-        for (Tensor p : params) {
-            out.add(gradValues(p));
-        }
-        return out;
-    }
 
     private static List<Tensor> definedGrads(List<Tensor> params) {
         return params.stream().filter(p -> p.grad().defined()).map(Tensor::grad).toList();

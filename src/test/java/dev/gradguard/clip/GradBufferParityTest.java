@@ -4,7 +4,10 @@ import static dev.gradguard.clip.ClipGradFixtures.assertAllClose;
 import static dev.gradguard.clip.ClipGradFixtures.assertClose;
 import static dev.gradguard.clip.ClipGradFixtures.cloneWithGrads;
 import static dev.gradguard.clip.ClipGradFixtures.gradValues;
+import static dev.gradguard.clip.ClipGradFixtures.grads;
+import static dev.gradguard.clip.ClipGradFixtures.numel;
 import static dev.gradguard.clip.ClipGradFixtures.param;
+import static dev.gradguard.clip.ClipGradFixtures.rtol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -219,11 +222,6 @@ class GradBufferParityTest {
         }
     }
 
-    /** The rows and ClipGrad's per-tensor norms add in different orders: float64 agrees far closer. */
-    private static double rtol(torch.ScalarType dtype) {
-        return dtype == torch.ScalarType.Double ? 1e-12 : 1e-5;
-    }
-
     /** Mostly float32, some float64, some lists mixing both (null: pick per parameter, two buffers). */
     private static torch.ScalarType pickDtype(Random rnd) {
         int r = rnd.nextInt(10);
@@ -281,28 +279,12 @@ class GradBufferParityTest {
         return g;
     }
 
-    private static int numel(long[] shape) {
-        int n = 1;
-        for (long d : shape) {
-            n *= (int) d;
-        }
-        return n;
-    }
-
     /** {@link ClipGradFixtures#cloneWithGrads}, with a parameter listed twice cloned once (and listed twice). */
     private static List<Tensor> cloneOnce(List<Tensor> params) {
         Map<Tensor, Tensor> clones = new IdentityHashMap<>();
         List<Tensor> out = new ArrayList<>();
         for (Tensor p : params) {
             out.add(clones.computeIfAbsent(p, q -> cloneWithGrads(List.of(q)).get(0)));
-        }
-        return out;
-    }
-
-    private static List<double[]> grads(List<Tensor> params) {
-        List<double[]> out = new ArrayList<>();
-        for (Tensor p : params) {
-            out.add(gradValues(p));
         }
         return out;
     }
