@@ -8,13 +8,15 @@ clip_grads_with_norm_ and clip_grad_value_ (PyTorch 2.6+ semantics).
 Reference used, recorded as "reference" in the JSON:
   * real PyTorch when `import torch` works ("torch <version>");
   * otherwise a float64 numpy model of PyTorch's documented semantics
-    ("numpy <version> float64 model of torch semantics"). The model computes in float64 but reproduces
+    ("numpy <version> float64 model of torch semantics"), for editing cases only: ClipGradGoldenTest
+    accepts only a file made by torch. The model computes in float64 but reproduces
     one float32 effect that changes results: torch accumulates sum(|g|^p) in the gradient's dtype, so a
     float32 gradient whose sum overflows float32 has an infinite norm.
 
 Regenerate (from the repository root):
     python3 scripts/golden/clip_golden.py                 # numpy model, or torch if importable
     pip install 'torch>=2.6' && python3 scripts/golden/clip_golden.py   # with real PyTorch
+    sudo scripts/golden/with-torch.sh                     # real PyTorch from Debian 13, no pip needed
     python3 scripts/golden/clip_golden.py --numpy         # force the numpy model
 Then run: mvn -B -q test -Dtest='ClipGradGolden*'
 

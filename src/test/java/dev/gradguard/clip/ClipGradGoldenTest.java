@@ -28,9 +28,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * ClipGrad against golden values written by {@code scripts/golden/clip_golden.py} (real PyTorch when it is
- * installed, otherwise a float64 numpy model of PyTorch's semantics; the file's {@code reference} says
- * which). float32 cases are compared with a float32 tolerance, float64 cases with 1e-12.
+ * ClipGrad against golden values written by {@code scripts/golden/clip_golden.py} with real PyTorch (the
+ * file's {@code reference} names the version; {@code scripts/golden/with-torch.sh} runs the script in a
+ * Debian chroot that has it). float32 results must agree within 2 float32 ulps (rtol 2.4e-7), float64 ones
+ * within 1e-12.
  */
 @SuppressWarnings("try") // each case opens a PointerScope only to free its tensors
 class ClipGradGoldenTest {
@@ -49,7 +50,7 @@ class ClipGradGoldenTest {
             doc = new ObjectMapper().readTree(in);
         }
         String reference = doc.path("reference").asText();
-        assertFalse(reference.isEmpty(), "the golden file names its reference");
+        assertTrue(reference.startsWith("torch "), "the golden file must come from real PyTorch, got: " + reference);
         List<JsonNode> cases = new ArrayList<>();
         doc.path("cases").forEach(cases::add);
         assertTrue(cases.size() >= 40, "golden cases: " + cases.size());
@@ -74,7 +75,7 @@ class ClipGradGoldenTest {
         // One float32 value anywhere (a gradient, or the float32 norm clipGradsWithNorm is given) makes the
         // coefficient, and so every clipped gradient, float32-accurate only.
         boolean allFloat64 = dtypes.stream().allMatch(d -> d == torch.ScalarType.Double);
-        double rtol = allFloat64 && !op.equals("clip_grads_with_norm") ? 1e-12 : 1e-5;
+        double rtol = allFloat64 && !op.equals("clip_grads_with_norm") ? 1e-12 : 2.4e-7; // 2 ulps of float32
         switch (op) {
             case "clip_grad_norm" -> {
                 double normType = number(c.path("norm_type"));
