@@ -3,6 +3,7 @@ package dev.gradguard.bench;
 import dev.gradguard.clip.GradBuffer;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
+import dev.gradguard.dist.GradSync;
 import dev.gradguard.dist.LaunchOptions;
 import dev.gradguard.dist.LaunchResult;
 import dev.gradguard.dist.Launcher;
@@ -25,49 +26,84 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Data-parallel throughput on this machine: one worker with all the threads vs one worker per thread pair,
- * the same global batch, an MLP ({@code in -> hidden -> hidden -> 10}) trained with SGD; each step is
- * forward, backward, gradient all-reduce (mean, through {@link DataParallel#synchronize(GradBuffer)}) and
- * the update. Prints the median step time, the all-reduce's share, and samples per second.
+ * Data-parallel throughput on this machine: one worker with all the threads vs one worker per core, the same
+ * global batch, an MLP ({@code in -> hidden -> hidden -> 10}) trained with SGD; each step is forward,
+ * backward, the gradient average over the ranks and the update. Multi-worker configurations run once with
+ * each {@link GradSync} mode: the flat all-reduce after backward and DDP's Reducer during backward.
+ * Configurations alternate over several rounds so that drift of a shared machine hits all alike; each row is
+ * the median over rounds of the per-round medians.
  *
- * <p>Usage: {@code DistBenchmark [steps [globalBatch [hidden [threads]]]]}, defaults 200, 256, 512, the cores.
+ * <p>Reported per configuration: the median step, the median "backward + sync" time (from the start of
+ * backward until every gradient holds the mean over the ranks: what the two modes differ in), and samples per
+ * second over the timed steps.
  */
 public final class DistBenchmark {
     private static final int INPUT = 256;
     private static final int WARMUP = 20;
 
     /** One configuration's numbers, from rank 0. */
-    public record Row(int workers, int threadsPerWorker, double stepMs, double allReduceMs, double samplesPerSecond) {
+    public record Row(int workers, int threadsPerWorker, GradSync sync, double stepMs, double backwardSyncMs,
+            double samplesPerSecond) {
+    }
+
+    private record Config(int workers, int threads, GradSync sync) {
     }
 
     private DistBenchmark() {
     }
 
-    /** Runs 1 worker x {@code threads} threads, then {@code threads} workers x 1 thread (and 2 x threads/2 if different). */
-    public static List<Row> run(int steps, int globalBatch, int hidden, int threads) throws Exception {
-        List<int[]> configs = new ArrayList<>();
-        configs.add(new int[] {1, threads});
+    /**
+     * Runs 1 worker x {@code threads} threads, then {@code threads} workers x 1 thread (and 2 x threads/2 if
+     * different) with each gradient sync, {@code rounds} times in turn.
+     */
+    public static List<Row> run(int steps, int globalBatch, int hidden, int threads, int rounds) throws Exception {
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds must be at least 1, got " + rounds);
+        }
+        List<Config> configs = new ArrayList<>();
+        configs.add(new Config(1, threads, GradSync.FLAT));
+        List<int[]> multi = new ArrayList<>();
         if (threads >= 4) {
-            configs.add(new int[] {2, threads / 2});
+            multi.add(new int[] {2, threads / 2});
         }
         if (threads >= 2) {
-            configs.add(new int[] {threads, 1});
+            multi.add(new int[] {threads, 1});
+        }
+        for (int[] c : multi) {
+            for (GradSync sync : GradSync.values()) {
+                configs.add(new Config(c[0], c[1], sync));
+            }
+        }
+        List<List<double[]>> samples = new ArrayList<>();
+        for (int i = 0; i < configs.size(); i++) {
+            samples.add(new ArrayList<>());
+        }
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < configs.size(); i++) {
+                samples.get(i).add(measure(configs.get(i), steps, globalBatch, hidden));
+            }
         }
         List<Row> rows = new ArrayList<>();
-        for (int[] c : configs) {
-            rows.add(measure(c[0], c[1], steps, globalBatch, hidden));
+        for (int i = 0; i < configs.size(); i++) {
+            Config c = configs.get(i);
+            List<double[]> s = samples.get(i);
+            rows.add(new Row(c.workers(), c.threads(), c.sync(), median(s, 0), median(s, 1), median(s, 2)));
         }
         return rows;
     }
 
-    private static Row measure(int workers, int threadsEach, int steps, int globalBatch, int hidden) throws Exception {
+    private static double median(List<double[]> rounds, int column) {
+        return Stats.median(rounds.stream().mapToDouble(r -> r[column]).toArray());
+    }
+
+    private static double[] measure(Config c, int steps, int globalBatch, int hidden) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        LaunchOptions o = new LaunchOptions(workers, 1, 0, LaunchOptions.DEFAULT_MASTER_ADDR, port, threadsEach,
-                Duration.ofSeconds(5), List.of(Integer.toString(steps), Integer.toString(globalBatch / workers),
-                        Integer.toString(hidden)));
+        LaunchOptions o = new LaunchOptions(c.workers(), 1, 0, LaunchOptions.DEFAULT_MASTER_ADDR, port, c.threads(),
+                Duration.ofSeconds(5), List.of(Integer.toString(steps), Integer.toString(globalBatch / c.workers()),
+                        Integer.toString(hidden), c.sync().cliName()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream sink = new PrintStream(out, true, StandardCharsets.UTF_8);
         LaunchResult r = new Launcher(o, Worker.class.getName(), System.getProperty("java.class.path"), sink, sink).run();
@@ -79,31 +115,32 @@ public final class DistBenchmark {
         if (!m.find()) {
             throw new IllegalStateException("no result from rank 0:\n" + text);
         }
-        return new Row(workers, threadsEach, Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)),
-                Double.parseDouble(m.group(3)));
+        return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))};
     }
 
     /** A Markdown table of the rows, with throughput relative to the first. */
-    public static String table(List<Row> rows, int steps, int batch, int hidden) {
+    public static String table(List<Row> rows, int steps, int batch, int hidden, int rounds) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "MLP %d-%d-%d-10, global batch %d, %d timed steps (after %d warm-up), "
-                + "%d cores%n%n", INPUT, hidden, hidden, batch, steps, WARMUP, Runtime.getRuntime().availableProcessors()));
-        sb.append("| workers x threads | step ms (median) | all-reduce ms (median) | samples/s | vs first |\n");
-        sb.append("|---|---|---|---|---|\n");
+                + "%d rounds, %d cores%n%n", INPUT, hidden, hidden, batch, steps, WARMUP, rounds,
+                Runtime.getRuntime().availableProcessors()));
+        sb.append("| workers x threads | gradient sync | step ms | backward + sync ms | samples/s | vs first |\n");
+        sb.append("|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %d x %d | %.2f | %.2f | %.0f | %.2fx |%n", r.workers(),
-                    r.threadsPerWorker(), r.stepMs(), r.allReduceMs(), r.samplesPerSecond(),
-                    r.samplesPerSecond() / rows.get(0).samplesPerSecond()));
+            sb.append(String.format(Locale.ROOT, "| %d x %d | %s | %.2f | %.2f | %.0f | %.2fx |%n", r.workers(),
+                    r.threadsPerWorker(), r.workers() == 1 ? "none" : r.sync().cliName(), r.stepMs(),
+                    r.backwardSyncMs(), r.samplesPerSecond(), r.samplesPerSecond() / rows.get(0).samplesPerSecond()));
         }
         return sb.toString();
     }
 
-    /** A benchmark worker: {@code steps batchPerWorker hidden}, threads from {@code GRADGUARD_THREADS}. */
+    /** A benchmark worker: {@code steps batchPerWorker hidden sync}, threads from {@code GRADGUARD_THREADS}. */
     public static final class Worker {
         public static void main(String[] args) {
             int steps = Integer.parseInt(args[0]);
             int batch = Integer.parseInt(args[1]);
             int hidden = Integer.parseInt(args[2]);
+            GradSync sync = GradSync.parse(args[3]);
             Torch.setThreads(Integer.parseInt(System.getenv().getOrDefault(Launcher.THREADS_ENV, "1")));
             try (DataParallel dp = DataParallel.fromEnvironment()) {
                 torch.manual_seed(1);
@@ -116,6 +153,7 @@ public final class DistBenchmark {
                         torch.zeros(10).set_requires_grad(true)));
                 dp.broadcast(params);
                 GradBuffer buffer = GradBuffer.bind(params);
+                dp.useGradSync(sync, params);
                 torch.manual_seed(DataSharding.seedFor(2, dp.rank()));
                 Tensor x = torch.randn(batch, INPUT);
                 Tensor y = torch.randn(batch, 10);
@@ -133,10 +171,13 @@ public final class DistBenchmark {
                     long t2;
                     try (PointerScope scope = new PointerScope()) {
                         buffer.zero();
+                        dp.beforeForward(true);
                         Tensor h = torch.relu(x.matmul(params.get(0).t()).add(params.get(1)));
                         h = torch.relu(h.matmul(params.get(2).t()).add(params.get(3)));
-                        torch.mse_loss(h.matmul(params.get(4).t()).add(params.get(5)), y).backward();
+                        Tensor loss = torch.mse_loss(h.matmul(params.get(4).t()).add(params.get(5)), y);
+                        dp.beforeBackward(true);
                         t1 = System.nanoTime();
+                        loss.backward();
                         dp.synchronize(buffer);
                         t2 = System.nanoTime();
                         try (NoGradGuard g = new NoGradGuard()) {

@@ -100,24 +100,31 @@ public final class BenchCommand {
     /** {@code gradguard bench dist}. */
     @Command(name = "dist", mixinStandardHelpOptions = true,
             description = {"Data-parallel throughput on loopback: 1 worker x all threads vs one worker per core with one",
-                "thread each (Gloo all-reduce of the flat gradients), and the all-reduce cost per step."})
+                "thread each, the latter with each gradient sync (flat all-reduce after backward, DDP's Reducer during",
+                "backward); configurations alternate over several rounds and each row shows medians."})
     static final class Dist extends Common implements Callable<Integer> {
-        @Option(names = "--steps", paramLabel = "N", description = "timed steps per configuration (default 200)")
+        @Option(names = "--steps", paramLabel = "N", description = "timed steps per configuration and round (default 200)")
         int steps = 200;
         @Option(names = "--batch-size", paramLabel = "N", description = "global batch (default 256)")
         int batch = 256;
         @Option(names = "--hidden", paramLabel = "N", description = "MLP width (default 512)")
         int hidden = 512;
+        @Option(names = "--rounds", paramLabel = "N", description = "rounds over all configurations (default 3)")
+        int rounds = 3;
 
         @Override
         public Integer call() throws Exception {
+            if (rounds < 1) {
+                throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+            }
             List<dev.gradguard.bench.DistBenchmark.Row> rows =
-                    dev.gradguard.bench.DistBenchmark.run(steps, batch, hidden, threads());
-            System.out.println(dev.gradguard.bench.DistBenchmark.table(rows, steps, batch, hidden));
-            writeJson("dist", Map.of("steps", steps, "batch", batch, "hidden", hidden, "threads", threads()),
+                    dev.gradguard.bench.DistBenchmark.run(steps, batch, hidden, threads(), rounds);
+            System.out.println(dev.gradguard.bench.DistBenchmark.table(rows, steps, batch, hidden, rounds));
+            writeJson("dist", Map.of("steps", steps, "batch", batch, "hidden", hidden, "threads", threads(),
+                            "rounds", rounds),
                     rows.stream().map(r -> Map.<String, Object>of("workers", r.workers(), "threads_per_worker",
-                            r.threadsPerWorker(), "step_ms", r.stepMs(), "allreduce_ms", r.allReduceMs(),
-                            "samples_per_s", r.samplesPerSecond())).toList());
+                            r.threadsPerWorker(), "grad_sync", r.sync().cliName(), "step_ms", r.stepMs(),
+                            "backward_sync_ms", r.backwardSyncMs(), "samples_per_s", r.samplesPerSecond())).toList());
             return ExitCodes.OK;
         }
     }

@@ -14,6 +14,11 @@ public final class ExitCodes {
     public static final int CHECKPOINT = 4;
     /** Training stopped because too many consecutive steps were non-finite. */
     public static final int DIVERGED = 5;
+    /**
+     * Stopped by SIGTERM (the JVM's own status after the signal); also returned by a data-parallel rank that
+     * stopped because another rank was signalled.
+     */
+    public static final int TERMINATED = 143;
 
     private ExitCodes() {
     }

@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
             "Settings come from built-in defaults, then --config FILE (YAML or JSON, same keys as the flags",
             "without '--'), then flags."},
         footer = {"", "Exit codes: 0 done, 2 bad flags/config, 3 bad data, 4 bad checkpoint, 5 stopped after too many",
-            "non-finite steps, 130/143 stopped by SIGINT/SIGTERM (a checkpoint is saved first)."})
+            "non-finite steps, 130/143 stopped by SIGINT/SIGTERM (a checkpoint is saved first; 143 also for a",
+            "data-parallel rank stopped because another rank was signalled)."})
 public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm")
@@ -77,6 +78,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--grad-buffer", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "bind gradients into one flat buffer per device and dtype, so clipping runs at memory speed (default true)")
     String gradBuffer;
+
+    @Option(names = "--grad-sync", paramLabel = "MODE", description = "data-parallel runs: how ranks average gradients: flat (one all-reduce over the gradient buffer after backward) or reducer (DDP's Reducer, bucketed and overlapped with backward) (default flat)")
+    String gradSync;
     @Option(names = "--tensorboard", paramLabel = "DIR", description = "directory for TensorBoard event files (default: the run directory)")
     String tensorboard;
     @Option(names = "--grad-norm-every", paramLabel = "N", description = "steps between per-parameter gradient norms in TensorBoard (default 100; 0 = never)")
@@ -158,6 +162,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (json) {
             System.out.println(Json.pretty().writeValueAsString(summary.asMap()));
         }
+        if (summary.interrupted()) {
+            return ExitCodes.TERMINATED;
+        }
         return summary.stopReason().isPresent() ? ExitCodes.DIVERGED : ExitCodes.OK;
     }
 
@@ -187,6 +194,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "max-nonfinite", maxNonfinite);
         put(m, "inject-nonfinite", injectNonfinite);
         put(m, "grad-buffer", gradBuffer);
+        put(m, "grad-sync", gradSync);
         put(m, "tensorboard", tensorboard);
         put(m, "checkpoint-every", checkpointEvery);
         put(m, "keep-checkpoints", keepCheckpoints);

@@ -44,6 +44,7 @@ public final class DataParallel implements AutoCloseable {
 
     private final DistEnv env;
     private final DistGroup group;
+    private DdpReducer reducer;
 
     private DataParallel(DistEnv env, DistGroup group) {
         this.env = env;
@@ -105,10 +106,66 @@ public final class DataParallel implements AutoCloseable {
         }
     }
 
-    /** Averages the gradients across ranks in place: one bucketed all-reduce over the buffer's flat tensors. */
+    /**
+     * Chooses how gradients are averaged; call it once, after {@link #broadcast} and after the gradient buffer
+     * (if any) is bound, before the first step. {@link GradSync#FLAT} needs nothing more. With
+     * {@link GradSync#REDUCER} DDP's Reducer hooks into the parameters' autograd: then the step calls
+     * {@link #beforeForward(boolean)} and {@link #beforeBackward(boolean)} around every micro-batch and
+     * {@code synchronize} does nothing, since the gradients are averaged when backward returns. No-op with
+     * one process.
+     *
+     * @throws IllegalStateException when a mode was chosen before
+     */
+    public void useGradSync(GradSync mode, Parameters parameters) {
+        Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(parameters, "parameters");
+        if (reducer != null) {
+            throw new IllegalStateException("the gradient sync is already set up");
+        }
+        if (group != null && mode == GradSync.REDUCER) {
+            reducer = new DdpReducer(group, parameters);
+        }
+    }
+
+    /**
+     * Call after the parameters' values were loaded from a checkpoint ({@code Module.load}, which gives each
+     * parameter new storage): DDP's Reducer stops seeing those parameters' gradients, so it is built anew.
+     * Nothing to do for the flat all-reduce.
+     */
+    public void afterParametersLoaded(Parameters parameters) {
+        Objects.requireNonNull(parameters, "parameters");
+        if (reducer != null) {
+            reducer.close();
+            reducer = new DdpReducer(group, parameters);
+        }
+    }
+
+    /** The Reducer's bucket count, 0 when gradients are not averaged by the Reducer. */
+    public int reducerBuckets() {
+        return reducer == null ? 0 : reducer.buckets();
+    }
+
+    /** Before each micro-batch's forward; {@code syncs}: this micro-batch's backward averages the gradients. */
+    public void beforeForward(boolean syncs) {
+        if (reducer != null && syncs) {
+            reducer.beforeForward();
+        }
+    }
+
+    /** Before each micro-batch's backward; {@code syncs} as in {@link #beforeForward(boolean)}. */
+    public void beforeBackward(boolean syncs) {
+        if (reducer != null && syncs) {
+            reducer.beforeBackward();
+        }
+    }
+
+    /**
+     * Averages the gradients across ranks in place: one bucketed all-reduce over the buffer's flat tensors
+     * (nothing when the Reducer averaged them during backward).
+     */
     public void synchronize(GradBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
-        if (group != null) {
+        if (group != null && reducer == null) {
             try (PointerScope scope = new PointerScope()) {
                 group.allReduceMean(buffer.flatTensors());
             }
@@ -122,7 +179,7 @@ public final class DataParallel implements AutoCloseable {
      */
     public void synchronize(Parameters parameters) {
         Objects.requireNonNull(parameters, "parameters");
-        if (group == null) {
+        if (group == null || reducer != null) {
             return;
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
@@ -191,6 +248,9 @@ public final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (reducer != null) {
+            reducer.close();
+        }
         if (group != null) {
             group.close();
         }

@@ -8,8 +8,10 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.BackendOptional;
 import org.bytedeco.pytorch.BroadcastOptions;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ProcessGroup;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Scalar;
@@ -17,6 +19,7 @@ import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The collectives of one process in a data-parallel job, over c10d's Gloo backend; made by
@@ -47,6 +50,7 @@ public final class DistGroup implements AutoCloseable {
     private final DistEnv env;
     private final Store store;
     private final ProcessGroupGloo gloo;
+    private ProcessGroup processGroup;
     private long gatherRound;
     private boolean closed;
 
@@ -174,6 +178,23 @@ public final class DistGroup implements AutoCloseable {
             }
             return List.copyOf(all);
         });
+    }
+
+    /**
+     * c10d's {@code ProcessGroup} over this group's Gloo backend, which DDP's Reducer talks to; made on first
+     * use. (Its {@code (store, rank, size)} constructor aborts the JVM; this one does not.)
+     */
+    ProcessGroup processGroup() {
+        if (closed) {
+            throw new IllegalStateException("the process group is closed");
+        }
+        if (processGroup == null) {
+            ProcessGroup pg = new ProcessGroup(rank(), worldSize());
+            pg.setBackend(torch.DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
+            pg.setDefaultBackend(ProcessGroup.BackendType.GLOO);
+            processGroup = pg;
+        }
+        return processGroup;
     }
 
     /** Returns once every rank has called it. */

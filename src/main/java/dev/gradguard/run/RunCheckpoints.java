@@ -141,6 +141,7 @@ final class RunCheckpoints implements TrainingListener {
     /** Restores the trainer (model, optimizer, loop and component states, generator) from the checkpoint. */
     void restore(LoadedCheckpoint checkpoint, Trainer into) {
         checkpoint.restore(into);
+        parallel.afterParametersLoaded(dev.gradguard.model.Parameters.of(into.model().module()));
         if (parallel.worldSize() > 1) {
             // the loop state is rank 0's; each rank continues its own data stream
             Object saved = checkpoint.metadata().get(RANK_DATA_STATES);
@@ -188,6 +189,7 @@ final class RunCheckpoints implements TrainingListener {
             return;
         }
         LatestCheckpoint latest = store.latestValid();
+        agreeOnRollbackTarget(latest);
         if (latest.checkpoint().isEmpty()) {
             log.println("gradguard: step " + spike.step() + " spiked (" + reason + ") but there is no checkpoint to roll back to");
             return;
@@ -199,6 +201,7 @@ final class RunCheckpoints implements TrainingListener {
             back.put(kept, now.get(kept));
         }
         c.restoreModel(trainer.model().module());
+        parallel.afterParametersLoaded(dev.gradguard.model.Parameters.of(trainer.model().module()));
         c.restoreOptimizer(trainer.optimizer());
         trainer.loadStateDict(back);
         Map<String, Object> record = new LinkedHashMap<>();
@@ -210,6 +213,20 @@ final class RunCheckpoints implements TrainingListener {
         log.println("gradguard: step " + spike.step() + " spiked (" + reason + "): rolled back to the checkpoint of step "
                 + c.step() + ", skipping the " + (spike.step() + 1 - c.step()) + " batches since (rollback "
                 + rollbacks.size() + " of at most " + settings.rollback() + ")");
+    }
+
+    /**
+     * In data-parallel training every rank rolls back (the spike decision is unanimous) and loads the
+     * checkpoint rank 0 wrote, so the run directory must be visible to every rank, as for {@code --resume}.
+     * Ranks that would load different checkpoints would drift apart silently: that stops the run instead.
+     */
+    private void agreeOnRollbackTarget(LatestCheckpoint latest) {
+        String mine = latest.checkpoint().map(c -> Long.toString(c.step())).orElse("none");
+        List<String> all = parallel.allGather(mine);
+        if (all.stream().distinct().count() > 1) {
+            throw new CheckpointException(store.directory(), "the data-parallel ranks see different checkpoints to roll"
+                    + " back to (newest step by rank: " + all + "); every rank must see rank 0's run directory");
+        }
     }
 
     /** A checkpoint at the end, unless the last step just got one. */

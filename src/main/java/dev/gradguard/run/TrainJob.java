@@ -114,9 +114,6 @@ public final class TrainJob {
             throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
                     + "divisible by the " + parallel.worldSize() + " data-parallel workers");
         }
-        if (settings.rollback() > 0 && parallel.worldSize() > 1) {
-            throw new IllegalArgumentException("--rollback is not supported in data-parallel runs yet");
-        }
         // rank 0 writes the run directory; the other ranks only read checkpoints from it
         RunDirectory run = !main ? RunDirectory.of(out)
                 : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
@@ -155,6 +152,7 @@ public final class TrainJob {
                 .guard(new NonFiniteGuard(settings.maxNonfinite()))
                 .controller(controller)
                 .gradBuffer(settings.gradBuffer())
+                .gradSync(settings.gradSync())
                 .accumulation(settings.accumulate())
                 .injection(injection)
                 .dataParallel(parallel)
@@ -178,11 +176,20 @@ public final class TrainJob {
             try (StopOnSignal signals = StopOnSignal.install(trainer)) {
                 outcome = trainer.run(settings.steps());
                 checkpoints.saveFinal();
-                if (signals.requested() && main) {
-                    // the JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends
-                    metrics.close();
-                    tensorboard.close();
-                    TrainSummary summary = interrupted(outcome, checkpoints);
+                // every rank stopped before the same step (Trainer.run agrees on it), so every rank asks
+                if (parallel.anyTrue(signals.requested())) {
+                    // a signalled JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends; a
+                    // rank stopped because a peer was signalled exits 143 through its summary
+                    TrainSummary summary;
+                    if (main) {
+                        metrics.close();
+                        tensorboard.close();
+                        summary = interrupted(outcome, checkpoints);
+                    } else {
+                        summary = new TrainSummary(Map.of("rank", parallel.rank(), "steps", outcome.steps()),
+                                "rank " + parallel.rank() + " stopped after " + outcome.steps() + " steps: "
+                                        + outcome.stopReason().orElse("interrupted"), outcome.stopReason(), true);
+                    }
                     // said here: once this block closes the signal hook, the JVM exits at once
                     System.err.println(summary.sentence());
                     System.err.flush();
@@ -245,9 +252,9 @@ public final class TrainJob {
         s.put("steps", outcome.steps());
         s.put("completed", false);
         s.put("stop_reason", reason);
-        String sentence = "Training " + reason + " after " + outcome.steps() + " steps; checkpoint saved in "
+        String sentence = "Training stopped after " + outcome.steps() + " steps (" + reason + "); checkpoint saved in "
                 + checkpoints.store().directory() + ". Resume with the same command and --resume.";
-        return new TrainSummary(s, sentence, Optional.of(reason));
+        return new TrainSummary(s, sentence, Optional.of(reason), true);
     }
 
     /** The model as tasks evaluate it: inputs moved to its device, outputs back to the CPU. */

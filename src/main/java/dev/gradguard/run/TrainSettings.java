@@ -42,6 +42,8 @@ public final class TrainSettings {
         define(Setting.text("device", "one of " + dev.gradguard.engine.Devices.ALLOWED), "auto");
         define(Setting.bool("flush-denormal"), true);
         define(Setting.bool("grad-buffer"), true);
+        define(Setting.choice("grad-sync", java.util.Arrays.stream(dev.gradguard.dist.GradSync.values())
+                .map(dev.gradguard.dist.GradSync::cliName).toList()), dev.gradguard.dist.GradSync.DEFAULT.cliName());
         define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
         define(Setting.integer("accumulate", 1, 1_000_000), 1L);
         define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
@@ -158,7 +160,7 @@ public final class TrainSettings {
 
     /** Keys a resumed run may change: how long it trains and how it checkpoints and logs, not what it computes. */
     public static final List<String> RESUMABLE_CHANGES =
-            List.of("steps", "checkpoint-every", "keep-checkpoints", "rollback", "max-nonfinite", "grad-norm-every",
+            List.of("steps", "checkpoint-every", "keep-checkpoints", "rollback", "max-nonfinite", "grad-norm-every", "grad-sync",
                     "tensorboard");
 
     /**
@@ -248,6 +250,11 @@ public final class TrainSettings {
     /** Whether denormal floats are flushed to zero (see {@code Torch.setFlushDenormal}). */
     public boolean flushDenormal() {
         return (Boolean) values.get("flush-denormal");
+    }
+
+    /** How data-parallel ranks average their gradients. */
+    public dev.gradguard.dist.GradSync gradSync() {
+        return dev.gradguard.dist.GradSync.parse((String) values.get("grad-sync"));
     }
 
     /** Whether gradients are bound into one flat buffer per (device, dtype). */

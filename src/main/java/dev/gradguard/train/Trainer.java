@@ -10,6 +10,7 @@ import dev.gradguard.control.Controllers;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
+import dev.gradguard.dist.GradSync;
 import dev.gradguard.guard.GuardDecision;
 import dev.gradguard.guard.LayerAttribution;
 import dev.gradguard.guard.LayerAttributor;
@@ -98,6 +99,7 @@ public final class Trainer implements Stateful {
         this.device = b.device;
         parallel.broadcast(parameters);
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
+        parallel.useGradSync(b.gradSync, parameters);
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
     }
 
@@ -111,7 +113,8 @@ public final class Trainer implements Stateful {
      *   <li>zero the gradients (in place, so the gradient buffer's views stay bound);</li>
      *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
      *       number of micro-batches so the gradient is their mean); then, in data-parallel training, the
-     *       gradients are averaged over the ranks, once, after the last micro-batch;</li>
+     *       gradients are averaged over the ranks, once, for the last micro-batch: after its backward (flat
+     *       all-reduce) or during it (DDP's Reducer, prepared before its forward and backward);</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
      *   <li>the guard's decision, agreed by every rank: a non-finite loss or gradient, or a transform's
@@ -136,8 +139,11 @@ public final class Trainer implements Stateful {
 
             double loss = 0.0;
             for (int micro = 0; micro < accumulation; micro++) {
+                boolean syncs = micro == accumulation - 1;
                 Batch batch = data.next();
+                parallel.beforeForward(syncs);
                 Tensor microLoss = lossFunction.loss(model.forward(onDevice(batch.input())), onDevice(batch.target()));
+                parallel.beforeBackward(syncs);
                 microLoss.div(new Scalar((double) accumulation)).backward();
                 loss += microLoss.item_double() / accumulation;
             }
@@ -195,7 +201,7 @@ public final class Trainer implements Stateful {
         }
         Optional<String> stopReason = Optional.empty();
         try {
-            while (step < totalSteps && stopRequest == null) {
+            while (step < totalSteps && !stopAgreed()) {
                 step();
             }
             stopReason = Optional.ofNullable(stopRequest);
@@ -208,6 +214,20 @@ public final class Trainer implements Stateful {
             listener.onTrainEnd(outcome);
         }
         return outcome;
+    }
+
+    /**
+     * Whether to stop before the next step. In data-parallel training a request on any rank (a signal reaches
+     * the ranks at different moments) stops every rank before the same step, so no rank waits in a
+     * collective for a peer that already left; this costs one one-element all-reduce per step.
+     */
+    private boolean stopAgreed() {
+        String local = stopRequest;
+        boolean stop = parallel.anyTrue(local != null);
+        if (stop && local == null && stopRequest == null) {
+            stopRequest = "another data-parallel rank was asked to stop";
+        }
+        return stop;
     }
 
     /** The tensor on the trainer's device (the same tensor when it is there already). */
@@ -244,7 +264,8 @@ public final class Trainer implements Stateful {
 
     /**
      * Asks {@link #run(long)} to stop after the step in progress (or before the next one); safe to call
-     * from any thread, e.g. a signal handler. The outcome's stop reason is {@code reason}.
+     * from any thread, e.g. a signal handler. The outcome's stop reason is {@code reason}. In data-parallel
+     * training every rank stops before the same step.
      */
     public void requestStop(String reason) {
         stopRequest = Objects.requireNonNull(reason, "reason");
@@ -343,6 +364,7 @@ public final class Trainer implements Stateful {
         private NonFiniteInjection injection = NonFiniteInjection.none();
         private final List<TrainingListener> listeners = new ArrayList<>();
         private boolean gradBuffer = true;
+        private GradSync gradSync = GradSync.DEFAULT;
         private DataParallel parallel = DataParallel.single();
         private Device device = new Device("cpu");
 
@@ -409,8 +431,17 @@ public final class Trainer implements Stateful {
         }
 
         /**
+         * How data-parallel training averages the gradients (default {@link GradSync#DEFAULT}); no effect in
+         * a single process.
+         */
+        public Builder gradSync(GradSync mode) {
+            this.gradSync = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
          * Data-parallel training over c10d: parameters are broadcast from rank 0 when the trainer is built,
-         * gradients are averaged after the last micro-batch, and skip decisions are unanimous. Single
+         * gradients are averaged for the last micro-batch, and skip decisions are unanimous. Single
          * process by default.
          */
         public Builder dataParallel(DataParallel parallel) {

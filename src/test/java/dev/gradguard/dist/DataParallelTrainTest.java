@@ -46,6 +46,7 @@ class DataParallelTrainTest {
         assertTrue(Files.isDirectory(out.resolve("checkpoints").resolve("step-00000040")));
 
         // the same run stopped at step 20 and resumed by both ranks ends with the same weights
+        // (--resume accepts a changed --grad-sync: it changes how, not what, is averaged)
         Path split = tmp.resolve("split");
         List<String> first = new java.util.ArrayList<>(command);
         first.set(first.indexOf(out.toString()), split.toString());
@@ -57,6 +58,9 @@ class DataParallelTrainTest {
         List<String> second = new java.util.ArrayList<>(command);
         second.set(second.indexOf(out.toString()), split.toString());
         second.add("--resume");
+        // resumed under DDP's Reducer: with 2 ranks its average (halves summed) equals the flat one (sum halved)
+        // bit for bit, so the result must still be the uninterrupted flat run's
+        second.addAll(List.of("--grad-sync", "reducer"));
         Process b = new ProcessBuilder(second).redirectErrorStream(true)
                 .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(log2.toFile())).start();
         assertTrue(b.waitFor(180, TimeUnit.SECONDS), Files.readString(log2));
@@ -65,5 +69,98 @@ class DataParallelTrainTest {
         assertEquals(20, resumed.get("resumed_from_step").asInt());
         assertEquals(s.get("param_checksum").asText(), resumed.get("param_checksum").asText(), Files.readString(log2));
         assertEquals(40, Files.readAllLines(split.resolve("metrics.jsonl")).size());
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static List<String> launch(int port, String... train) {
+        List<String> command = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), "dev.gradguard.cli.Main", "launch", "--nproc-per-node", "2",
+                "--master-port", Integer.toString(port), "--", "train"));
+        command.addAll(List.of(train));
+        return command;
+    }
+
+    @Test
+    void aSpikeRollsEveryRankBackToTheSameCheckpointUnderTheReducer() throws Exception {
+        Path out = tmp.resolve("rollback");
+        Path log = tmp.resolve("rollback.log");
+        // adding at lr 0.5 spikes early; any pre-clip norm above 1 counts as a spike
+        Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+                "--batch-size", "32", "--steps", "30", "--lr", "0.5", "--clip", "spike-abs:1,norm:1.0",
+                "--checkpoint-every", "5", "--rollback", "50", "--grad-sync", "reducer", "--eval-samples", "200",
+                "--quiet", "--out", out.toString())).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
+        assertEquals(0, p.exitValue(), Files.readString(log));
+        JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
+        assertTrue(s.get("rollbacks").size() > 0, s.toString());
+        JsonNode sums = s.get("rank_param_checksums");
+        assertEquals(sums.get(0).asText(), sums.get(1).asText(), "both ranks rolled back alike");
+        assertEquals("reducer", s.get("config").get("grad-sync").asText());
+        assertEquals(30, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        String text = Files.readString(log);
+        assertTrue(text.contains("rolled back to the checkpoint of step"), text);
+        // every spike is seen with the same averaged gradient norm on both ranks, also after rollbacks
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\[rank (\\d)\\] gradguard: step (\\d+) spiked \\(grad norm (\\S+) ")
+                .matcher(text);
+        java.util.Map<String, java.util.Set<String>> normsByStep = new java.util.TreeMap<>();
+        int lines = 0;
+        while (m.find()) {
+            normsByStep.computeIfAbsent(m.group(2), k -> new java.util.TreeSet<>()).add(m.group(3));
+            lines++;
+        }
+        assertTrue(lines >= 2 * s.get("rollbacks").size(), text);
+        normsByStep.forEach((step, norms) -> assertEquals(1, norms.size(), "step " + step + ": " + norms));
+    }
+
+    @Test
+    void aSignalToOneRankStopsBothAtTheSameStepWithACheckpoint() throws Exception {
+        Path out = tmp.resolve("signal");
+        Path log = tmp.resolve("signal.log");
+        List<String> command = launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+                "--batch-size", "32", "--steps", "1000000", "--eval-samples", "200", "--quiet", "--out", out.toString());
+        Process launcher = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path metrics = out.resolve("metrics.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!(Files.exists(metrics) && Files.readAllLines(metrics).size() >= 20)) {
+            assertTrue(launcher.isAlive() && System.nanoTime() < deadline, Files.readString(log));
+            Thread.sleep(100);
+        }
+        ProcessHandle rank1 = launcher.toHandle().children().filter(h -> rankOf(h) == 1).findFirst().orElseThrow();
+        long t0 = System.nanoTime();
+        rank1.destroy(); // SIGTERM to rank 1 only
+        assertTrue(launcher.waitFor(60, TimeUnit.SECONDS), "the job ends long before the collectives' timeout\n"
+                + Files.readString(log));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        String text = Files.readString(log);
+        assertTrue(launcher.exitValue() != 0, text);
+        java.util.regex.Matcher r0 = java.util.regex.Pattern.compile("\\[rank 0\\] Training stopped after (\\d+) steps"
+                + " \\(another data-parallel rank was asked to stop\\)").matcher(text);
+        java.util.regex.Matcher r1 = java.util.regex.Pattern.compile("\\[rank 1\\] rank 1 stopped after (\\d+) steps").matcher(text);
+        assertTrue(r0.find() && r1.find(), text);
+        long steps = Long.parseLong(r0.group(1));
+        assertEquals(steps, Long.parseLong(r1.group(1)), "both ranks stopped before the same step");
+        assertTrue(Files.isDirectory(out.resolve("checkpoints").resolve(String.format("step-%08d", steps))), text);
+        assertEquals(steps, Files.readAllLines(metrics).size(), "metrics end at the checkpoint");
+        assertTrue(seconds < 30, "stopped in " + seconds + " s");
+    }
+
+    /** The RANK in a worker's environment (Linux /proc; the tests run as the worker's user). */
+    private static int rankOf(ProcessHandle h) {
+        try {
+            for (String kv : new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "environ")),
+                    java.nio.charset.StandardCharsets.UTF_8).split("\u0000")) {
+                if (kv.startsWith("RANK=")) {
+                    return Integer.parseInt(kv.substring(5));
+                }
+            }
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        return -1;
     }
 }

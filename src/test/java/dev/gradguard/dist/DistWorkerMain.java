@@ -23,6 +23,7 @@ public final class DistWorkerMain {
             case "collectives" -> collectives(env);
             case "peer-dies" -> peerDies(env);
             case "data-parallel" -> dataParallel(env);
+            case "reducer" -> reducer(env);
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.exit(0);
@@ -138,6 +139,93 @@ public final class DistWorkerMain {
             }
             System.out.println("OK data-parallel " + sums.get(0));
         }
+    }
+
+    /**
+     * Four steps of data-parallel SGD on a 3-layer linear model through DDP's Reducer, gradients bound into a
+     * STRICT GradBuffer: steps 0 and 1 with one micro-batch, steps 2 and 3 with two (only the second
+     * syncs). Checks after the first micro-batch that nothing was averaged, after each step that the buffer's
+     * views still hold the averaged gradients and that the parameters equal a full-batch reference.
+     */
+    private static void reducer(DistEnv env) {
+        org.bytedeco.pytorch.Scalar lr = new org.bytedeco.pytorch.Scalar(0.05);
+        long[][] shapes = {{256, 64}, {1100, 256}, {3, 1100}};
+        try (DataParallel dp = DataParallel.init(env, Duration.ofSeconds(30))) {
+            List<Tensor> mine = new ArrayList<>();
+            List<Tensor> ref = new ArrayList<>();
+            for (int i = 0; i < shapes.length; i++) {
+                mine.add(randn(30 + i + 100L * dp.rank(), shapes[i]).mul(new org.bytedeco.pytorch.Scalar(0.05)).set_requires_grad(true));
+                ref.add(randn(30 + i, shapes[i]).mul(new org.bytedeco.pytorch.Scalar(0.05)).set_requires_grad(true));
+            }
+            Parameters params = Parameters.of(List.of("w1", "w2", "w3"), mine);
+            Parameters reference = Parameters.of(List.of("w1", "w2", "w3"), ref);
+            dp.broadcast(params);
+            dev.gradguard.clip.GradBuffer buffer = dev.gradguard.clip.GradBuffer.bind(params,
+                    dev.gradguard.clip.GradBuffer.Mode.STRICT);
+            dp.useGradSync(GradSync.REDUCER, params);
+            check(dp.reducerBuckets() == 2, "2 buckets (1 MiB first), got " + dp.reducerBuckets());
+            for (int step = 0; step < 4; step++) {
+                int micro = step < 2 ? 1 : 2;
+                buffer.zero();
+                List<Tensor> xs = new ArrayList<>();
+                List<Tensor> ys = new ArrayList<>();
+                for (int m = 0; m < micro; m++) {
+                    boolean syncs = m == micro - 1;
+                    for (int r = 0; r < 2; r++) {
+                        Tensor x = randn(DataSharding.seedFor(7, r) + 10L * step + m, 8, 64);
+                        Tensor y = randn(DataSharding.seedFor(9, r) + 10L * step + m, 8, 3);
+                        xs.add(x);
+                        ys.add(y);
+                        if (r == dp.rank()) {
+                            dp.beforeForward(syncs);
+                            Tensor loss = torch.mse_loss(forward(params, x), y).div(new org.bytedeco.pytorch.Scalar((double) micro));
+                            dp.beforeBackward(syncs);
+                            loss.backward();
+                        }
+                    }
+                    if (!syncs) {
+                        List<String> local = dp.gatherChecksums(Double.toString(buffer.totalNorm(2).item_double()));
+                        check(!local.get(0).equals(local.get(1)), "a micro-batch that does not sync keeps local gradients");
+                    }
+                }
+                dp.synchronize(buffer); // a no-op under the Reducer
+                double viaBuffer = buffer.totalNorm(2).item_double();
+                List<Tensor> grads = new ArrayList<>();
+                for (Tensor p : params) {
+                    grads.add(p.grad());
+                }
+                double viaGrads = ClipGrad.getTotalNorm(grads, 2, false).item_double();
+                check(Math.abs(viaBuffer - viaGrads) <= 1e-5 * viaGrads, "the buffer's views hold the averaged gradients: " + viaBuffer + " vs " + viaGrads);
+                List<String> norms = dp.gatherChecksums(Double.toString(viaBuffer));
+                check(norms.get(0).equals(norms.get(1)), "same gradient norm on both ranks: " + norms);
+
+                for (Tensor p : reference) {
+                    if (p.grad().defined()) {
+                        p.grad().zero_();
+                    }
+                }
+                torch.mse_loss(forward(reference, torch.cat(new org.bytedeco.pytorch.TensorVector(xs.toArray(new Tensor[0])))),
+                        torch.cat(new org.bytedeco.pytorch.TensorVector(ys.toArray(new Tensor[0])))).backward();
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    for (int i = 0; i < shapes.length; i++) {
+                        params.get(i).sub_(params.get(i).grad().mul(lr));
+                        reference.get(i).sub_(reference.get(i).grad().mul(lr));
+                    }
+                }
+            }
+            check(buffer.rebinds() == 0, "the gradients stayed views into the buffer");
+            List<String> sums = dp.gatherChecksums(params.checksum());
+            check(sums.get(0).equals(sums.get(1)), "bit-identical parameters on both ranks: " + sums);
+            for (int i = 0; i < shapes.length; i++) {
+                check(torch.allclose(params.get(i), reference.get(i), 1e-5, 1e-6, false),
+                        "Reducer parameters equal the full-batch reference (" + params.name(i) + ")");
+            }
+            System.out.println("OK reducer " + sums.get(0));
+        }
+    }
+
+    private static Tensor forward(Parameters p, Tensor x) {
+        return x.matmul(p.get(0).t()).tanh().matmul(p.get(1).t()).tanh().matmul(p.get(2).t());
     }
 
     private static void peerDies(DistEnv env) throws Exception {
