@@ -67,13 +67,29 @@ public final class DataParallel implements AutoCloseable {
      * @throws CollectiveException when the rendezvous fails or times out
      */
     public static DataParallel init(DistEnv env, Duration timeout) {
+        return init(env, timeout, false);
+    }
+
+    /**
+     * Joins the job (blocks until every rank arrives); with a world size of 1, no group is created.
+     *
+     * @param cuda whether the model trains on a GPU: gradients are then averaged through NCCL
+     * @throws CollectiveException when the rendezvous fails or times out, or NCCL is missing from this build
+     */
+    public static DataParallel init(DistEnv env, Duration timeout, boolean cuda) {
         Objects.requireNonNull(env, "env");
-        return env.worldSize() == 1 ? new DataParallel(env, null) : new DataParallel(env, ProcessGroups.init(env, timeout));
+        return env.worldSize() == 1 ? new DataParallel(env, null)
+                : new DataParallel(env, ProcessGroups.init(env, timeout, cuda));
     }
 
     /** {@link #init(DistEnv)} from the launcher's environment when there is one, else {@link #single()}. */
     public static DataParallel fromEnvironment() {
-        return DistEnv.isLaunched(System.getenv()) ? init(DistEnv.fromEnvironment()) : single();
+        return fromEnvironment(false);
+    }
+
+    /** {@link #init(DistEnv, Duration, boolean)} from the launcher's environment, else {@link #single()}. */
+    public static DataParallel fromEnvironment(boolean cuda) {
+        return DistEnv.isLaunched(System.getenv()) ? init(DistEnv.fromEnvironment(), DEFAULT_TIMEOUT, cuda) : single();
     }
 
     public int rank() {

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.Backend;
 import org.bytedeco.pytorch.BackendOptional;
 import org.bytedeco.pytorch.BroadcastOptions;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -22,8 +23,8 @@ import org.bytedeco.pytorch.Work;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The collectives of one process in a data-parallel job, over c10d's Gloo backend; made by
- * {@link ProcessGroups#init}. Every method is a collective: all ranks must call the same methods in the
+ * The collectives of one process in a data-parallel job, over c10d's Gloo backend (and NCCL for CUDA tensors
+ * in a GPU job); made by {@link ProcessGroups#init}. Every method is a collective: all ranks must call the same methods in the
  * same order with tensors of the same shapes, or they wait until the timeout.
  *
  * <p>Tensors are changed in place and must be contiguous; results are bit-identical on every rank. Each
@@ -50,14 +51,33 @@ public final class DistGroup implements AutoCloseable {
     private final DistEnv env;
     private final Store store;
     private final ProcessGroupGloo gloo;
+    private final Backend nccl;
     private ProcessGroup processGroup;
     private long gatherRound;
     private boolean closed;
 
-    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo) {
+    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo, Backend nccl) {
         this.env = env;
         this.store = store;
         this.gloo = gloo;
+        this.nccl = nccl;
+    }
+
+    /** Whether CUDA tensors can take part (an NCCL backend is attached). */
+    public boolean hasNccl() {
+        return nccl != null;
+    }
+
+    /** Gloo for CPU tensors, NCCL for CUDA tensors. */
+    private Backend backendFor(Tensor t) {
+        if (!t.is_cuda()) {
+            return gloo;
+        }
+        if (nccl == null) {
+            throw new IllegalArgumentException("a CUDA tensor in a collective of a process group made without NCCL"
+                    + " (ProcessGroups.init(env, timeout, true) adds it)");
+        }
+        return nccl;
     }
 
     public int rank() {
@@ -87,7 +107,7 @@ public final class DistGroup implements AutoCloseable {
                 opts.rootRank(root);
                 List<Work> pending = new ArrayList<>();
                 for (Tensor t : tensors) {
-                    pending.add(gloo.broadcast(new TensorVector(contiguous(t).detach()), opts));
+                    pending.add(backendFor(t).broadcast(new TensorVector(contiguous(t).detach()), opts));
                 }
                 waitAll(pending);
             }
@@ -114,7 +134,7 @@ public final class DistGroup implements AutoCloseable {
                 long n = flat.numel();
                 for (long off = 0; off < n; off += bucketElements) {
                     Tensor bucket = flat.narrow(0, off, Math.min(bucketElements, n - off));
-                    pending.add(gloo.allreduce(new TensorVector(bucket), opts));
+                    pending.add(backendFor(bucket).allreduce(new TensorVector(bucket), opts));
                 }
             }
             waitAll(pending);
@@ -191,7 +211,10 @@ public final class DistGroup implements AutoCloseable {
         if (processGroup == null) {
             ProcessGroup pg = new ProcessGroup(rank(), worldSize());
             pg.setBackend(torch.DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
-            pg.setDefaultBackend(ProcessGroup.BackendType.GLOO);
+            if (nccl != null) {
+                pg.setBackend(torch.DeviceType.CUDA, ProcessGroup.BackendType.NCCL, new BackendOptional(nccl));
+            }
+            pg.setDefaultBackend(nccl != null ? ProcessGroup.BackendType.NCCL : ProcessGroup.BackendType.GLOO);
             processGroup = pg;
         }
         return processGroup;
@@ -210,6 +233,10 @@ public final class DistGroup implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (nccl != null) {
+                nccl.shutdown();
+                nccl.close();
+            }
             gloo.close();
             store.close();
         }

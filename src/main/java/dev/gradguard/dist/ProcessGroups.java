@@ -5,19 +5,23 @@ import java.time.Duration;
 import java.util.Objects;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.Backend;
+import org.bytedeco.pytorch.PrefixStore;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
+import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 
 /**
  * Creates the process group of a data-parallel job: c10d's {@code TCPStore} for the rendezvous (rank 0
  * serves it on {@code MASTER_ADDR:MASTER_PORT}, every rank connects) and a Gloo backend, libtorch's CPU
- * collectives.
+ * collectives; for a job on GPUs also an NCCL backend, as PyTorch's {@code "cpu:gloo,cuda:nccl"} does: CUDA
+ * tensors (the gradient buffers) go through NCCL, small host values (flags, the loss) through Gloo.
  *
- * <p>GPU: NCCL is reached through the same c10d code with the {@code -gpu} natives
- * ({@code ProcessGroupNCCL} in place of {@code ProcessGroupGloo}); this build is CPU-only and that path is
- * untested here. The gradient buffers would then have to live on the GPU.
+ * <p>NCCL's natives are only in the {@code -gpu} build ({@code mvn -Pgpu}); asking for NCCL with the CPU
+ * natives is a {@link CollectiveException} that says so. This project's machines have no GPU: the NCCL path
+ * has been compiled and its refusal tested, never run.
  */
 public final class ProcessGroups {
     /** Gloo's worker threads per process: collectives of different buckets proceed in parallel. */
@@ -26,21 +30,31 @@ public final class ProcessGroups {
     private ProcessGroups() {
     }
 
+    /** {@link #init(DistEnv, Duration, boolean)} without NCCL: a CPU job. */
+    public static DistGroup init(DistEnv env, Duration timeout) {
+        return init(env, timeout, false);
+    }
+
     /**
      * Joins the job: blocks until all {@code env.worldSize()} processes have reached the store, then builds
-     * the Gloo group.
+     * the Gloo group (and the NCCL one when {@code cuda}).
      *
      * @param timeout how long the rendezvous and every later collective may wait for the peers
+     * @param cuda whether the job trains on GPUs: adds an NCCL backend for CUDA tensors
      * @return the group; close it when done
-     * @throws CollectiveException when the rendezvous fails or times out (the message names the address)
+     * @throws CollectiveException when the rendezvous fails or times out (the message names the address), or
+     *     NCCL is asked for without the GPU natives
      */
-    public static DistGroup init(DistEnv env, Duration timeout) {
+    public static DistGroup init(DistEnv env, Duration timeout, boolean cuda) {
         Objects.requireNonNull(env, "env");
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
         }
         Torch.load();
+        if (cuda) {
+            requireNcclNatives();
+        }
         Store store = null;
         try {
             TCPStoreOptions so = new TCPStoreOptions();
@@ -54,7 +68,14 @@ public final class ProcessGroups {
             opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(glooHost(env)));
             opts.threads(GLOO_THREADS);
             ProcessGroupGloo gloo = new ProcessGroupGloo(store, env.rank(), env.worldSize(), opts);
-            return new DistGroup(env, store, gloo);
+            Backend nccl = null;
+            if (cuda) {
+                // each backend keeps its rendezvous keys under its own prefix, as PyTorch's process groups do
+                ProcessGroupNCCL.Options no = ProcessGroupNCCL.Options.create();
+                no.timeout(new Milliseconds(timeout.toMillis()));
+                nccl = new ProcessGroupNCCL(new PrefixStore("cuda/", store), env.rank(), env.worldSize(), no);
+            }
+            return new DistGroup(env, store, gloo, nccl);
         } catch (RuntimeException e) {
             if (store != null) {
                 store.close();
@@ -62,6 +83,21 @@ public final class ProcessGroups {
             throw new CollectiveException("rank " + env.rank() + " could not join the process group of "
                     + env.worldSize() + " at " + env.masterAddr() + ":" + env.masterPort() + " within "
                     + timeout.toSeconds() + " s: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads NCCL's Java binding, whose natives only the {@code -gpu} build has.
+     *
+     * @throws CollectiveException naming the fix when they are missing
+     */
+    static void requireNcclNatives() {
+        try {
+            Class.forName("org.bytedeco.pytorch.nccl.ProcessGroupNCCL$Options", true, ProcessGroups.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new CollectiveException("data-parallel training on GPUs needs NCCL, which this build does not have: it"
+                    + " has libtorch's CPU natives; build with 'mvn -Pgpu package' on a machine with CUDA 13.1, cuDNN 9"
+                    + " and NCCL 2 ('gradguard doctor' checks them)", e);
         }
     }
 

@@ -112,7 +112,7 @@ public final class SystemFacts {
     }
 
     /** Where this build's native resources are: the jar (or directory) holding {@code org/bytedeco/pytorch/<platform>/}. */
-    static String nativesLocation(String platform) {
+    public static String nativesLocation(String platform) {
         ClassLoader cl = SystemFacts.class.getClassLoader();
         URL url = cl.getResource("org/bytedeco/pytorch/" + platform + "/libjnitorch.so");
         if (url == null) {

@@ -45,6 +45,31 @@ public final class Devices {
         throw new IllegalArgumentException("--device must be one of " + ALLOWED + ", got '" + spec + "'");
     }
 
+    /**
+     * The device of one data-parallel worker, torchrun's convention: {@code auto} and {@code cuda} mean the GPU
+     * numbered by the worker's {@code LOCAL_RANK}, so the workers of a node each take their own GPU;
+     * {@code cpu} and an explicit {@code cuda:N} are kept as given.
+     *
+     * @throws IllegalArgumentException as {@link #resolve(String)}, also when the node has fewer GPUs than
+     *     workers
+     */
+    public static Device resolveForWorker(String spec, int localRank) {
+        if (localRank < 0) {
+            throw new IllegalArgumentException("localRank must be >= 0, got " + localRank);
+        }
+        String s = spec == null ? "" : spec.trim().toLowerCase(Locale.ROOT);
+        Device d = resolve(spec);
+        if (localRank == 0 || !d.is_cuda() || !(s.equals("auto") || s.equals("cuda"))) {
+            return d;
+        }
+        int count = torch.cuda_device_count();
+        if (localRank >= count) {
+            throw new IllegalArgumentException("--device " + spec + ": worker LOCAL_RANK " + localRank + " needs GPU cuda:"
+                    + localRank + " but this node has " + count + " (start at most " + count + " workers per node)");
+        }
+        return new Device("cuda:" + localRank);
+    }
+
     /** The device as libtorch names it, e.g. {@code cpu} or {@code cuda:0}. */
     public static String name(Device device) {
         return device.str().getString();

@@ -9,6 +9,7 @@ import dev.gradguard.control.Controller;
 import dev.gradguard.control.Controllers;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
+import dev.gradguard.dist.DistEnv;
 import dev.gradguard.dist.DataSharding;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
@@ -96,7 +97,8 @@ public final class TrainJob {
             throw new IllegalArgumentException("task " + task.name() + " has no model '" + modelName
                     + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
         }
-        Device device = Devices.resolve(settings.device());
+        DistEnv distEnv = DistEnv.isLaunched(System.getenv()) ? DistEnv.fromEnvironment() : DistEnv.single();
+        Device device = Devices.resolveForWorker(settings.device(), distEnv.localRank());
         GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
         Controller controller = Controllers.parse(settings.controller(), pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
@@ -108,7 +110,7 @@ public final class TrainJob {
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
 
-        DataParallel parallel = DataParallel.fromEnvironment();
+        DataParallel parallel = DataParallel.init(distEnv, DataParallel.DEFAULT_TIMEOUT, device.is_cuda());
         boolean main = parallel.isMain();
         if (settings.batchSize() % parallel.worldSize() != 0) {
             throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
