@@ -33,17 +33,17 @@ import org.bytedeco.pytorch.global.torch;
  * Configurations alternate over several rounds so that drift of a shared machine hits all alike; each row is
  * the median over rounds of the per-round medians.
  *
- * <p>Reported per configuration: the median step, the median "backward + sync" time (from the start of
- * backward until every gradient holds the mean over the ranks: what the two modes differ in), and samples per
- * second over the timed steps.
+ * <p>Reported per configuration: the median step; the median backward (under the Reducer it includes the
+ * all-reduces it overlaps with the computation); the median all-reduce after backward (the flat sync's whole
+ * cost, nothing under the Reducer); and samples per second over the timed steps.
  */
 public final class DistBenchmark {
     private static final int INPUT = 256;
     private static final int WARMUP = 20;
 
     /** One configuration's numbers, from rank 0. */
-    public record Row(int workers, int threadsPerWorker, GradSync sync, double stepMs, double backwardSyncMs,
-            double samplesPerSecond) {
+    public record Row(int workers, int threadsPerWorker, GradSync sync, double stepMs, double backwardMs,
+            double syncMs, double samplesPerSecond) {
     }
 
     private record Config(int workers, int threads, GradSync sync) {
@@ -87,7 +87,7 @@ public final class DistBenchmark {
         for (int i = 0; i < configs.size(); i++) {
             Config c = configs.get(i);
             List<double[]> s = samples.get(i);
-            rows.add(new Row(c.workers(), c.threads(), c.sync(), median(s, 0), median(s, 1), median(s, 2)));
+            rows.add(new Row(c.workers(), c.threads(), c.sync(), median(s, 0), median(s, 1), median(s, 2), median(s, 3)));
         }
         return rows;
     }
@@ -111,11 +111,12 @@ public final class DistBenchmark {
         if (!r.succeeded()) {
             throw new IllegalStateException("benchmark workers failed: " + r.message() + "\n" + text);
         }
-        Matcher m = Pattern.compile("\\[rank 0\\] RESULT (\\S+) (\\S+) (\\S+)").matcher(text);
+        Matcher m = Pattern.compile("\\[rank 0\\] RESULT (\\S+) (\\S+) (\\S+) (\\S+)").matcher(text);
         if (!m.find()) {
             throw new IllegalStateException("no result from rank 0:\n" + text);
         }
-        return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))};
+        return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
+                Double.parseDouble(m.group(4))};
     }
 
     /** A Markdown table of the rows, with throughput relative to the first. */
@@ -124,12 +125,12 @@ public final class DistBenchmark {
         sb.append(String.format(Locale.ROOT, "MLP %d-%d-%d-10, global batch %d, %d timed steps (after %d warm-up), "
                 + "%d rounds, %d cores%n%n", INPUT, hidden, hidden, batch, steps, WARMUP, rounds,
                 Runtime.getRuntime().availableProcessors()));
-        sb.append("| workers x threads | gradient sync | step ms | backward + sync ms | samples/s | vs first |\n");
-        sb.append("|---|---|---|---|---|---|\n");
+        sb.append("| workers x threads | gradient sync | step ms | backward ms | all-reduce after backward ms | samples/s | vs first |\n");
+        sb.append("|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %d x %d | %s | %.2f | %.2f | %.0f | %.2fx |%n", r.workers(),
-                    r.threadsPerWorker(), r.workers() == 1 ? "none" : r.sync().cliName(), r.stepMs(),
-                    r.backwardSyncMs(), r.samplesPerSecond(), r.samplesPerSecond() / rows.get(0).samplesPerSecond()));
+            sb.append(String.format(Locale.ROOT, "| %d x %d | %s | %.2f | %.2f | %.2f | %.0f | %.2fx |%n", r.workers(),
+                    r.threadsPerWorker(), r.workers() == 1 ? "none" : r.sync().cliName(), r.stepMs(), r.backwardMs(),
+                    r.syncMs(), r.samplesPerSecond(), r.samplesPerSecond() / rows.get(0).samplesPerSecond()));
         }
         return sb.toString();
     }
@@ -159,7 +160,8 @@ public final class DistBenchmark {
                 Tensor y = torch.randn(batch, 10);
                 Scalar lr = new Scalar(0.01);
                 double[] stepMs = new double[steps];
-                double[] reduceMs = new double[steps];
+                double[] backwardMs = new double[steps];
+                double[] syncMs = new double[steps];
                 long wallStart = 0;
                 for (int s = -WARMUP; s < steps; s++) {
                     if (s == 0) {
@@ -169,6 +171,7 @@ public final class DistBenchmark {
                     long t0 = System.nanoTime();
                     long t1;
                     long t2;
+                    long t3;
                     try (PointerScope scope = new PointerScope()) {
                         buffer.zero();
                         dp.beforeForward(true);
@@ -178,8 +181,9 @@ public final class DistBenchmark {
                         dp.beforeBackward(true);
                         t1 = System.nanoTime();
                         loss.backward();
-                        dp.synchronize(buffer);
                         t2 = System.nanoTime();
+                        dp.synchronize(buffer);
+                        t3 = System.nanoTime();
                         try (NoGradGuard g = new NoGradGuard()) {
                             for (Tensor p : params) {
                                 p.sub_(p.grad().mul(lr));
@@ -188,7 +192,8 @@ public final class DistBenchmark {
                     }
                     if (s >= 0) {
                         stepMs[s] = (System.nanoTime() - t0) / 1e6;
-                        reduceMs[s] = (t2 - t1) / 1e6;
+                        backwardMs[s] = (t2 - t1) / 1e6;
+                        syncMs[s] = (t3 - t2) / 1e6;
                     }
                 }
                 dp.barrier();
@@ -198,7 +203,8 @@ public final class DistBenchmark {
                     throw new IllegalStateException("ranks drifted apart: " + sums);
                 }
                 if (dp.isMain()) {
-                    System.out.printf(Locale.ROOT, "RESULT %.3f %.3f %.1f%n", Stats.median(stepMs), Stats.median(reduceMs),
+                    System.out.printf(Locale.ROOT, "RESULT %.3f %.3f %.3f %.1f%n", Stats.median(stepMs),
+                            Stats.median(backwardMs), Stats.median(syncMs),
                             (double) batch * dp.worldSize() * steps / wall);
                 }
             }

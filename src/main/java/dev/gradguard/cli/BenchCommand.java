@@ -124,7 +124,8 @@ public final class BenchCommand {
                             "rounds", rounds),
                     rows.stream().map(r -> Map.<String, Object>of("workers", r.workers(), "threads_per_worker",
                             r.threadsPerWorker(), "grad_sync", r.sync().cliName(), "step_ms", r.stepMs(),
-                            "backward_sync_ms", r.backwardSyncMs(), "samples_per_s", r.samplesPerSecond())).toList());
+                            "backward_ms", r.backwardMs(), "allreduce_after_backward_ms", r.syncMs(),
+                            "samples_per_s", r.samplesPerSecond())).toList());
             return ExitCodes.OK;
         }
     }

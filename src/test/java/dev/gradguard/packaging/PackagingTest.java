@@ -80,7 +80,7 @@ class PackagingTest {
     @Test
     void theRuntimeImageBuildsTheGpuProfileOnCuda131WithCudnnAndNccl() throws IOException {
         String text = Files.readString(ROOT.resolve("docker/Dockerfile"));
-        assertTrue(text.contains("FROM nvidia/cuda:13.1.0-cudnn-runtime-ubuntu24.04"), text);
+        assertTrue(text.contains("FROM nvidia/cuda:13.1.1-cudnn-runtime-ubuntu24.04"), text);
         assertTrue(text.contains("-Pgpu -DskipTests package"), text);
         assertTrue(text.contains("libnccl2") && text.contains("openjdk-17-jre-headless"), text);
     }
