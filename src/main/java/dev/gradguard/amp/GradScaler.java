@@ -149,18 +149,21 @@ public final class GradScaler implements Stateful {
         }
         Torch.load();
         float inverse = (float) (1.0 / scale);
-        boolean inf = false;
+        boolean inf;
         try (NoGradGuard noGrad = new NoGradGuard()) {
+            // one flag for all the gradients, read back once: a single host sync on a GPU, as in PyTorch
+            Tensor allFinite = null;
             for (Tensor p : parameters) {
                 Tensor g = p.grad();
                 if (!g.defined()) {
                     continue;
                 }
-                if (!inf && !torch.isfinite(g).all().item_bool()) {
-                    inf = true;
-                }
+                Tensor finite = torch.isfinite(g).all();
+                allFinite = allFinite == null ? finite
+                        : allFinite.logical_and(finite.to(allFinite.device(), finite.scalar_type()));
                 g.mul_(new Scalar(inverse));
             }
+            inf = allFinite != null && !allFinite.item_bool();
         }
         unscaled = true;
         foundInf = agree.apply(inf);

@@ -71,11 +71,12 @@ public enum Precision {
      * (libtorch 2.10's CPU build, for one, cannot run an LSTM's training forward pass in float16: oneDNN
      * finds no LSTM primitive, while inference works.) Nothing is learned and no gradient is written.
      *
+     * @param modelName the model's name, for the message
      * @param input a batch the model accepts, on {@code device}
-     * @throws IllegalArgumentException naming the precision, the device and libtorch's reason, when the forward
-     *     pass fails
+     * @throws IllegalArgumentException naming the precision, the model, the device and libtorch's reason, when
+     *     the forward pass fails
      */
-    public void checkForward(Model model, Tensor input, Device device) {
+    public void checkForward(Model model, String modelName, Tensor input, Device device) {
         Objects.requireNonNull(model, "model");
         if (autocastType == null) {
             return;
@@ -84,7 +85,7 @@ public enum Precision {
             model.forward(input);
         } catch (RuntimeException e) {
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-            throw new IllegalArgumentException("--precision " + id() + " is not supported by this model on "
+            throw new IllegalArgumentException("--precision " + id() + " is not supported by model " + modelName + " on "
                     + device.str().getString() + " in this libtorch build (" + reason + ")"
                     + (this == FP16 ? "; use --precision bf16" : "; use --precision fp32"), e);
         }

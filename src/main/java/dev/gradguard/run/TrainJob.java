@@ -321,7 +321,7 @@ public final class TrainJob {
             Model probe = task.createModel(modelName);
             probe.module().to(device, false);
             org.bytedeco.pytorch.Tensor input = task.trainingData(seed, 2).next().input();
-            precision.checkForward(probe, input.to(device, input.scalar_type()), device);
+            precision.checkForward(probe, modelName, input.to(device, input.scalar_type()), device);
         }
     }
 

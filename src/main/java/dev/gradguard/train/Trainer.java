@@ -57,7 +57,7 @@ import org.bytedeco.pytorch.Tensor;
  *
  * <p>Host syncs: on a GPU a step synchronizes with the device where it reads the loss and the gradient
  * norm back (the guard needs them to decide before the optimizer steps), like PyTorch's GradScaler does
- * when it checks for infinities.
+ * when it checks for infinities; in fp16 once more, where the scaler reads whether any gradient overflowed.
  *
  * <p>Not thread-safe: one thread drives a trainer.
  */
