@@ -5,6 +5,7 @@ import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -83,6 +84,11 @@ public final class GradScaler implements Stateful {
         return new GradScaler(65536.0, 2.0, 0.5, 2000, true);
     }
 
+    /** A pass-through scaler, for float32 and bfloat16 training. */
+    public static GradScaler disabled() {
+        return new GradScaler(1.0, 2.0, 0.5, 1, false);
+    }
+
     public boolean enabled() {
         return enabled;
     }
@@ -112,13 +118,29 @@ public final class GradScaler implements Stateful {
     /**
      * Divides every defined gradient by the scale, in place (multiplying by the float32 reciprocal, as PyTorch
      * does, which is exact for power-of-two scales), and records whether any scaled gradient held an
-     * infinity or NaN. Call it once per step, after the last {@code backward()} and before clipping.
+     * infinity or NaN. Call it once per step, after the last {@code backward()} and before clipping. Each
+     * gradient tensor is changed in place, never replaced, so gradients bound as views into a flat buffer
+     * stay bound.
      *
      * @param parameters the parameters whose {@code grad()} to unscale; those without a gradient are skipped
      * @return true when an inf or NaN was found (the step should be skipped); false when disabled
      * @throws IllegalStateException if it was already called since the last {@link #update()}
      */
     public boolean unscale(Iterable<Tensor> parameters) {
+        return unscale(parameters, UnaryOperator.identity());
+    }
+
+    /**
+     * {@link #unscale(Iterable)} in data-parallel training: {@code agree} combines this process's finding with
+     * the other ranks' (e.g. {@code DataParallel::anyTrue}), so that every rank skips the same steps and keeps
+     * the same scale, as PyTorch's {@code ShardedGradScaler} all-reduces its {@code found_inf}. Not called when
+     * disabled.
+     *
+     * @param agree from this rank's "inf or NaN found" to the answer every rank acts on
+     * @return the agreed answer
+     * @throws IllegalStateException if it was already called since the last {@link #update()}
+     */
+    public boolean unscale(Iterable<Tensor> parameters, UnaryOperator<Boolean> agree) {
         if (!enabled) {
             return false;
         }
@@ -127,22 +149,25 @@ public final class GradScaler implements Stateful {
         }
         Torch.load();
         float inverse = (float) (1.0 / scale);
-        boolean inf = false;
+        boolean inf;
         try (NoGradGuard noGrad = new NoGradGuard()) {
+            // one flag for all the gradients, read back once: a single host sync on a GPU, as in PyTorch
+            Tensor allFinite = null;
             for (Tensor p : parameters) {
                 Tensor g = p.grad();
                 if (!g.defined()) {
                     continue;
                 }
-                if (!inf && !torch.isfinite(g).all().item_bool()) {
-                    inf = true;
-                }
+                Tensor finite = torch.isfinite(g).all();
+                allFinite = allFinite == null ? finite
+                        : allFinite.logical_and(finite.to(allFinite.device(), finite.scalar_type()));
                 g.mul_(new Scalar(inverse));
             }
+            inf = allFinite != null && !allFinite.item_bool();
         }
         unscaled = true;
-        foundInf = inf;
-        return inf;
+        foundInf = agree.apply(inf);
+        return foundInf;
     }
 
     /**
@@ -160,10 +185,33 @@ public final class GradScaler implements Stateful {
     }
 
     /**
+     * The scale {@link #update()} is about to set, given what {@link #unscale} found: lowered by the backoff
+     * factor after an inf or NaN, grown by the growth factor when this step completes a growth interval
+     * (unless that would overflow float32), else unchanged. 1.0 when disabled.
+     *
+     * @throws IllegalStateException if {@link #unscale} was not called this step
+     */
+    public double nextScale() {
+        if (!enabled) {
+            return 1.0;
+        }
+        requireUnscaled("nextScale()");
+        if (foundInf) {
+            return (float) (scale * backoffFactor);
+        }
+        if (growthTracker + 1 == growthInterval) {
+            float grown = (float) (scale * growthFactor);
+            return Float.isFinite(grown) ? grown : scale;
+        }
+        return scale;
+    }
+
+    /**
      * Adapts the scale, as PyTorch's {@code _amp_update_scale_}: after an inf or NaN the scale is multiplied by
      * the backoff factor and the tracker reset; otherwise the tracker counts up, and when it reaches the
      * growth interval the scale is multiplied by the growth factor (unless that would overflow float32) and
-     * the tracker reset. Ends the step: {@link #unscale} may be called again.
+     * the tracker reset. The new scale is {@link #nextScale()}. Ends the step: {@link #unscale} may be called
+     * again.
      *
      * @throws IllegalStateException if {@link #unscale} was not called this step
      */
@@ -172,18 +220,9 @@ public final class GradScaler implements Stateful {
             return;
         }
         requireUnscaled("update()");
-        if (foundInf) {
-            scale = (float) (scale * backoffFactor);
-            growthTracker = 0;
-        } else if (growthTracker + 1 == growthInterval) {
-            float grown = (float) (scale * growthFactor);
-            if (Float.isFinite(grown)) {
-                scale = grown;
-            }
-            growthTracker = 0;
-        } else {
-            growthTracker++;
-        }
+        boolean intervalEnds = foundInf || growthTracker + 1 == growthInterval;
+        scale = (float) nextScale();
+        growthTracker = intervalEnds ? 0 : growthTracker + 1;
         unscaled = false;
         foundInf = false;
     }

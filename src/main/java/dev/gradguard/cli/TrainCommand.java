@@ -59,6 +59,12 @@ public final class TrainCommand implements Callable<Integer> {
     String threads;
     @Option(names = "--device", paramLabel = "DEVICE", description = "auto (a GPU when CUDA is usable, else the CPU), cpu, cuda or cuda:N (default auto)")
     String device;
+    @Option(names = "--precision", paramLabel = "P", description = "fp32, bf16 or fp16: forward pass and loss under autocast in bf16 or fp16 (fp16 with dynamic loss scaling); weights and gradients stay fp32 (default fp32)")
+    String precision;
+    @Option(names = "--loss-scale-init", paramLabel = "S", description = "fp16: the first loss scale (default 65536, PyTorch's)")
+    String lossScaleInit;
+    @Option(names = "--loss-scale-growth-interval", paramLabel = "N", description = "fp16: finite steps in a row before the loss scale doubles (default 2000, PyTorch's)")
+    String lossScaleGrowthInterval;
     @Option(names = "--flush-denormal", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "flush denormal floats to zero, torch.set_flush_denormal (default true: denormals slow CPU math tens of times)")
     String flushDenormal;
     @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last)")
@@ -185,6 +191,9 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "seed", seed);
         put(m, "threads", threads);
         put(m, "device", device);
+        put(m, "precision", precision);
+        put(m, "loss-scale-init", lossScaleInit);
+        put(m, "loss-scale-growth-interval", lossScaleGrowthInterval);
         put(m, "flush-denormal", flushDenormal);
         put(m, "accumulate", accumulate);
         put(m, "hidden", hidden);

@@ -3,8 +3,10 @@ package dev.gradguard.guard;
 import dev.gradguard.clip.PipelineReport;
 import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
+import java.math.BigDecimal;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * Never lets a NaN or an infinity reach the weights: a step whose loss, pre-clip or post-clip gradient
@@ -12,6 +14,12 @@ import java.util.Map;
  * bit-identical), counted, and reported. At the {@code maxConsecutive}-th non-finite step in a row the
  * decision says to stop the run. A transform's request to skip (a spike guard) is honoured
  * too, and counted as skipped but not as non-finite.
+ *
+ * <p>With fp16 loss scaling, an inf or NaN in the scaled gradients while the loss is finite is the scaler's
+ * business, not divergence: PyTorch's {@code GradScaler} expects the first steps to overflow while the scale
+ * calibrates. Such a step is skipped and counted as skipped, but neither counted as non-finite nor as part of
+ * a run of non-finite steps (the run in progress is neither extended nor broken). A non-finite loss is
+ * non-finite whatever the scale.
  *
  * <p>This is Optax's {@code apply_if_finite} with its {@code max_consecutive_errors}, applied in front of
  * the optimizer.
@@ -42,6 +50,23 @@ public final class NonFiniteGuard implements Stateful {
      * @return apply, skip, or (at the {@code maxConsecutive}-th non-finite step in a row) skip and stop
      */
     public GuardDecision decide(long step, double loss, PipelineReport clip) {
+        return decide(step, loss, clip, OptionalDouble.empty());
+    }
+
+    /**
+     * Decides whether the step's update may be applied, in fp16 training with loss scaling.
+     *
+     * @param loweredLossScale present when the loss scaler found an inf or NaN in this step's scaled gradients,
+     *     holding the scale it lowers the loss scale to (for the skip reason)
+     * @return as {@link #decide(long, double, PipelineReport)}, or, for an overflow with a finite loss, a skip
+     *     that is a {@link GuardDecision#lossScaleOverflow()}
+     */
+    public GuardDecision decide(long step, double loss, PipelineReport clip, OptionalDouble loweredLossScale) {
+        if (loweredLossScale.isPresent() && Double.isFinite(loss)) {
+            skippedSteps++;
+            return GuardDecision.lossScaleOverflow("fp16 gradient overflow: loss scale lowered to "
+                    + new BigDecimal(loweredLossScale.getAsDouble()).stripTrailingZeros().toPlainString());
+        }
         String nonFinite = nonFiniteReason(loss, clip);
         if (nonFinite != null) {
             skippedSteps++;

@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
- * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code nonfinite} and
+ * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code loss_scale} (the scale this
+ * step's loss was multiplied by) in fp16 runs, {@code nonfinite} and
  * {@code skip_reason} on skipped steps, {@code attribution} (trigger, nonfinite_layers, top_layers) on
  * non-finite, skipped and hard-clipped steps, and {@code control} (kind, old, new, reason) on steps where
  * the controller changed something. Each line is flushed when written, so a killed run leaves every
@@ -68,6 +69,7 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         m.put("clipped", r.clipped());
         m.put("clip_coef", Json.number(r.clipCoef()));
         m.put("lr", Json.number(r.lr()));
+        r.lossScale().ifPresent(scale -> m.put("loss_scale", Json.number(scale)));
         m.put("skipped", r.skipped());
         m.put("time_ms", Math.round(r.timeMs() * 1000.0) / 1000.0);
         if (r.skipped()) {

@@ -165,7 +165,8 @@ final class RunCheckpoints implements TrainingListener {
 
     @Override
     public void onStep(StepResult result) {
-        if (settings.rollback() > 0 && result.skipped() && !result.nonFinite() && result.stopReason().isEmpty()) {
+        if (settings.rollback() > 0 && result.skipped() && !result.nonFinite() && !result.lossScaleOverflow()
+                && result.stopReason().isEmpty()) {
             rollBack(result);
         }
         long every = settings.checkpointEvery();
@@ -178,8 +179,9 @@ final class RunCheckpoints implements TrainingListener {
      * Answers a spike (a step a spike guard skipped) as large-scale training does (PaLM, Chowdhery et al.
      * 2022): the weights, optimizer moments, clipping histories, schedule and controller go back to the
      * newest checkpoint, while the data position stays where it is, so the batches between the checkpoint
-     * and the spike are skipped rather than replayed. The step count keeps rising, so every step is logged
-     * once. After {@code --rollback} rollbacks the run stops.
+     * and the spike are skipped rather than replayed. The fp16 loss scale stays too: it is calibrated to the
+     * gradients' range, which a rollback does not change. The step count keeps rising, so every step is
+     * logged once. After {@code --rollback} rollbacks the run stops.
      */
     private void rollBack(StepResult spike) {
         String reason = spike.skipReason().orElse("spike");
@@ -197,8 +199,10 @@ final class RunCheckpoints implements TrainingListener {
         LoadedCheckpoint c = latest.checkpoint().get();
         Map<String, Object> now = trainer.stateDict();
         Map<String, Object> back = new LinkedHashMap<>(c.trainerState());
-        for (String kept : java.util.List.of("step", "data", "guard", "clipped_steps", "recent_losses")) {
-            back.put(kept, now.get(kept));
+        for (String kept : java.util.List.of("step", "data", "guard", "clipped_steps", "recent_losses", "scaler")) {
+            if (now.containsKey(kept)) {
+                back.put(kept, now.get(kept));
+            }
         }
         c.restoreModel(trainer.model().module());
         parallel.afterParametersLoaded(dev.gradguard.model.Parameters.of(trainer.model().module()));

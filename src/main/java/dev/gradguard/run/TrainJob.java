@@ -1,5 +1,7 @@
 package dev.gradguard.run;
 
+import dev.gradguard.amp.GradScaler;
+import dev.gradguard.amp.Precision;
 import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.clip.AbsoluteSpikeGuard;
 import dev.gradguard.clip.ClipPolicies;
@@ -99,6 +101,8 @@ public final class TrainJob {
         }
         DistEnv distEnv = DistEnv.isLaunched(System.getenv()) ? DistEnv.fromEnvironment() : DistEnv.single();
         Device device = Devices.resolveForWorker(settings.device(), distEnv.localRank());
+        GradScaler scaler = gradScaler(settings);
+        checkPrecision(settings.precision(), task, modelName, device, settings.seed());
         GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
         Controller controller = Controllers.parse(settings.controller(), pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
@@ -158,7 +162,9 @@ public final class TrainJob {
                 .accumulation(settings.accumulate())
                 .injection(injection)
                 .dataParallel(parallel)
-                .device(device);
+                .device(device)
+                .precision(settings.precision())
+                .gradScaler(scaler);
         TrainingOutcome outcome;
         Optional<Evaluation> evaluation = Optional.empty();
         List<String> rankChecksums;
@@ -228,6 +234,9 @@ public final class TrainJob {
         s.put("clipped_steps", outcome.clippedSteps());
         s.put("clip_rate", outcome.steps() == 0 ? 0.0 : (double) outcome.clippedSteps() / outcome.steps());
         s.put("lr_scale", controller.lrScale());
+        if (scaler.enabled()) {
+            s.put("loss_scale", Json.number(scaler.scale()));
+        }
         s.put("params_finite", parameters.allFinite());
         s.put("param_checksum", parameters.checksum());
         s.put("param_count", parameters.numel());
@@ -291,6 +300,38 @@ public final class TrainJob {
             options = options.withDataPath(settings.data().get());
         }
         return options;
+    }
+
+    /** fp16's loss scaler from the settings; a pass-through for fp32 and bf16, which take no loss-scale settings. */
+    static GradScaler gradScaler(TrainSettings settings) {
+        Precision precision = settings.precision();
+        if (precision.needsLossScaling()) {
+            return new GradScaler(settings.lossScaleInit(), 2.0, 0.5, settings.lossScaleGrowthInterval(), true);
+        }
+        TrainSettings defaults = TrainSettings.defaults();
+        if (settings.lossScaleInit() != defaults.lossScaleInit()
+                || settings.lossScaleGrowthInterval() != defaults.lossScaleGrowthInterval()) {
+            throw new IllegalArgumentException("'loss-scale-init' and 'loss-scale-growth-interval' apply to --precision "
+                    + "fp16 only, not " + precision.id());
+        }
+        return GradScaler.disabled();
+    }
+
+    /**
+     * Fails fast, before the run directory is touched, when the model cannot run its training forward pass in
+     * the chosen precision on this device: one forward pass of a throw-away copy of the model on a 2-sequence
+     * batch (the real model's weights are drawn afterwards, from the seed).
+     */
+    private static void checkPrecision(Precision precision, Task task, String modelName, Device device, long seed) {
+        if (precision == Precision.FP32) {
+            return;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Model probe = task.createModel(modelName);
+            probe.module().to(device, false);
+            org.bytedeco.pytorch.Tensor input = task.trainingData(seed, 2).next().input();
+            precision.checkForward(probe, modelName, input.to(device, input.scalar_type()), device);
+        }
     }
 
     static OptimizerSpec optimizerSpec(TrainSettings settings) {

@@ -1,5 +1,6 @@
 package dev.gradguard.run;
 
+import dev.gradguard.amp.Precision;
 import dev.gradguard.clip.ClipPolicies;
 import dev.gradguard.control.Controllers;
 import java.nio.file.Path;
@@ -40,6 +41,9 @@ public final class TrainSettings {
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
         define(Setting.text("device", "one of " + dev.gradguard.engine.Devices.ALLOWED), "auto");
+        define(Setting.choice("precision", Precision.NAMES), "fp32");
+        define(Setting.numberInRange("loss-scale-init", 0, false, 1e38, true), 65536.0);
+        define(Setting.integer("loss-scale-growth-interval", 1, Integer.MAX_VALUE), 2000L);
         define(Setting.bool("flush-denormal"), true);
         define(Setting.bool("grad-buffer"), true);
         define(Setting.choice("grad-sync", java.util.Arrays.stream(dev.gradguard.dist.GradSync.values())
@@ -245,6 +249,21 @@ public final class TrainSettings {
     /** The device spec: auto, cpu, cuda or cuda:N. */
     public String device() {
         return (String) values.get("device");
+    }
+
+    /** The precision of the forward pass and the loss: fp32, or bf16 or fp16 under autocast. */
+    public Precision precision() {
+        return Precision.of((String) values.get("precision"));
+    }
+
+    /** fp16's first loss scale (PyTorch's {@code init_scale}). */
+    public double lossScaleInit() {
+        return (Double) values.get("loss-scale-init");
+    }
+
+    /** fp16's finite steps in a row before the loss scale doubles (PyTorch's {@code growth_interval}). */
+    public int lossScaleGrowthInterval() {
+        return Math.toIntExact((Long) values.get("loss-scale-growth-interval"));
     }
 
     /** Whether denormal floats are flushed to zero (see {@code Torch.setFlushDenormal}). */

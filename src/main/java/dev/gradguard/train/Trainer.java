@@ -1,5 +1,8 @@
 package dev.gradguard.train;
 
+import dev.gradguard.amp.Autocast;
+import dev.gradguard.amp.GradScaler;
+import dev.gradguard.amp.Precision;
 import dev.gradguard.clip.GradBuffer;
 import dev.gradguard.clip.GradientOps;
 import dev.gradguard.clip.GradientPipeline;
@@ -29,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
@@ -44,13 +48,17 @@ import org.bytedeco.pytorch.Tensor;
  * reduction and at most one multiply per buffer ({@link Builder#gradBuffer(boolean)} turns it off). With
  * the buffer bound, {@code Optimizer.zero_grad()} throws on the views; the trainer zeroes the buffer itself.
  *
+ * <p>Mixed precision ({@link Builder#precision}): the forward pass and the loss run under {@link Autocast} in
+ * bfloat16 or float16, while parameters, gradients and optimizer state stay float32. With float16 a
+ * {@link GradScaler} scales the loss before backward and unscales the gradients before anything reads them.
+ *
  * <p>Native memory: each step runs in its own {@link PointerScope}, so every tensor a step creates is
  * released when it ends and RSS stays flat over long runs. Parameters, optimizer state and anything else
  * that outlives a step are created outside it.
  *
  * <p>Host syncs: on a GPU a step synchronizes with the device where it reads the loss and the gradient
  * norm back (the guard needs them to decide before the optimizer steps), like PyTorch's GradScaler does
- * when it checks for infinities.
+ * when it checks for infinities; in fp16 once more, where the scaler reads whether any gradient overflowed.
  *
  * <p>Not thread-safe: one thread drives a trainer.
  */
@@ -75,6 +83,8 @@ public final class Trainer implements Stateful {
     private final GradientOps gradients;
     private final DataParallel parallel;
     private final Device device;
+    private final Precision precision;
+    private final GradScaler scaler;
 
     private volatile String stopRequest;
     private long step;
@@ -97,6 +107,8 @@ public final class Trainer implements Stateful {
         this.listeners = List.copyOf(b.listeners);
         this.parallel = b.parallel;
         this.device = b.device;
+        this.precision = b.precision;
+        this.scaler = b.scaler();
         parallel.broadcast(parameters);
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         parallel.useGradSync(b.gradSync, parameters);
@@ -111,17 +123,22 @@ public final class Trainer implements Stateful {
      * Runs one training step:
      * <ol>
      *   <li>zero the gradients (in place, so the gradient buffer's views stay bound);</li>
-     *   <li>for each micro-batch: forward, loss, backward (gradients accumulate; the loss is divided by the
-     *       number of micro-batches so the gradient is their mean); then, in data-parallel training, the
-     *       gradients are averaged over the ranks, once, for the last micro-batch: after its backward (flat
-     *       all-reduce) or during it (DDP's Reducer, prepared before its forward and backward);</li>
+     *   <li>for each micro-batch: forward and loss (under autocast in bf16 or fp16), backward (gradients
+     *       accumulate; the loss is divided by the number of micro-batches so the gradient is their mean, and
+     *       multiplied by the loss scale in fp16); then, in data-parallel training, the gradients are averaged
+     *       over the ranks, once, for the last micro-batch: after its backward (flat all-reduce) or during it
+     *       (DDP's Reducer, prepared before its forward and backward);</li>
+     *   <li>in fp16, the gradients are unscaled in place (divided by the loss scale), and whether they
+     *       overflowed is agreed by every rank: nothing after this sees scaled gradients;</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
-     *   <li>the guard's decision, agreed by every rank: a non-finite loss or gradient, or a transform's
-     *       request, skips the update;
+     *   <li>the guard's decision, agreed by every rank: a non-finite loss or gradient, an fp16 overflow, or a
+     *       transform's request, skips the update;
      *       on such steps and hard-clipped ones, the layers the trouble came from are found;</li>
      *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
      *       schedule's advance, only when applied;</li>
+     *   <li>in fp16, the loss scale is updated: lowered after an overflow, raised after a growth interval of
+     *       finite steps;</li>
      *   <li>the controller observes the step (its changes apply from the next step on);</li>
      *   <li>metrics: the result goes to every listener.</li>
      * </ol>
@@ -138,17 +155,22 @@ public final class Trainer implements Stateful {
             zeroGradients();
 
             double loss = 0.0;
+            double lossScale = scaler.scale();
             for (int micro = 0; micro < accumulation; micro++) {
                 boolean syncs = micro == accumulation - 1;
                 Batch batch = data.next();
                 parallel.beforeForward(syncs);
-                Tensor microLoss = lossFunction.loss(model.forward(onDevice(batch.input())), onDevice(batch.target()));
+                Tensor microLoss;
+                try (Autocast autocast = precision.autocast(device)) {
+                    microLoss = lossFunction.loss(model.forward(onDevice(batch.input())), onDevice(batch.target()));
+                }
                 parallel.beforeBackward(syncs);
-                microLoss.div(new Scalar((double) accumulation)).backward();
+                scaler.scale(microLoss.div(new Scalar((double) accumulation))).backward();
                 loss += microLoss.item_double() / accumulation;
             }
             synchronizeGradients();
             loss = parallel.average(loss);
+            boolean overflow = scaler.unscale(parameters, parallel::anyTrue);
 
             injection.afterBackward(current, parameters);
             for (TrainingListener listener : listeners) {
@@ -157,7 +179,8 @@ public final class Trainer implements Stateful {
 
             PipelineReport clip = pipeline.apply(parameters, gradients, current, loss);
 
-            GuardDecision decision = unanimous(guard.decide(current, loss, clip));
+            GuardDecision decision = unanimous(guard.decide(current, loss, clip,
+                    overflow ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()));
             Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
 
             double lr = schedule.lr() * controller.lrScale();
@@ -167,6 +190,7 @@ public final class Trainer implements Stateful {
                 schedule.afterUpdate(loss);
                 rememberLoss(loss);
             }
+            scaler.update();
 
             List<ControlDecision> control = controller.observe(current, clip, decision.applyUpdate());
 
@@ -174,8 +198,10 @@ public final class Trainer implements Stateful {
                 clippedSteps++;
             }
             result = new StepResult(current, loss, clip.preClipNorm(), clip.postClipNorm(), clip.clipped(),
-                    clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.skipReason(),
-                    decision.stopReason(), attribution, control, (System.nanoTime() - start) / 1e6);
+                    clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.lossScaleOverflow(),
+                    decision.skipReason(), decision.stopReason(), attribution, control,
+                    scaler.enabled() ? OptionalDouble.of(lossScale) : OptionalDouble.empty(),
+                    (System.nanoTime() - start) / 1e6);
         }
         step++;
         for (TrainingListener listener : listeners) {
@@ -249,7 +275,7 @@ public final class Trainer implements Stateful {
         if (parallel.agreeAll(local.applyUpdate()) || !local.applyUpdate()) {
             return local;
         }
-        return new GuardDecision(false, false, Optional.of("another data-parallel rank skipped this step"),
+        return new GuardDecision(false, false, false, Optional.of("another data-parallel rank skipped this step"),
                 Optional.empty());
     }
 
@@ -315,9 +341,18 @@ public final class Trainer implements Stateful {
         return controller;
     }
 
+    public Precision precision() {
+        return precision;
+    }
+
+    /** The loss scaler: enabled in fp16, a pass-through otherwise. */
+    public GradScaler scaler() {
+        return scaler;
+    }
+
     /**
      * The loop's own state and that of every stateful part it drives (data, pipeline, guard, schedule,
-     * controller).
+     * controller, and in fp16 the loss scaler).
      * Model weights and optimizer moments live in libtorch archives, not here.
      */
     @Override
@@ -331,6 +366,9 @@ public final class Trainer implements Stateful {
         state.put("guard", guard.stateDict());
         state.put("schedule", schedule.stateDict());
         state.put("controller", controller.stateDict());
+        if (scaler.enabled()) {
+            state.put("scaler", scaler.stateDict());
+        }
         return state;
     }
 
@@ -347,6 +385,9 @@ public final class Trainer implements Stateful {
         guard.loadStateDict(StateMaps.getMap(state, "guard"));
         schedule.loadStateDict(StateMaps.getMap(state, "schedule"));
         controller.loadStateDict(StateMaps.getMap(state, "controller"));
+        if (scaler.enabled()) {
+            scaler.loadStateDict(StateMaps.getMap(state, "scaler"));
+        }
     }
 
     /** Assembles a {@link Trainer}. Model, data, loss, optimizer and schedule are required. */
@@ -367,6 +408,8 @@ public final class Trainer implements Stateful {
         private GradSync gradSync = GradSync.DEFAULT;
         private DataParallel parallel = DataParallel.single();
         private Device device = new Device("cpu");
+        private Precision precision = Precision.FP32;
+        private GradScaler scaler;
 
         private Builder() {
         }
@@ -456,6 +499,32 @@ public final class Trainer implements Stateful {
         public Builder device(Device device) {
             this.device = Objects.requireNonNull(device, "device");
             return this;
+        }
+
+        /**
+         * The precision of the forward pass and the loss; fp32 by default. fp16 gets a {@link GradScaler} with
+         * PyTorch's defaults unless {@link #gradScaler} gives one.
+         */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
+        }
+
+        /** The loss scaler of an fp16 trainer (bf16 and fp32 need none). */
+        public Builder gradScaler(GradScaler scaler) {
+            this.scaler = Objects.requireNonNull(scaler, "scaler");
+            return this;
+        }
+
+        private GradScaler scaler() {
+            if (!precision.needsLossScaling()) {
+                if (scaler != null && scaler.enabled()) {
+                    throw new IllegalArgumentException("a GradScaler applies to fp16 only: " + precision.id()
+                            + " needs no loss scaling");
+                }
+                return GradScaler.disabled();
+            }
+            return scaler != null ? scaler : GradScaler.withDefaults();
         }
 
         /** Micro-batches per step, at least 1; gradients are clipped once, after the last. */

@@ -169,6 +169,55 @@ class GradScalerTest {
     }
 
     @Test
+    void nextScaleIsTheScaleUpdateSets() {
+        GradScaler s = new GradScaler(1024.0, 2.0, 0.5, 2, true);
+        s.unscale(List.of(paramWithGrad(1f)));
+        assertEquals(1024.0, s.nextScale(), "the first finite step of two");
+        s.update();
+        s.unscale(List.of(paramWithGrad(1f)));
+        assertEquals(2048.0, s.nextScale(), "the second completes the growth interval");
+        s.update();
+        assertEquals(2048.0, s.scale());
+        s.unscale(List.of(paramWithGrad(Float.NaN)));
+        assertEquals(1024.0, s.nextScale());
+        s.update();
+        assertEquals(1024.0, s.scale());
+        assertThrows(IllegalStateException.class, s::nextScale);
+        assertEquals(1.0, GradScaler.disabled().nextScale());
+    }
+
+    @Test
+    void anotherRanksOverflowSkipsAndBacksOffHereToo() {
+        GradScaler s = new GradScaler(1024.0, 2.0, 0.5, 2000, true);
+        List<Boolean> asked = new java.util.ArrayList<>();
+        boolean agreed = s.unscale(List.of(paramWithGrad(1f)), local -> {
+            asked.add(local);
+            return true;
+        });
+        assertEquals(List.of(false), asked, "this rank's own finding is what gets combined");
+        assertTrue(agreed);
+        assertFalse(s.shouldStep());
+        s.update();
+        assertEquals(512.0, s.scale());
+    }
+
+    @Test
+    void unscaleWorksInPlaceOnGradientsBoundIntoAFlatBuffer() {
+        Tensor a = Tensors.fromFloats(new float[] {1f, 2f}, 2).requires_grad_(true);
+        Tensor b = Tensors.fromFloats(new float[] {3f}, 1).requires_grad_(true);
+        dev.gradguard.clip.GradBuffer buffer = dev.gradguard.clip.GradBuffer.bind(List.of(a, b),
+                dev.gradguard.clip.GradBuffer.Mode.STRICT);
+        GradScaler s = new GradScaler(256.0, 2.0, 0.5, 2000, true);
+        s.scale(a.mul(Tensors.fromFloats(new float[] {0.5f, -4f}, 2)).sum().add(b.mul(
+                Tensors.fromFloats(new float[] {0.25f}, 1)).sum())).backward();
+        assertFalse(s.unscale(List.of(a, b)));
+        // STRICT: throws if unscale had replaced a gradient instead of writing into the buffer
+        List<Tensor> flat = buffer.flatTensors();
+        assertArrayEquals(new float[] {0.5f, -4f, 0.25f}, Tensors.toFloats(flat.get(0)), 0f);
+        assertEquals(0, buffer.rebinds());
+    }
+
+    @Test
     void badSettingsAreNamed() {
         assertEquals("growthFactor must be > 1.0, got 1.0",
                 assertThrows(IllegalArgumentException.class, () -> new GradScaler(1, 1.0, 0.5, 1, true)).getMessage());

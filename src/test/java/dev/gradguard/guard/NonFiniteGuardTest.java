@@ -72,6 +72,30 @@ class NonFiniteGuardTest {
     }
 
     @Test
+    void anFp16OverflowSkipsWithoutCountingTowardTheStop() {
+        NonFiniteGuard g = new NonFiniteGuard(2);
+        g.decide(0, Double.NaN, norms(1, 1));
+        GuardDecision overflow = null;
+        for (int step = 1; step <= 5; step++) {
+            overflow = g.decide(step, 0.7, norms(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY),
+                    java.util.OptionalDouble.of(32768.0));
+            assertTrue(overflow.stopReason().isEmpty(), "step " + step);
+        }
+        assertFalse(overflow.applyUpdate());
+        assertTrue(overflow.lossScaleOverflow());
+        assertFalse(overflow.nonFinite());
+        assertEquals("fp16 gradient overflow: loss scale lowered to 32768", overflow.skipReason().orElseThrow());
+        assertEquals(6, g.skippedSteps());
+        assertEquals(1, g.nonFiniteSteps());
+        assertEquals(1, g.consecutiveNonFinite(), "overflows neither extend nor break a run of non-finite steps");
+
+        GuardDecision lossNaN = g.decide(6, Double.NaN, norms(Double.NaN, Double.NaN), java.util.OptionalDouble.of(0.5));
+        assertTrue(lossNaN.nonFinite(), "a non-finite loss is not a scaling artefact");
+        assertFalse(lossNaN.lossScaleOverflow());
+        assertTrue(lossNaN.stopReason().isPresent(), "the second non-finite step in a row stops the run");
+    }
+
+    @Test
     void stateRoundTripsAndRejectsGarbage() {
         NonFiniteGuard g = new NonFiniteGuard(5);
         g.decide(0, Double.NaN, norms(1, 1));

@@ -15,7 +15,8 @@ class ConsoleProgressTest {
 
     private static StepResult step(long i, boolean clipped, boolean skipped) {
         return new StepResult(i, 0.25, 3.5, clipped ? 1.0 : 3.5, clipped, clipped ? 1 / 3.5 : 1.0, 0.1, skipped,
-                skipped, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(), java.util.List.of(), 12.0);
+                skipped, false, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(),
+                java.util.List.of(), java.util.OptionalDouble.empty(), 12.0);
     }
 
     @Test

@@ -102,8 +102,8 @@ public final class SyntheticRun {
                 ? List.of(new ControlDecision(s, ControlDecision.Kind.RELAX_THRESHOLD, 1.0, 2.0, "test"))
                 : List.of();
         return new StepResult(s, nonFinite ? Double.NaN : loss(s), norm, clippedNorm, clipped,
-                clipped ? clippedNorm / norm : 1.0, 0.5, skipped, nonFinite,
+                clipped ? clippedNorm / norm : 1.0, 0.5, skipped, nonFinite, false,
                 skipped ? Optional.of(nonFinite ? "non-finite gradients" : "gradient spike") : Optional.empty(),
-                Optional.empty(), Optional.empty(), control, 1.0);
+                Optional.empty(), Optional.empty(), control, java.util.OptionalDouble.empty(), 1.0);
     }
 }

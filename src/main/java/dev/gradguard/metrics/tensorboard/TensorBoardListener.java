@@ -20,7 +20,8 @@ import java.util.Objects;
  * <ul>
  *   <li>every step: {@code train/loss}, {@code train/grad_norm} (before clipping),
  *       {@code train/grad_norm_clipped}, {@code train/clip_coef}, {@code train/lr}, and {@code train/clipped}
- *       and {@code train/skipped} as 0 or 1; non-finite values are written as they are;</li>
+ *       and {@code train/skipped} as 0 or 1, and {@code train/loss_scale} in fp16 runs; non-finite values are
+ *       written as they are;</li>
  *   <li>when given ({@link #recordParameterNorms}): {@code grad_norm/<parameter name>} for each parameter and
  *       their histogram {@code grad_norm/per_parameter};</li>
  *   <li>when given ({@link #addEval}): {@code eval/<metric>};</li>
@@ -77,6 +78,9 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
             writer.addScalar("train/lr", r.lr(), r.step(), now);
             writer.addScalar("train/clipped", r.clipped() ? 1 : 0, r.step(), now);
             writer.addScalar("train/skipped", r.skipped() ? 1 : 0, r.step(), now);
+            if (r.lossScale().isPresent()) {
+                writer.addScalar("train/loss_scale", r.lossScale().getAsDouble(), r.step(), now);
+            }
             if (r.attribution().isPresent()) {
                 for (var layer : r.attribution().get().topLayers()) {
                     writer.addScalar("exploded/" + layer.name(), layer.norm(), r.step(), now);

@@ -26,7 +26,8 @@ class TensorBoardListenerTest {
     private static StepResult step(long i, boolean clipped, boolean skipped) {
         double loss = skipped ? Double.NaN : 1.0 / (i + 1);
         return new StepResult(i, loss, 4.0, clipped ? 1.0 : 4.0, clipped, clipped ? 0.25 : 1.0, 0.1, skipped,
-                skipped, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(), java.util.List.of(), 5.0);
+                skipped, false, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(),
+                java.util.List.of(), java.util.OptionalDouble.empty(), 5.0);
     }
 
     /** The scalars of {@code events}, as tag -> value, for one step. */
@@ -62,6 +63,21 @@ class TensorBoardListenerTest {
         assertTrue(skipped.get("train/loss").isNaN());
         assertEquals(1.0, skipped.get("train/skipped"));
         assertEquals(0.0, skipped.get("train/clipped"));
+    }
+
+    @Test
+    void fp16StepsAlsoWriteTheirLossScale() throws IOException {
+        Path file;
+        try (TensorBoardListener tb = new TensorBoardListener(new EventFileWriter(dir, Duration.ZERO), 100)) {
+            tb.onStep(new StepResult(0, 0.5, 4.0, 4.0, false, 1.0, 0.1, true, false, true,
+                    Optional.of("fp16 gradient overflow: loss scale lowered to 32768"), Optional.empty(), Optional.empty(),
+                    List.of(), java.util.OptionalDouble.of(65536.0), 5.0));
+            file = tb.file();
+        }
+        Map<String, Double> scalars = scalarsAt(EventFileReader.readAll(file), 0);
+        assertEquals(65536.0, scalars.get("train/loss_scale"));
+        assertEquals(1.0, scalars.get("train/skipped"));
+        assertEquals(STEP_TAGS.size() + 1, scalars.size());
     }
 
     @Test

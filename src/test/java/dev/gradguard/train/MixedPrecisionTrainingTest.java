@@ -1,0 +1,233 @@
+package dev.gradguard.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradguard.amp.Autocast;
+import dev.gradguard.amp.GradScaler;
+import dev.gradguard.amp.Precision;
+import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.data.Batch;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.metrics.Json;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class MixedPrecisionTrainingTest {
+    private static final double TWO_POW_40 = 1099511627776.0;
+
+    @BeforeAll
+    static void load() {
+        Torch.load();
+        Torch.setThreads(1);
+    }
+
+    private static Trainer.Builder builder(long seed, String optimizer, double lr, BatchSource data, List<StepResult> sink) {
+        torch.manual_seed(seed);
+        TinyRegression.Net net = new TinyRegression.Net();
+        Trainer.Builder b = Trainer.builder()
+                .model(net)
+                .data(data)
+                .loss(TinyRegression::mse)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults(optimizer, lr), Parameters.of(net)))
+                .schedule(Schedules.parse("constant", lr, 1000));
+        if (sink != null) {
+            b.listener(new TrainingListener() {
+                @Override
+                public void onStep(StepResult result) {
+                    sink.add(result);
+                }
+            });
+        }
+        return b;
+    }
+
+    private static Trainer.Builder builder(long seed, String optimizer, double lr, List<StepResult> sink) {
+        return builder(seed, optimizer, lr, new TinyRegression.Data(seed, 16), sink);
+    }
+
+    /** The same batch at every step. */
+    private static BatchSource repeating(Batch batch) {
+        return new BatchSource() {
+            @Override
+            public Batch next() {
+                return batch;
+            }
+
+            @Override
+            public Map<String, Object> stateDict() {
+                return Map.of();
+            }
+
+            @Override
+            public void loadStateDict(Map<String, Object> state) {
+            }
+        };
+    }
+
+    @Test
+    void bf16TrainsWithFloat32WeightsAndLowersTheLoss() {
+        List<StepResult> fp32 = new ArrayList<>();
+        builder(1, "adam", 0.05, fp32).pipeline(ClipPolicies.parse("norm:1.0")).build().step();
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = builder(1, "adam", 0.05, steps).pipeline(ClipPolicies.parse("norm:1.0"))
+                .precision(Precision.BF16).build();
+        TrainingOutcome outcome = t.run(300);
+
+        assertTrue(outcome.completed());
+        assertEquals(0, outcome.skippedSteps());
+        double first = steps.subList(0, 10).stream().mapToDouble(StepResult::loss).average().orElseThrow();
+        assertTrue(outcome.finalLoss() < first / 10, "loss " + first + " -> " + outcome.finalLoss());
+        for (Tensor p : t.parameters()) {
+            assertEquals(ScalarType.Float, p.scalar_type().intern());
+            assertEquals(ScalarType.Float, p.grad().scalar_type().intern());
+        }
+        assertTrue(t.parameters().allFinite());
+        // the forward pass really ran in bfloat16: its loss is close to float32's, but not equal
+        double loss32 = fp32.get(0).loss();
+        double loss16 = steps.get(0).loss();
+        assertNotEquals(loss32, loss16);
+        assertEquals(loss32, loss16, 0.02 * loss32);
+        assertTrue(steps.get(0).lossScale().isEmpty(), "bf16 needs no loss scale");
+        assertFalse(torch.is_autocast_enabled(DeviceType.CPU), "autocast is off again after each step");
+    }
+
+    @Test
+    void weightsUpdatedByAStepAreSeenByTheNextForwardPass() {
+        Batch batch = new TinyRegression.Data(2, 16).next();
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = builder(2, "sgd", 0.5, repeating(batch), steps).precision(Precision.BF16).build();
+        t.step();
+        List<Tensor> afterFirst = t.parameters().tensors().stream().map(p -> p.detach().clone()).toList();
+        t.step();
+
+        // the same weights in a model of their own, which autocast has never cast before
+        TinyRegression.Net copy = new TinyRegression.Net();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            List<Tensor> params = Parameters.of(copy).tensors();
+            for (int i = 0; i < params.size(); i++) {
+                params.get(i).copy_(afterFirst.get(i));
+            }
+        }
+        double expected;
+        try (Autocast autocast = Precision.BF16.autocast(new Device("cpu"))) {
+            expected = TinyRegression.mse(copy.forward(batch.input()), batch.target()).item_double();
+        }
+        assertNotEquals(steps.get(0).loss(), steps.get(1).loss());
+        assertEquals(expected, steps.get(1).loss(), 0.0, "a stale bfloat16 copy of a weight was used");
+    }
+
+    @Test
+    void aHugeInitialScaleOverflowsHalvesEachTimeAndNeverStopsTheRun() {
+        List<StepResult> steps = new ArrayList<>();
+        Trainer t = builder(3, "sgd", 0.05, steps)
+                .precision(Precision.FP16)
+                .gradScaler(new GradScaler(TWO_POW_40, 2.0, 0.5, 3, true))
+                .guard(new NonFiniteGuard(3))
+                .build();
+        String initial = t.parameters().checksum();
+        StepResult first = t.step();
+        assertTrue(first.skipped());
+        assertTrue(first.lossScaleOverflow());
+        assertFalse(first.nonFinite());
+        assertEquals("fp16 gradient overflow: loss scale lowered to 549755813888", first.skipReason().orElseThrow());
+        assertEquals(TWO_POW_40, first.lossScale().getAsDouble());
+        assertEquals(initial, t.parameters().checksum(), "a skipped step leaves the weights bit-identical");
+
+        TrainingOutcome outcome = t.run(60);
+        assertTrue(outcome.completed(), outcome.stopReason().orElse(""));
+        int overflows = 0;
+        while (steps.get(overflows).lossScaleOverflow()) {
+            assertEquals(TWO_POW_40 / Math.pow(2, overflows), steps.get(overflows).lossScale().getAsDouble());
+            overflows++;
+        }
+        assertTrue(overflows > 3, "more overflows in a row than --max-nonfinite allows: " + overflows);
+        assertEquals(0, outcome.nonFiniteSteps());
+        assertEquals(0, t.guard().consecutiveNonFinite());
+
+        // PyTorch's rule, replayed: an overflow halves the scale, 3 finite steps in a row (the growth interval)
+        // double it
+        double expected = TWO_POW_40;
+        int finiteInARow = 0;
+        int growths = 0;
+        for (StepResult r : steps) {
+            assertEquals(expected, r.lossScale().getAsDouble(), "step " + r.step());
+            assertEquals(r.lossScaleOverflow(), r.skipped(), "step " + r.step());
+            if (r.lossScaleOverflow()) {
+                expected /= 2;
+                finiteInARow = 0;
+            } else if (++finiteInARow == 3) {
+                expected *= 2;
+                finiteInARow = 0;
+                growths++;
+            }
+        }
+        assertTrue(growths > 0, "the scale grew at least once");
+        assertEquals(expected, t.scaler().scale());
+        assertTrue(t.parameters().allFinite());
+        assertEquals(60, steps.size());
+    }
+
+    @Test
+    void clippingSeesTheUnscaledGradients() {
+        List<StepResult> fp32 = new ArrayList<>();
+        builder(4, "sgd", 0.05, fp32).pipeline(ClipPolicies.parse("norm:0.01")).build().step();
+        List<StepResult> fp16 = new ArrayList<>();
+        Trainer t = builder(4, "sgd", 0.05, fp16).pipeline(ClipPolicies.parse("norm:0.01"))
+                .precision(Precision.FP16).build();
+        t.step();
+
+        StepResult a = fp32.get(0);
+        StepResult b = fp16.get(0);
+        assertFalse(b.skipped());
+        assertEquals(65536.0, b.lossScale().getAsDouble());
+        assertEquals(a.gradNorm(), b.gradNorm(), 0.01 * a.gradNorm(), "not 65536 times larger");
+        assertTrue(b.clipped());
+        assertEquals(0.01, b.gradNormClipped(), 1e-6);
+        assertEquals(a.clipCoef(), b.clipCoef(), 0.01 * a.clipCoef());
+    }
+
+    @Test
+    void theLossScalerIsPartOfTheTrainersState() throws Exception {
+        Trainer a = builder(5, "sgd", 0.05, null).precision(Precision.FP16)
+                .gradScaler(new GradScaler(1 << 20, 2.0, 0.5, 4, true)).build();
+        a.run(12);
+        Map<String, Object> state = a.stateDict();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> scaler = (Map<String, Object>) state.get("scaler");
+        assertEquals(a.scaler().scale(), ((Number) scaler.get("scale")).doubleValue());
+        assertTrue(a.scaler().scale() < (1 << 20), "the run overflowed at least once");
+
+        String json = Json.compact().writeValueAsString(state);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> read = Json.compact().readValue(json, Map.class);
+        Trainer b = builder(6, "sgd", 0.05, null).precision(Precision.FP16).build();
+        b.loadStateDict(read);
+        assertEquals(a.scaler().scale(), b.scaler().scale());
+        assertEquals(a.scaler().growthTracker(), b.scaler().growthTracker());
+        assertEquals(json, Json.compact().writeValueAsString(b.stateDict()));
+
+        assertFalse(builder(7, "sgd", 0.05, null).build().stateDict().containsKey("scaler"),
+                "fp32 trainers' state is as before");
+        assertThrows(IllegalArgumentException.class,
+                () -> builder(8, "sgd", 0.05, null).precision(Precision.BF16).gradScaler(GradScaler.withDefaults()).build());
+    }
+}
