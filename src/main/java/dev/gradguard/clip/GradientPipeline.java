@@ -80,7 +80,7 @@ public final class GradientPipeline implements Stateful {
         boolean clipped = false;
         List<TransformReport> reports = new ArrayList<>(transforms.size());
         for (GradientTransform transform : transforms) {
-            TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm, ops));
+            TransformReport report = transform.apply(parameters, new GradientContext(step, loss, norm, current, ops));
             reports.add(report);
             clipped |= report.clipped();
             if (report.skipReason().isPresent()) {

@@ -64,7 +64,7 @@ public final class NormClip implements GradientTransform, ThresholdClip {
         Tensor norm = normType == 2.0
                 ? context.gradNorm()
                 : context.ops().totalNorm(normType);
-        double pNorm = norm.item_double();
+        double pNorm = normType == 2.0 ? context.gradNormValue() : norm.item_double();
         double coefficient = Math.min(1.0, maxNorm / (pNorm + 1e-6));
         boolean scales = !(coefficient >= 1.0);
         // Multiplying by exactly 1 changes nothing, so on the CPU (where reading the norm is free) the

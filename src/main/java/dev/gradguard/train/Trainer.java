@@ -38,6 +38,7 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The guarded training loop. {@link #step()} is the whole order of a step, top to bottom; nothing
@@ -154,7 +155,7 @@ public final class Trainer implements Stateful {
         try (PointerScope scope = new PointerScope()) {
             zeroGradients();
 
-            double loss = 0.0;
+            Tensor lossSum = null; // the mean over micro-batches, on the device: read back once, not per micro-batch
             double lossScale = scaler.scale();
             for (int micro = 0; micro < accumulation; micro++) {
                 boolean syncs = micro == accumulation - 1;
@@ -166,10 +167,11 @@ public final class Trainer implements Stateful {
                 }
                 parallel.beforeBackward(syncs);
                 scaler.scale(microLoss.div(new Scalar((double) accumulation))).backward();
-                loss += microLoss.item_double() / accumulation;
+                Tensor part = microLoss.detach().to(torch.ScalarType.Double).div(new Scalar((double) accumulation));
+                lossSum = lossSum == null ? part : lossSum.add(part);
             }
             synchronizeGradients();
-            loss = parallel.average(loss);
+            double loss = parallel.average(lossSum.item_double());
             boolean overflow = scaler.unscale(parameters, parallel::anyTrue);
 
             injection.afterBackward(current, parameters);
