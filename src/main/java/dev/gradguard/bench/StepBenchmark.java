@@ -137,7 +137,7 @@ public final class StepBenchmark {
         try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile)) {
             Trainer trainer = Trainer.builder()
                     .model(guarded)
-                    .data(fixed(batch))
+                    .data(BatchSource.repeating(batch))
                     .loss(w.loss())
                     .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(guarded.module())))
                     .schedule(Schedules.parse("constant", 1e-4, Long.MAX_VALUE))
@@ -185,24 +185,6 @@ public final class StepBenchmark {
         long start = System.nanoTime();
         step.run();
         return (System.nanoTime() - start) / 1e6;
-    }
-
-    private static BatchSource fixed(Batch batch) {
-        return new BatchSource() {
-            @Override
-            public Batch next() {
-                return batch;
-            }
-
-            @Override
-            public Map<String, Object> stateDict() {
-                return Map.of();
-            }
-
-            @Override
-            public void loadStateDict(Map<String, Object> state) {
-            }
-        };
     }
 
     /** The results as a Markdown table. */

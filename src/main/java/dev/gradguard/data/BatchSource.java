@@ -1,6 +1,8 @@
 package dev.gradguard.data;
 
 import dev.gradguard.state.Stateful;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * An endless supply of training batches. Its state (random generator, position in a data set) is what
@@ -10,4 +12,27 @@ public interface BatchSource extends Stateful {
 
     /** The next batch. Tensors are created in the caller's {@code PointerScope}. */
     Batch next();
+
+    /**
+     * The same batch at every call, with no state (for benchmarks and tests that must see identical
+     * inputs each step). The batch's tensors must outlive every step that uses them.
+     */
+    static BatchSource repeating(Batch batch) {
+        Objects.requireNonNull(batch, "batch");
+        return new BatchSource() {
+            @Override
+            public Batch next() {
+                return batch;
+            }
+
+            @Override
+            public Map<String, Object> stateDict() {
+                return Map.of();
+            }
+
+            @Override
+            public void loadStateDict(Map<String, Object> state) {
+            }
+        };
+    }
 }

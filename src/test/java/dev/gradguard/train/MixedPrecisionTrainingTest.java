@@ -64,25 +64,6 @@ class MixedPrecisionTrainingTest {
         return builder(seed, optimizer, lr, new TinyRegression.Data(seed, 16), sink);
     }
 
-    /** The same batch at every step. */
-    private static BatchSource repeating(Batch batch) {
-        return new BatchSource() {
-            @Override
-            public Batch next() {
-                return batch;
-            }
-
-            @Override
-            public Map<String, Object> stateDict() {
-                return Map.of();
-            }
-
-            @Override
-            public void loadStateDict(Map<String, Object> state) {
-            }
-        };
-    }
-
     @Test
     void bf16TrainsWithFloat32WeightsAndLowersTheLoss() {
         List<StepResult> fp32 = new ArrayList<>();
@@ -114,7 +95,7 @@ class MixedPrecisionTrainingTest {
     void weightsUpdatedByAStepAreSeenByTheNextForwardPass() {
         Batch batch = new TinyRegression.Data(2, 16).next();
         List<StepResult> steps = new ArrayList<>();
-        Trainer t = builder(2, "sgd", 0.5, repeating(batch), steps).precision(Precision.BF16).build();
+        Trainer t = builder(2, "sgd", 0.5, BatchSource.repeating(batch), steps).precision(Precision.BF16).build();
         t.step();
         List<Tensor> afterFirst = t.parameters().tensors().stream().map(p -> p.detach().clone()).toList();
         t.step();
