@@ -3,7 +3,9 @@ package dev.gradguard.amp;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -144,6 +146,27 @@ public final class GradScaler implements Stateful {
         if (!enabled) {
             return false;
         }
+        List<Tensor> gradients = new ArrayList<>();
+        for (Tensor p : parameters) {
+            Tensor g = p.grad();
+            if (g.defined()) {
+                gradients.add(g);
+            }
+        }
+        return unscaleGradients(gradients, agree);
+    }
+
+    /**
+     * {@link #unscale(Iterable, UnaryOperator)} on gradient tensors themselves, e.g. the flat tensors of a
+     * {@code GradBuffer} that every gradient is a view into: one check and one multiply per flat tensor
+     * instead of per parameter.
+     *
+     * @param gradients the tensors to divide by the scale in place; undefined ones are skipped
+     */
+    public boolean unscaleGradients(Iterable<Tensor> gradients, UnaryOperator<Boolean> agree) {
+        if (!enabled) {
+            return false;
+        }
         if (unscaled) {
             throw new IllegalStateException("unscale() has already been called since the last update()");
         }
@@ -153,8 +176,7 @@ public final class GradScaler implements Stateful {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             // one flag for all the gradients, read back once: a single host sync on a GPU, as in PyTorch
             Tensor allFinite = null;
-            for (Tensor p : parameters) {
-                Tensor g = p.grad();
+            for (Tensor g : gradients) {
                 if (!g.defined()) {
                     continue;
                 }

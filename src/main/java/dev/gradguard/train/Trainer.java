@@ -172,7 +172,9 @@ public final class Trainer implements Stateful {
             }
             synchronizeGradients();
             double loss = parallel.average(lossSum.item_double());
-            boolean overflow = scaler.unscale(parameters, parallel::anyTrue);
+            boolean overflow = buffer.isPresent()
+                    ? scaler.unscaleGradients(buffer.get().flatTensors(), parallel::anyTrue)
+                    : scaler.unscale(parameters, parallel::anyTrue);
 
             injection.afterBackward(current, parameters);
             for (TrainingListener listener : listeners) {
