@@ -42,6 +42,14 @@ import org.bytedeco.pytorch.global.torch;
  * (after {@link #update()}). Not thread-safe.
  */
 public final class GradScaler implements Stateful {
+    /**
+     * The floor of the scale, 2^-24 (float16's smallest subnormal): PyTorch has none, so gradients that stay
+     * infinite whatever the scale halve it down to 0, after which every gradient is 0 and training goes on
+     * silently without learning. Here the scale stops at the floor, and an overflow there is no longer a
+     * calibration but a divergence ({@link #atFloor()}).
+     */
+    public static final float MIN_SCALE = 0x1p-24f;
+
     private float scale;
     private double growthFactor;
     private double backoffFactor;
@@ -193,6 +201,14 @@ public final class GradScaler implements Stateful {
     }
 
     /**
+     * Whether the scale is at {@link #MIN_SCALE}: an overflow now is the gradients' own, not the scale's, and
+     * the trainer counts it as a non-finite step.
+     */
+    public boolean atFloor() {
+        return enabled && scale <= MIN_SCALE;
+    }
+
+    /**
      * Whether the optimizer may step: false when {@link #unscale} found an inf or NaN. Always true when
      * disabled.
      *
@@ -219,7 +235,7 @@ public final class GradScaler implements Stateful {
         }
         requireUnscaled("nextScale()");
         if (foundInf) {
-            return (float) (scale * backoffFactor);
+            return Math.max((float) (scale * backoffFactor), MIN_SCALE);
         }
         if (growthTracker + 1 == growthInterval) {
             float grown = (float) (scale * growthFactor);

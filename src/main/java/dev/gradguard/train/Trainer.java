@@ -183,8 +183,10 @@ public final class Trainer implements Stateful {
 
             PipelineReport clip = pipeline.apply(parameters, gradients, current, loss);
 
+            // an fp16 overflow lowers the scale and skips the step; at the scale's floor it is a divergence
+            boolean calibrating = overflow && !scaler.atFloor();
             GuardDecision decision = unanimous(guard.decide(current, loss, clip,
-                    overflow ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()));
+                    calibrating ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()));
             Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
 
             double lr = schedule.lr() * controller.lrScale();

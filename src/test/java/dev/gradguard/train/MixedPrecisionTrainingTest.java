@@ -168,6 +168,33 @@ class MixedPrecisionTrainingTest {
     }
 
     @Test
+    void gradientsThatOverflowAtTheScalesFloorAreADivergenceNotACalibration() {
+        List<StepResult> steps = new ArrayList<>();
+        // sqrt(0 * out) is 0 going forward, but its gradient is inf * 0 = NaN at any scale
+        Trainer t = builder(6, "sgd", 0.05, new TinyRegression.Data(6, 16), steps)
+                .loss((out, target) -> torch.sqrt(out.mul(new org.bytedeco.pytorch.Scalar(0.0)).sum()))
+                .precision(Precision.FP16)
+                .gradScaler(new GradScaler(GradScaler.MIN_SCALE * 8.0, 2.0, 0.5, 2000, true))
+                .guard(new NonFiniteGuard(3))
+                .build();
+        String initial = t.parameters().checksum();
+        TrainingOutcome outcome = t.run(50);
+
+        assertFalse(outcome.completed(), "the guard stops the run");
+        // 8x the floor: three halvings while calibrating, then three non-finite steps at the floor
+        assertEquals(6, steps.size());
+        for (int i = 0; i < 3; i++) {
+            assertTrue(steps.get(i).lossScaleOverflow() && !steps.get(i).nonFinite(), "step " + i);
+        }
+        for (int i = 3; i < 6; i++) {
+            assertTrue(steps.get(i).nonFinite() && !steps.get(i).lossScaleOverflow(), "step " + i);
+            assertEquals((double) GradScaler.MIN_SCALE, steps.get(i).lossScale().getAsDouble(), "the scale stays at its floor");
+        }
+        assertEquals(3, outcome.nonFiniteSteps());
+        assertEquals(initial, t.parameters().checksum(), "no step was applied");
+    }
+
+    @Test
     void clippingSeesTheUnscaledGradients() {
         List<StepResult> fp32 = new ArrayList<>();
         builder(4, "sgd", 0.05, fp32).pipeline(ClipPolicies.parse("norm:0.01")).build().step();
