@@ -118,6 +118,25 @@ class DataParallelTrainTest {
     }
 
     @Test
+    void fp16OverflowsAreSkippedOnEveryRankAlike() throws Exception {
+        Path out = tmp.resolve("fp16");
+        Path log = tmp.resolve("fp16.log");
+        // 2^20 is too large a scale for these float16 gradients: the first steps overflow
+        Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--model", "rnn", "--length", "12",
+                "--hidden", "16", "--batch-size", "32", "--steps", "30", "--precision", "fp16",
+                "--loss-scale-init", "1048576", "--eval-samples", "200", "--quiet", "--out", out.toString()))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
+        assertEquals(0, p.exitValue(), Files.readString(log));
+        JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
+        JsonNode sums = s.get("rank_param_checksums");
+        assertEquals(sums.get(0).asText(), sums.get(1).asText(), "both ranks skipped the same steps");
+        assertTrue(s.get("skipped_steps").asInt() > 0, s.toString());
+        assertEquals(0, s.get("nonfinite_steps").asInt(), s.toString());
+        assertTrue(s.get("params_finite").asBoolean());
+    }
+
+    @Test
     void aSignalToOneRankStopsBothAtTheSameStepWithACheckpoint() throws Exception {
         Path out = tmp.resolve("signal");
         Path log = tmp.resolve("signal.log");
