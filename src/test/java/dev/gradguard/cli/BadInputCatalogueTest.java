@@ -3,19 +3,16 @@ package dev.gradguard.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
+import dev.gradguard.testing.ConsoleCapture;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,32 +24,18 @@ class BadInputCatalogueTest {
     @TempDir
     Path tmp;
 
-    private final PrintStream realOut = System.out;
-    private final PrintStream realErr = System.err;
-    private ByteArrayOutputStream err;
-
-    @BeforeEach
-    void capture() {
-        err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(realOut);
-        System.setErr(realErr);
-    }
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     /** Runs a short train command and checks the exit code, the one-line message and that nothing changed. */
     private void expect(int code, String fragment, String... args) throws IOException {
-        err.reset();
+        console.reset();
         List<String> all = new ArrayList<>(List.of("train", "--steps", "12", "--eval-samples", "100", "--threads", "1",
                 "--quiet", "--length", "12"));
         all.addAll(List.of(args));
         String before = snapshot();
         int actual = Main.run(all.toArray(new String[0]));
-        String message = err.toString(StandardCharsets.UTF_8);
+        String message = console.err();
         assertEquals(code, actual, message);
         List<String> lines = message.lines().filter(l -> !l.isBlank()).toList();
         assertEquals(1, lines.size(), "exactly one line:\n" + String.join("\n<NEXT LINE>", lines));
@@ -150,13 +133,11 @@ class BadInputCatalogueTest {
     @Test
     void checkpoints() throws IOException {
         Path run = tmp.resolve("run");
-        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         assertEquals(0, Main.run("train", "--steps", "12", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
                 "--checkpoint-every", "4", "--out", run.toString()));
         Path other = tmp.resolve("other");
         assertEquals(0, Main.run("train", "--steps", "4", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
                 "--hidden", "8", "--out", other.toString()));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
 
         expect(2, "cannot resume with lr=0.5: the run was trained with lr=1.75", "--resume", "--out", run.toString(), "--lr", "0.5");
 

@@ -3,13 +3,17 @@ package dev.gradguard.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradguard.testing.ConsoleCapture;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import picocli.CommandLine;
 
 class MainTest {
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @Test
     void everyCommandBuildsAndShowsItsHelp() {
@@ -29,14 +33,7 @@ class MainTest {
 
     @Test
     void anUnknownCommandIsAUsageError() {
-        PrintStream realErr = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(ExitCodes.USAGE, Main.run("trian"));
-        } finally {
-            System.setErr(realErr);
-        }
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("did you mean train?"), err.toString(StandardCharsets.UTF_8));
+        assertEquals(ExitCodes.USAGE, Main.run("trian"));
+        assertTrue(console.err().contains("did you mean train?"), console.err());
     }
 }

@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.gradguard.testing.ConsoleCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class MixedPrecisionCommandTest {
@@ -27,26 +24,8 @@ class MixedPrecisionCommandTest {
     @TempDir
     Path tmp;
 
-    private final PrintStream realOut = System.out;
-    private final PrintStream realErr = System.err;
-    private ByteArrayOutputStream err;
-
-    @BeforeEach
-    void capture() {
-        err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(realOut);
-        System.setErr(realErr);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     /** A short, small adding run on one thread: 30 steps unless {@code extra} says otherwise. */
     private int train(Path dir, String... extra) {
@@ -75,12 +54,12 @@ class MixedPrecisionCommandTest {
     void aBadPrecisionIsAOneLineUsageErrorNamingTheAllowedValues() {
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("bogus"), "--precision", "bogus"));
         assertEquals("gradguard: error: command line: 'precision' must be one of fp32, bf16, fp16, got 'bogus' "
-                + "(--debug shows details)", stderr().strip());
+                + "(--debug shows details)", console.err().strip());
         assertFalse(Files.exists(tmp.resolve("bogus")));
 
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("knob"), "--precision", "bf16", "--loss-scale-init", "1024"));
-        assertTrue(stderr().contains("'loss-scale-init' and 'loss-scale-growth-interval' apply to --precision fp16 only, "
-                + "not bf16"), stderr());
+        assertTrue(console.err().contains("'loss-scale-init' and 'loss-scale-growth-interval' apply to --precision fp16 only, "
+                + "not bf16"), console.err());
     }
 
     @Test
@@ -88,7 +67,7 @@ class MixedPrecisionCommandTest {
         Path cfg = tmp.resolve("run.yaml");
         Files.writeString(cfg, "precision: bf16\n");
         Path dir = tmp.resolve("bf16");
-        assertEquals(0, train(dir, "--config", cfg.toString()), stderr());
+        assertEquals(0, train(dir, "--config", cfg.toString()), console.err());
         JsonNode s = summary(dir);
         assertTrue(s.get("params_finite").asBoolean());
         assertTrue(s.get("completed").asBoolean());
@@ -102,7 +81,7 @@ class MixedPrecisionCommandTest {
         String[] flags = {"--precision", "fp16", "--loss-scale-init", LARGE_SCALE, "--loss-scale-growth-interval", "4",
             "--max-nonfinite", "2", "--checkpoint-every", "10", "--clip", "spike-abs:1000,norm:1.0", "--rollback", "5"};
         Path whole = tmp.resolve("whole");
-        assertEquals(0, train(whole, flags), stderr());
+        assertEquals(0, train(whole, flags), console.err());
         JsonNode s = summary(whole);
         assertTrue(s.get("completed").asBoolean());
         assertEquals(0, s.get("nonfinite_steps").asInt(), "overflows are not non-finite steps");
@@ -137,8 +116,8 @@ class MixedPrecisionCommandTest {
         assertEquals(expected, s.get("loss_scale").asDouble());
 
         Path resumed = tmp.resolve("resumed");
-        assertEquals(0, train(resumed, concat(flags, "--steps", "15")), stderr());
-        assertEquals(0, train(resumed, concat(flags, "--steps", "30", "--resume")), stderr());
+        assertEquals(0, train(resumed, concat(flags, "--steps", "15")), console.err());
+        assertEquals(0, train(resumed, concat(flags, "--steps", "30", "--resume")), console.err());
         assertEquals(s.get("param_checksum").asText(), summary(resumed).get("param_checksum").asText());
         List<JsonNode> again = metrics(resumed);
         assertEquals(rows.size(), again.size());

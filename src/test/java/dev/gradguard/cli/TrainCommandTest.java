@@ -6,16 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.gradguard.testing.ConsoleCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class TrainCommandTest {
@@ -23,28 +20,8 @@ class TrainCommandTest {
     @TempDir
     Path tmp;
 
-    private final PrintStream realOut = System.out;
-    private final PrintStream realErr = System.err;
-    private ByteArrayOutputStream out;
-    private ByteArrayOutputStream err;
-
-    @BeforeEach
-    void capture() {
-        out = new ByteArrayOutputStream();
-        err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(realOut);
-        System.setErr(realErr);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     /** A short temporal-order run: few steps, small evaluation, one thread. */
     private int train(Path dir, String... extra) {
@@ -61,14 +38,14 @@ class TrainCommandTest {
     @Test
     void aRunWithInjectedNaNsSkipsExactlyThoseStepsAndKeepsTheWeightsFinite() throws Exception {
         Path dir = tmp.resolve("run");
-        assertEquals(0, train(dir, "--inject-nonfinite", "5,10,15"), stderr());
+        assertEquals(0, train(dir, "--inject-nonfinite", "5,10,15"), console.err());
         JsonNode s = summary(dir);
         assertEquals(3, s.get("skipped_steps").asInt());
         assertTrue(s.get("params_finite").asBoolean());
         assertEquals(30, s.get("steps").asInt());
         assertEquals(64, s.get("param_checksum").asText().length());
         assertEquals("cpu", s.get("device").asText(), "--device auto trains on the CPU without a usable GPU");
-        assertEquals(s, JSON.readTree(out.toString(StandardCharsets.UTF_8)), "--json prints summary.json");
+        assertEquals(s, JSON.readTree(console.out()), "--json prints summary.json");
 
         List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
         assertEquals(30, lines.size());
@@ -90,9 +67,9 @@ class TrainCommandTest {
 
     @Test
     void twoRunsWithTheSameSeedHaveTheSameChecksum() throws Exception {
-        assertEquals(0, train(tmp.resolve("a"), "--seed", "3"), stderr());
-        assertEquals(0, train(tmp.resolve("b"), "--seed", "3"), stderr());
-        assertEquals(0, train(tmp.resolve("c"), "--seed", "4"), stderr());
+        assertEquals(0, train(tmp.resolve("a"), "--seed", "3"), console.err());
+        assertEquals(0, train(tmp.resolve("b"), "--seed", "3"), console.err());
+        assertEquals(0, train(tmp.resolve("c"), "--seed", "4"), console.err());
         String a = summary(tmp.resolve("a")).get("param_checksum").asText();
         assertEquals(a, summary(tmp.resolve("b")).get("param_checksum").asText());
         assertFalse(a.equals(summary(tmp.resolve("c")).get("param_checksum").asText()));
@@ -105,38 +82,38 @@ class TrainCommandTest {
         Files.writeString(dir.resolve("summary.json"), "precious");
         assertEquals(ExitCodes.USAGE, train(dir));
         assertEquals("precious", Files.readString(dir.resolve("summary.json")));
-        assertTrue(stderr().contains("already holds files (summary.json); choose another --out or pass --overwrite"), stderr());
-        assertFalse(stderr().contains("\tat "), "no stack trace without --debug");
+        assertTrue(console.err().contains("already holds files (summary.json); choose another --out or pass --overwrite"), console.err());
+        assertFalse(console.err().contains("\tat "), "no stack trace without --debug");
 
-        assertEquals(0, train(dir, "--overwrite"), stderr());
+        assertEquals(0, train(dir, "--overwrite"), console.err());
         assertTrue(summary(dir).has("param_checksum"));
     }
 
     @Test
     void misspelledFlagsAreUsageErrorsWithASuggestion() {
         assertEquals(ExitCodes.USAGE, Main.run("train", "--lrr", "0.1"));
-        assertTrue(stderr().startsWith("gradguard: error: Unknown options: '--lrr', '0.1' (did you mean --lr?); "
-                + "see 'gradguard train --help'"), stderr());
-        assertEquals(1, stderr().lines().count(), stderr());
+        assertTrue(console.err().startsWith("gradguard: error: Unknown options: '--lrr', '0.1' (did you mean --lr?); "
+                + "see 'gradguard train --help'"), console.err());
+        assertEquals(1, console.err().lines().count(), console.err());
     }
 
     @Test
     void badValuesAndNamesAreOneLineUsageErrors() {
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("x"), "--lr", "NaN"));
-        assertTrue(stderr().contains("gradguard: error: command line: 'lr' must be a finite number > 0, got 'NaN'"), stderr());
+        assertTrue(console.err().contains("gradguard: error: command line: 'lr' must be a finite number > 0, got 'NaN'"), console.err());
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("y"), "--task", "sorting"));
-        assertTrue(stderr().contains("sorting"), stderr());
+        assertTrue(console.err().contains("sorting"), console.err());
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("z"), "--clip", "norm:-1"));
-        assertTrue(stderr().contains("clip policy 'norm:-1'"), stderr());
+        assertTrue(console.err().contains("clip policy 'norm:-1'"), console.err());
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("w"), "--clip", "nrom:1"));
-        assertTrue(stderr().contains("unknown clip policy 'nrom:1'"), stderr());
-        assertFalse(stderr().contains("\tat "), "no stack trace without --debug");
+        assertTrue(console.err().contains("unknown clip policy 'nrom:1'"), console.err());
+        assertFalse(console.err().contains("\tat "), "no stack trace without --debug");
     }
 
     @Test
     void aMissingDataFileIsADataError() {
         assertEquals(ExitCodes.DATA, train(tmp.resolve("lm"), "--task", "charlm", "--data", tmp.resolve("none.txt").toString()));
-        assertTrue(stderr().contains("none.txt"), stderr());
+        assertTrue(console.err().contains("none.txt"), console.err());
     }
 
     @Test
@@ -144,21 +121,21 @@ class TrainCommandTest {
         Path cfg = tmp.resolve("run.yaml");
         Files.writeString(cfg, "stpes: 10\n");
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("c"), "--config", cfg.toString()));
-        assertTrue(stderr().contains("unknown key 'stpes' in " + cfg + " (did you mean 'steps'?)"), stderr());
+        assertTrue(console.err().contains("unknown key 'stpes' in " + cfg + " (did you mean 'steps'?)"), console.err());
     }
 
     @Test
     void tooManyNonFiniteStepsStopWithExitCode5AndTheLastGoodWeightsOnDisk() throws Exception {
         Path dir = tmp.resolve("diverged");
         int code = train(dir, "--inject-nonfinite", "3,4,5,6,7,8,9", "--max-nonfinite", "4");
-        assertEquals(ExitCodes.DIVERGED, code, stderr());
+        assertEquals(ExitCodes.DIVERGED, code, console.err());
         JsonNode s = summary(dir);
         assertFalse(s.get("completed").asBoolean());
         assertEquals(7, s.get("steps").asInt(), "steps 0-2 applied, 3-6 non-finite; the fourth stops the run");
         assertTrue(s.get("stop_reason").asText().startsWith("4 consecutive steps had non-finite loss or gradients"));
         assertTrue(s.get("params_finite").asBoolean());
         assertTrue(Files.size(dir.resolve("model.pt")) > 0);
-        assertTrue(stderr().contains("Training stopped early after 7 steps"), stderr());
+        assertTrue(console.err().contains("Training stopped early after 7 steps"), console.err());
         assertEquals(7, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
     }
 
@@ -167,7 +144,7 @@ class TrainCommandTest {
         Path text = Path.of("src/test/resources/charlm/tiny.txt");
         Path dir = tmp.resolve("lm");
         assertEquals(0, train(dir, "--task", "charlm", "--data", text.toString(), "--hidden", "16",
-                "--optimizer", "adam", "--lr", "0.01", "--length", "16", "--batch-size", "8"), stderr());
+                "--optimizer", "adam", "--lr", "0.01", "--length", "16", "--batch-size", "8"), console.err());
         JsonNode s = summary(dir);
         assertEquals("charlm", s.get("task").asText());
         assertEquals("bits_per_char", s.get("metric").asText());
@@ -183,7 +160,7 @@ class TrainCommandTest {
         Path cfg = tmp.resolve("run.json");
         Files.writeString(cfg, "{\"task\": \"adding\", \"lr\": 0.05, \"clip\": \"value:0.5\", \"hidden\": 8}");
         Path dir = tmp.resolve("cfg");
-        assertEquals(0, train(dir, "--config", cfg.toString(), "--lr", "0.1"), stderr());
+        assertEquals(0, train(dir, "--config", cfg.toString(), "--lr", "0.1"), console.err());
         JsonNode c = summary(dir).get("config");
         assertEquals("adding", c.get("task").asText());
         assertEquals(0.1, c.get("lr").asDouble());
@@ -195,7 +172,7 @@ class TrainCommandTest {
     @Test
     void aRunWritesATensorBoardEventFileWithEveryStepAndTheEvaluation() throws Exception {
         Path dir = tmp.resolve("tb");
-        assertEquals(0, train(dir, "--grad-norm-every", "10", "--inject-nonfinite", "4"), stderr());
+        assertEquals(0, train(dir, "--grad-norm-every", "10", "--inject-nonfinite", "4"), console.err());
         List<Path> files = dev.gradguard.metrics.tensorboard.EventFileReader.eventFiles(dir);
         assertEquals(1, files.size());
         List<dev.gradguard.metrics.tensorboard.Event> events = dev.gradguard.metrics.tensorboard.EventFileReader.readAll(files.get(0));
@@ -223,14 +200,14 @@ class TrainCommandTest {
     @Test
     void dashboardServesTheRunWhileItTrainsAndATakenPortIsAUsageError() throws Exception {
         Path dir = tmp.resolve("runs").resolve("live");
-        assertEquals(0, train(dir, "--dashboard", "0"), stderr());
-        assertTrue(stderr().contains("gradguard: live dashboard at http://127.0.0.1:"), stderr());
-        assertTrue(stderr().contains("/run/live"), stderr());
+        assertEquals(0, train(dir, "--dashboard", "0"), console.err());
+        assertTrue(console.err().contains("gradguard: live dashboard at http://127.0.0.1:"), console.err());
+        assertTrue(console.err().contains("/run/live"), console.err());
 
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             Path other = tmp.resolve("runs").resolve("other");
             assertEquals(ExitCodes.USAGE, train(other, "--dashboard", Integer.toString(taken.getLocalPort())));
-            assertTrue(stderr().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), stderr());
+            assertTrue(console.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), console.err());
             assertFalse(Files.exists(other), "nothing was written");
         }
     }
@@ -240,7 +217,7 @@ class TrainCommandTest {
         Path dir = tmp.resolve("rollback");
         // adding at lr 0.5 spikes early; any pre-clip norm above 3 counts as a spike here
         assertEquals(0, train(dir, "--task", "adding", "--lr", "0.5", "--clip", "spike-abs:3,norm:1.0",
-                "--checkpoint-every", "5", "--rollback", "50"), stderr());
+                "--checkpoint-every", "5", "--rollback", "50"), console.err());
         JsonNode s = summary(dir);
         JsonNode rollbacks = s.get("rollbacks");
         assertTrue(rollbacks.size() > 0, s.toString());
@@ -251,14 +228,14 @@ class TrainCommandTest {
         }
         assertEquals(30, s.get("steps").asInt());
         assertEquals(30, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
-        assertTrue(stderr().contains("rolled back to the checkpoint of step"), stderr());
+        assertTrue(console.err().contains("rolled back to the checkpoint of step"), console.err());
 
         Path limited = tmp.resolve("limited");
         assertEquals(ExitCodes.DIVERGED, train(limited, "--task", "adding", "--lr", "0.5", "--clip", "spike-abs:0.001",
-                "--checkpoint-every", "2", "--rollback", "2"), stderr());
+                "--checkpoint-every", "2", "--rollback", "2"), console.err());
         assertTrue(summary(limited).get("stop_reason").asText().startsWith("gave up after 2 rollbacks"));
 
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("nospike"), "--rollback", "3"));
-        assertTrue(stderr().contains("--rollback needs a spike guard in --clip"), stderr());
+        assertTrue(console.err().contains("--rollback needs a spike guard in --clip"), console.err());
     }
 }

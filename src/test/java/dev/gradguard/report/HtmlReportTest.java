@@ -9,11 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
 import dev.gradguard.metrics.Json;
+import dev.gradguard.testing.ConsoleCapture;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,11 +20,15 @@ import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class HtmlReportTest {
     @TempDir
     Path tmp;
+
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @Test
     void aRunReportHasEverySectionTheSkippedStepsTheLayersAndNoExternalReference() throws IOException {
@@ -129,17 +131,10 @@ class HtmlReportTest {
         assertFalse(e.getMessage().contains("\n"));
         assertFalse(Files.exists(empty.resolve("report.html")));
 
-        PrintStream realErr = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(ExitCodes.USAGE, Main.run("report", empty.toString()));
-            assertEquals(ExitCodes.USAGE, Main.run("report", tmp.resolve("missing").toString()));
-        } finally {
-            System.setErr(realErr);
-        }
-        String[] lines = err.toString(StandardCharsets.UTF_8).split("\n");
-        assertEquals(2, lines.length, err.toString(StandardCharsets.UTF_8));
+        assertEquals(ExitCodes.USAGE, Main.run("report", empty.toString()));
+        assertEquals(ExitCodes.USAGE, Main.run("report", tmp.resolve("missing").toString()));
+        String[] lines = console.err().split("\n");
+        assertEquals(2, lines.length, console.err());
         assertTrue(lines[0].startsWith("gradguard: error: ") && lines[0].contains("no metrics.jsonl"), lines[0]);
         assertTrue(lines[1].contains("is not a directory"), lines[1]);
     }

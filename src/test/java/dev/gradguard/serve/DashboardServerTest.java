@@ -10,12 +10,10 @@ import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.report.SyntheticRun;
-import java.io.ByteArrayOutputStream;
+import dev.gradguard.testing.ConsoleCapture;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,10 +25,14 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class DashboardServerTest {
     private static final String SECRET = "TOP-SECRET-4711";
+
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @TempDir
     Path tmp;
@@ -211,17 +213,10 @@ class DashboardServerTest {
                     && e.getMessage().contains("choose another --port"), e.getMessage());
             assertFalse(e.getMessage().contains("\n"));
 
-            PrintStream realErr = System.err;
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            try {
-                assertEquals(ExitCodes.USAGE, Main.run("serve", runs.toString(), "--port", Integer.toString(taken.getLocalPort())));
-                assertEquals(ExitCodes.USAGE, Main.run("serve", tmp.resolve("missing").toString(), "--port", "0"));
-            } finally {
-                System.setErr(realErr);
-            }
-            String[] lines = err.toString(StandardCharsets.UTF_8).split("\n");
-            assertEquals(2, lines.length, err.toString(StandardCharsets.UTF_8));
+            assertEquals(ExitCodes.USAGE, Main.run("serve", runs.toString(), "--port", Integer.toString(taken.getLocalPort())));
+            assertEquals(ExitCodes.USAGE, Main.run("serve", tmp.resolve("missing").toString(), "--port", "0"));
+            String[] lines = console.err().split("\n");
+            assertEquals(2, lines.length, console.err());
             assertTrue(lines[0].contains("choose another --port"), lines[0]);
             assertTrue(lines[1].contains("does not exist"), lines[1]);
         }
