@@ -165,10 +165,20 @@ public final class DistGroup implements AutoCloseable {
 
     /** A scalar reduced across ranks. */
     public double allReduce(double value, Op op) {
+        return allReduce(new double[] {value}, op)[0];
+    }
+
+    /** A few host values reduced element-wise across ranks in one collective. */
+    public double[] allReduce(double[] values, Op op) {
+        Objects.requireNonNull(values, "values");
         try (PointerScope scope = new PointerScope()) {
-            Tensor t = dev.gradguard.engine.Tensors.fromDoubles(new double[] {value}, 1);
+            Tensor t = dev.gradguard.engine.Tensors.fromDoubles(values.clone(), values.length);
             allReduce(List.of(t), op, DEFAULT_BUCKET_ELEMENTS);
-            return t.item_double();
+            double[] out = new double[values.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = t.get(i).item_double();
+            }
+            return out;
         }
     }
 

@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.UnaryOperator;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
@@ -88,6 +89,7 @@ public final class Trainer implements Stateful {
     private final GradScaler scaler;
 
     private volatile String stopRequest;
+    private boolean agreedStop;
     private long step;
     private long clippedSteps;
     private final ArrayDeque<Double> recentLosses = new ArrayDeque<>();
@@ -129,12 +131,14 @@ public final class Trainer implements Stateful {
      *       multiplied by the loss scale in fp16); then, in data-parallel training, the gradients are averaged
      *       over the ranks, once, for the last micro-batch: after its backward (flat all-reduce) or during it
      *       (DDP's Reducer, prepared before its forward and backward);</li>
-     *   <li>in fp16, the gradients are unscaled in place (divided by the loss scale), and whether they
-     *       overflowed is agreed by every rank: nothing after this sees scaled gradients;</li>
+     *   <li>in fp16, the gradients are unscaled in place (divided by the loss scale) and checked for an
+     *       overflow, which every rank finds alike in the averaged gradients: nothing after this sees scaled
+     *       gradients;</li>
      *   <li>the fault-injection aid, when asked for, and the listeners' look at the raw gradients;</li>
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
-     *   <li>the guard's decision, agreed by every rank: a non-finite loss or gradient, an fp16 overflow, or a
-     *       transform's request, skips the update;
+     *   <li>the guard's decision, agreed by every rank (the same all-reduce carries any rank's stop
+     *       request): a non-finite loss or gradient, an fp16 overflow, or a transform's request, skips the
+     *       update;
      *       on such steps and hard-clipped ones, the layers the trouble came from are found;</li>
      *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
      *       schedule's advance, only when applied;</li>
@@ -172,9 +176,10 @@ public final class Trainer implements Stateful {
             }
             synchronizeGradients();
             double loss = parallel.average(lossSum.item_double());
+            // after the sync every rank holds the same gradients, bit for bit, so every rank finds the same
             boolean overflow = buffer.isPresent()
-                    ? scaler.unscaleGradients(buffer.get().flatTensors(), parallel::anyTrue)
-                    : scaler.unscale(parameters, parallel::anyTrue);
+                    ? scaler.unscaleGradients(buffer.get().flatTensors(), UnaryOperator.identity())
+                    : scaler.unscale(parameters);
 
             injection.afterBackward(current, parameters);
             for (TrainingListener listener : listeners) {
@@ -233,7 +238,7 @@ public final class Trainer implements Stateful {
         }
         Optional<String> stopReason = Optional.empty();
         try {
-            while (step < totalSteps && !stopAgreed()) {
+            while (step < totalSteps && !stopNow()) {
                 step();
             }
             stopReason = Optional.ofNullable(stopRequest);
@@ -249,17 +254,12 @@ public final class Trainer implements Stateful {
     }
 
     /**
-     * Whether to stop before the next step. In data-parallel training a request on any rank (a signal reaches
-     * the ranks at different moments) stops every rank before the same step, so no rank waits in a
-     * collective for a peer that already left; this costs one one-element all-reduce per step.
+     * Whether to stop before the next step: a stop request, in data-parallel training only as agreed by the
+     * last step's {@link #unanimous} (a signal reaches the ranks at different moments, and every rank must stop
+     * before the same step, so that none waits in a collective for a peer that already left).
      */
-    private boolean stopAgreed() {
-        String local = stopRequest;
-        boolean stop = parallel.anyTrue(local != null);
-        if (stop && local == null && stopRequest == null) {
-            stopRequest = "another data-parallel rank was asked to stop";
-        }
-        return stop;
+    private boolean stopNow() {
+        return parallel.worldSize() == 1 ? stopRequest != null : agreedStop;
     }
 
     /** The tensor on the trainer's device (the same tensor when it is there already). */
@@ -276,9 +276,18 @@ public final class Trainer implements Stateful {
         }
     }
 
-    /** A skip on any rank is a skip on every rank, so the replicas never drift apart. */
+    /**
+     * A skip on any rank is a skip on every rank, so the replicas never drift apart. The same one all-reduce
+     * carries any rank's stop request, which {@link #run} acts on before the next step.
+     */
     private GuardDecision unanimous(GuardDecision local) {
-        if (parallel.agreeAll(local.applyUpdate()) || !local.applyUpdate()) {
+        String request = stopRequest;
+        DataParallel.Agreement agreed = parallel.agree(local.applyUpdate(), request != null);
+        if (agreed.stopAnywhere() && request == null && parallel.worldSize() > 1) {
+            stopRequest = "another data-parallel rank was asked to stop";
+        }
+        agreedStop = agreed.stopAnywhere();
+        if (agreed.applyEverywhere() || !local.applyUpdate()) {
             return local;
         }
         return new GuardDecision(false, false, false, Optional.of("another data-parallel rank skipped this step"),
