@@ -75,6 +75,7 @@ class BadInputCatalogueTest {
         expect(2, "'seed' must be an integer >= 0, got 'many'", "--seed", "many");
         expect(2, "'momentum' must be a number in [0.0, 1.0), got '1.5'", "--momentum", "1.5");
         expect(2, "'inject-nonfinite' must be a comma-separated list of step numbers >= 0", "--inject-nonfinite", "3,x");
+        expect(2, "'grad-sync' must be one of flat, reducer, got 'ring'", "--grad-sync", "ring");
     }
 
     @Test
