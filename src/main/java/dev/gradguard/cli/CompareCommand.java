@@ -5,6 +5,7 @@ import dev.gradguard.compare.CompareOptions;
 import dev.gradguard.compare.CompareReport;
 import dev.gradguard.compare.Comparison;
 import dev.gradguard.compare.RunResult;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.ConfigFiles;
@@ -54,6 +55,8 @@ public final class CompareCommand implements Callable<Integer> {
     String batchSize;
     @Option(names = "--optimizer", paramLabel = "NAME", description = "optimizer (default sgd, momentum 0.9)")
     String optimizer;
+    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu, cuda or cuda:N for every run (default auto)")
+    String device;
     @Option(names = "--out", paramLabel = "DIR", description = "output directory (default: runs/compare-<time>)")
     Path out;
     @Option(names = "--overwrite", description = "replace a comparison already in --out")
@@ -74,6 +77,10 @@ public final class CompareCommand implements Callable<Integer> {
         TrainCommand.put(train, "length", length);
         TrainCommand.put(train, "batch-size", batchSize);
         TrainCommand.put(train, "optimizer", optimizer);
+        TrainCommand.put(train, "device", device);
+        if (train.get("device") instanceof String spec) {
+            Devices.resolve(spec); // a device the runs cannot use fails here, once, before any run starts
+        }
         for (String key : List.of("clip", "seed", "threads", "out")) {
             if (train.containsKey(key)) {
                 throw new IllegalArgumentException("'" + key + "' is set by compare for each run; remove it from " + config);
