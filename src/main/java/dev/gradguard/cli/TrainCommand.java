@@ -1,5 +1,6 @@
 package dev.gradguard.cli;
 
+import dev.gradguard.dist.DistEnv;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.ConfigFiles;
 import dev.gradguard.run.RunDirectory;
@@ -151,7 +152,9 @@ public final class TrainCommand implements Callable<Integer> {
 
         PrintStream progress = quiet ? null : System.err;
         TrainSummary summary;
-        if (dashboard != null) {
+        // in data-parallel runs rank 0 alone serves the dashboard, as it alone writes the run
+        boolean mainRank = !DistEnv.isLaunched(System.getenv()) || DistEnv.fromEnvironment().isMain();
+        if (dashboard != null && mainRank) {
             Path runsDir = dir.toAbsolutePath().getParent();
             Files.createDirectories(runsDir);
             try (DashboardServer server = DashboardServer.start(runsDir, DashboardServer.DEFAULT_HOST, dashboard)) {
