@@ -118,13 +118,15 @@ class DataParallelTrainTest {
     }
 
     @Test
-    void fp16OverflowsAreSkippedOnEveryRankAlike() throws Exception {
+    void fp16OverflowsAreSkippedOnEveryRankAlikeAndRankZeroAloneServesTheDashboard() throws Exception {
         Path out = tmp.resolve("fp16");
         Path log = tmp.resolve("fp16.log");
         // 2^20 is too large a scale for these float16 gradients: the first steps overflow
         Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--model", "rnn", "--length", "12",
                 "--hidden", "16", "--batch-size", "32", "--steps", "30", "--precision", "fp16",
-                "--loss-scale-init", "1048576", "--eval-samples", "200", "--quiet", "--out", out.toString()))
+                "--loss-scale-init", "1048576", "--eval-samples", "200", "--quiet", "--out", out.toString(),
+                // a fixed port: only rank 0 may serve the dashboard, or rank 1 would fail to bind it
+                "--dashboard", Integer.toString(freePort())))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
         assertEquals(0, p.exitValue(), Files.readString(log));
@@ -134,6 +136,9 @@ class DataParallelTrainTest {
         assertTrue(s.get("skipped_steps").asInt() > 0, s.toString());
         assertEquals(0, s.get("nonfinite_steps").asInt(), s.toString());
         assertTrue(s.get("params_finite").asBoolean());
+        String text = Files.readString(log);
+        assertEquals(1, text.split("live dashboard at", -1).length - 1, text);
+        assertTrue(text.contains("[rank 0] gradguard: live dashboard at"), text);
     }
 
     @Test
