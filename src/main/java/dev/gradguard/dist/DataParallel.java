@@ -176,12 +176,17 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /**
-     * Averages the gradients across ranks in place: one bucketed all-reduce over the buffer's flat tensors
-     * (nothing when the Reducer averaged them during backward).
+     * Averages the gradients across ranks in place: one bucketed all-reduce over the buffer's flat tensors.
+     * Under the Reducer, which averaged them during backward, it only checks that every bucket was reduced.
+     *
+     * @throws IllegalStateException under the Reducer, when a parameter got no gradient (its bucket was not
+     *     averaged)
      */
     public void synchronize(GradBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
-        if (group != null && reducer == null) {
+        if (reducer != null) {
+            reducer.afterBackward();
+        } else if (group != null) {
             try (PointerScope scope = new PointerScope()) {
                 group.allReduceMean(buffer.flatTensors());
             }
@@ -195,7 +200,11 @@ public final class DataParallel implements AutoCloseable {
      */
     public void synchronize(Parameters parameters) {
         Objects.requireNonNull(parameters, "parameters");
-        if (group == null || reducer != null) {
+        if (reducer != null) {
+            reducer.afterBackward();
+            return;
+        }
+        if (group == null) {
             return;
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {

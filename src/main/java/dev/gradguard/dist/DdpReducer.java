@@ -85,6 +85,8 @@ final class DdpReducer implements AutoCloseable {
         try (PointerScope scope = new PointerScope()) {
             reducer.prepare_for_forward();
             reducer.rebuild_buckets();
+        } catch (RuntimeException e) {
+            throw unusedParameters(e);
         }
     }
 
@@ -94,6 +96,32 @@ final class DdpReducer implements AutoCloseable {
         try (PointerScope scope = new PointerScope()) {
             reducer.prepare_for_backward(new TensorVector());
         }
+    }
+
+    /**
+     * After the syncing backward: checks that every bucket was reduced. A parameter that got no gradient
+     * leaves its bucket waiting, so nothing in it was averaged; that is an error here, at the step where it
+     * happens, rather than libtorch's at the next step (after one step of silently local gradients).
+     *
+     * @throws IllegalStateException naming the cause and the fix
+     */
+    void afterBackward() {
+        check();
+        try (PointerScope scope = new PointerScope()) {
+            reducer.check_finalized();
+        } catch (RuntimeException e) {
+            throw unusedParameters(e);
+        }
+    }
+
+    private static RuntimeException unusedParameters(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (!m.contains("Expected to have finished reduction")) {
+            return e;
+        }
+        return new IllegalStateException("DDP's Reducer: some parameter got no gradient in this step's backward, so its"
+                + " bucket was never averaged (unused parameters are not supported with --grad-sync reducer); use"
+                + " --grad-sync flat, which averages a missing gradient as zeros", e);
     }
 
     private void check() {

@@ -72,6 +72,19 @@ class CollectivesLoopbackTest {
     }
 
     @Test
+    void aParameterWithoutAGradientUnderTheReducerIsAnErrorAtThatStep() throws Exception {
+        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3),
+                List.of("reducer-unused"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8)).run();
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(r.succeeded(), r.message() + "\n" + text);
+        assertTrue(text.contains("[rank 0] OK unused DDP's Reducer: some parameter got no gradient")
+                && text.contains("[rank 1] OK unused"), text);
+    }
+
+    @Test
     void aDeadPeerMakesTheOtherFailWithinTheTimeout() throws Exception {
         int port = freePort();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");

@@ -24,6 +24,7 @@ public final class DistWorkerMain {
             case "peer-dies" -> peerDies(env);
             case "data-parallel" -> dataParallel(env);
             case "reducer" -> reducer(env);
+            case "reducer-unused" -> reducerUnused(env);
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.exit(0);
@@ -221,6 +222,26 @@ public final class DistWorkerMain {
                         "Reducer parameters equal the full-batch reference (" + params.name(i) + ")");
             }
             System.out.println("OK reducer " + sums.get(0));
+        }
+    }
+
+    /** A parameter without a gradient under the Reducer: a clear error at the step itself. */
+    private static void reducerUnused(DistEnv env) {
+        try (DataParallel dp = DataParallel.init(env, Duration.ofSeconds(30))) {
+            Parameters params = Parameters.of(List.of("used", "unused"),
+                    List.of(torch.ones(3).set_requires_grad(true), torch.ones(3).set_requires_grad(true)));
+            dp.useGradSync(GradSync.REDUCER, params);
+            dp.beforeForward(true);
+            Tensor loss = params.get(0).mul(torch.ones(3)).sum();
+            dp.beforeBackward(true);
+            loss.backward();
+            try {
+                dp.synchronize(params);
+                System.out.println("NO_ERROR");
+            } catch (IllegalStateException e) {
+                check(e.getMessage().contains("use --grad-sync flat"), e.getMessage());
+                System.out.println("OK unused " + e.getMessage());
+            }
         }
     }
 
