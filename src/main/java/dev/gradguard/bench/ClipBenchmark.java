@@ -3,6 +3,7 @@ package dev.gradguard.bench;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gradguard.clip.ClipGrad;
 import dev.gradguard.clip.GradBuffer;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import java.io.PrintStream;
@@ -13,14 +14,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Collectors;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.LongArrayRefOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -40,6 +45,10 @@ import org.bytedeco.pytorch.global.torch;
  * the gradients are restored from a saved copy before every timed call (outside the timed region); in the
  * other case nothing changes them (multiplying by exactly 1 is the identity), so they are not restored.
  * The floors are timed after the same restore, so every method starts from the same cache state.
+ *
+ * <p>The gradients live on the device the options name. On a GPU, where kernels run asynchronously, the
+ * device is synchronized before the clock starts and before it stops ({@link Devices#synchronize}), so each
+ * time covers the method's work and nothing queued before it.
  *
  * <p>Accuracy: each method's returned norm against the float64 norm of the same gradients.
  */
@@ -124,8 +133,12 @@ public final class ClipBenchmark {
      * @param warmup untimed rounds before them, at least 0
      * @param threads libtorch intra-op threads, at least 1
      * @param sets the gradient sets, at least one
+     * @param device where the gradients live (see {@link Devices#resolve})
      */
-    public record Options(int repeats, int warmup, int threads, List<GradientSet> sets) {
+    public record Options(int repeats, int warmup, int threads, List<GradientSet> sets, Device device) {
+        public static final int DEFAULT_REPEATS = 50;
+        public static final int DEFAULT_WARMUP = 3;
+
         public Options {
             if (repeats < 1) {
                 throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
@@ -141,17 +154,23 @@ public final class ClipBenchmark {
                         + Arrays.stream(GradientSet.values()).map(GradientSet::id).collect(Collectors.joining(", ")));
             }
             sets = List.copyOf(sets);
+            Objects.requireNonNull(device, "device");
         }
 
-        /** 50 rounds after 3 warm-up ones, on every core, over every set: about 1 minute on 2 idle cores. */
+        /**
+         * 50 rounds after 3 warm-up ones, on every core, over every set, on the first GPU when CUDA is usable
+         * and else the CPU: about 1 minute on 2 idle cores.
+         */
         public static Options defaults() {
-            return new Options(50, 3, Torch.defaultThreads(), List.of(GradientSet.values()));
+            return new Options(DEFAULT_REPEATS, DEFAULT_WARMUP, Torch.defaultThreads(), List.of(GradientSet.values()),
+                    Devices.resolve("auto"));
         }
     }
 
     /**
      * One gradient set in one case.
      *
+     * @param device where the gradients lived, as libtorch names it (e.g. {@code cpu}, {@code cuda:0})
      * @param set the gradient set's id
      * @param tensors the number of gradient tensors
      * @param elements the number of float32 gradient elements
@@ -161,7 +180,7 @@ public final class ClipBenchmark {
      * @param medianMs each method's median time in milliseconds
      * @param relativeError each clipping method's {@code |norm - referenceNorm| / referenceNorm}
      */
-    public record Result(String set, int tensors, long elements, boolean clipping, double maxNorm,
+    public record Result(String device, String set, int tensors, long elements, boolean clipping, double maxNorm,
             double referenceNorm, Map<Method, Double> medianMs, Map<Method, Double> relativeError) {
         public Result {
             medianMs = Map.copyOf(medianMs);
@@ -203,6 +222,7 @@ public final class ClipBenchmark {
         /** The result as JSON-ready maps (non-finite numbers as strings, see {@link Json#number}). */
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
+            m.put("device", device);
             m.put("set", set);
             m.put("tensors", tensors);
             m.put("elements", elements);
@@ -231,31 +251,31 @@ public final class ClipBenchmark {
     }
 
     /**
-     * Runs the benchmark. Sets libtorch's thread count to {@code options.threads()} for the rest of the
-     * process.
+     * Runs the benchmark on {@code options.device()}. Sets libtorch's thread count to {@code options.threads()}
+     * for the rest of the process.
      *
      * @param progress where a line per gradient set and the finished table go
      * @return one result per set and case, in order
      */
     public static List<Result> run(Options options, PrintStream progress) {
         Torch.setThreads(options.threads());
-        progress.printf(Locale.ROOT, "clip benchmark: libtorch %s, %d threads, %d rounds (+%d warm-up), p = 2, "
-                + "JavaCPP maxPhysicalBytes %d%n", Torch.version(), Torch.threads(), options.repeats(),
-                options.warmup(), Pointer.maxPhysicalBytes());
+        progress.printf(Locale.ROOT, "clip benchmark: libtorch %s on %s, %d threads, %d rounds (+%d warm-up), p = 2, "
+                + "JavaCPP maxPhysicalBytes %d%n", Torch.version(), Devices.name(options.device()), Torch.threads(),
+                options.repeats(), options.warmup(), Pointer.maxPhysicalBytes());
         List<Result> results = new ArrayList<>();
         for (GradientSet set : options.sets()) {
             results.addAll(runSet(set, options, progress));
             // the set's buffers (hundreds of MB) are freed with their Java objects: collect before the next
             System.gc();
         }
-        progress.print(table(results));
+        progress.print(table(results, options));
         return results;
     }
 
     @SuppressWarnings("try") // the scope frees the set's tensors when the set is done
     private static List<Result> runSet(GradientSet set, Options options, PrintStream progress) {
         try (PointerScope scope = new PointerScope()) {
-            Bench bench = new Bench(set);
+            Bench bench = new Bench(set, options.device());
             progress.printf(Locale.ROOT, "%s: %d tensors, %,d floats, float64 norm %.6g%n", set.id(),
                     bench.params.size(), bench.elements, bench.referenceNorm);
             List<Result> results = new ArrayList<>();
@@ -266,9 +286,10 @@ public final class ClipBenchmark {
         }
     }
 
-    /** The gradients of one set, bound to a GradBuffer, with a saved copy and their float64 norm. */
+    /** The gradients of one set on one device, bound to a GradBuffer, with a saved copy and their float64 norm. */
     private static final class Bench {
         final GradientSet set;
+        final Device device;
         final List<Tensor> params = new ArrayList<>();
         final TensorVector paramVector;
         final GradBuffer buffer;
@@ -278,11 +299,13 @@ public final class ClipBenchmark {
         final double referenceNorm;
         final Scalar one = new Scalar(1.0);
 
-        Bench(GradientSet set) {
+        Bench(GradientSet set, Device device) {
             this.set = set;
+            this.device = device;
+            TensorOptions onDevice = new TensorOptions(device);
             for (long[] shape : set.shapes()) {
                 // never written: the methods only read the gradients, so the weights need no memory pages
-                params.add(torch.empty(shape).requires_grad_(true));
+                params.add(torch.empty(shape, onDevice, new MemoryFormatOptional()).requires_grad_(true));
             }
             paramVector = new TensorVector(params.toArray(new Tensor[0]));
             buffer = GradBuffer.bind(params);
@@ -310,8 +333,10 @@ public final class ClipBenchmark {
                         values.copy_(saved);
                     }
                     try (PointerScope call = new PointerScope()) {
+                        Devices.synchronize(device); // the restore above is not part of the time
                         long start = System.nanoTime();
                         double norm = invoke(m, maxNorm);
+                        Devices.synchronize(device);
                         long elapsed = System.nanoTime() - start;
                         if (round >= options.warmup()) {
                             times.get(m)[round - options.warmup()] = elapsed / 1e6;
@@ -333,7 +358,8 @@ public final class ClipBenchmark {
                     errors.put(m, Math.abs(norms.get(m) - referenceNorm) / referenceNorm);
                 }
             }
-            return new Result(set.id(), params.size(), elements, clipping, maxNorm, referenceNorm, medians, errors);
+            return new Result(Devices.name(device), set.id(), params.size(), elements, clipping, maxNorm, referenceNorm,
+                    medians, errors);
         }
 
         /** Runs one method; returns the norm it computed, or NaN for the floors. */
@@ -354,9 +380,11 @@ public final class ClipBenchmark {
         }
     }
 
-    /** The results as the table {@code gradguard bench clip} prints. */
-    public static String table(List<Result> results) {
+    /** The results as the table {@code gradguard bench clip} prints, under a line naming the device and settings. */
+    public static String table(List<Result> results, Options options) {
         StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Clipping on %s, %d thread(s), medians of %d rounds after %d warm-up%n",
+                Devices.name(options.device()), options.threads(), options.repeats(), options.warmup()));
         out.append(String.format(Locale.ROOT,
                 "%-11s %-7s %7s | %9s %9s %9s %9s %9s | %7s %7s %7s %9s %9s | %8s %8s %8s%n",
                 "set", "case", "tensors", "GradBuf", "ClipGrad", "libtorch", "read", "read+wr",

@@ -3,6 +3,7 @@ package dev.gradguard.bench;
 import dev.gradguard.clip.ClipPolicies;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.MetricsJsonlWriter;
@@ -25,8 +26,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -38,6 +41,10 @@ import org.bytedeco.pytorch.global.torch;
  * guard, {@code metrics.jsonl}) train two copies of the same model on the same fixed batch, interleaved
  * step by step in one run, so that machine noise hits both arms alike. The overhead is the ratio of the
  * median step times, in percent.
+ *
+ * <p>Both arms run on the device the options name: the models are built on the CPU from the same seed and
+ * moved there, and the batch is made on the CPU and copied there once. On a GPU each timed step starts and
+ * ends with {@link Devices#synchronize}, so it covers the step's kernels, not only their launches.
  */
 public final class StepBenchmark {
 
@@ -46,8 +53,9 @@ public final class StepBenchmark {
      * @param warmup untimed steps per arm first
      * @param threads libtorch threads
      * @param models which of {@code charlm, convnet, transformer}
+     * @param device where the models train (see {@link Devices#resolve})
      */
-    public record Options(int steps, int warmup, int threads, List<String> models) {
+    public record Options(int steps, int warmup, int threads, List<String> models, Device device) {
         public static final List<String> MODELS = List.of("charlm", "convnet", "transformer");
 
         public Options {
@@ -61,19 +69,25 @@ public final class StepBenchmark {
                 }
             }
             models = List.copyOf(models);
+            Objects.requireNonNull(device, "device");
         }
 
+        /** 200 steps after 20 warm-up ones, on every core, every model, on the first usable GPU or else the CPU. */
         public static Options defaults() {
-            return new Options(200, 20, Torch.defaultThreads(), MODELS);
+            return new Options(200, 20, Torch.defaultThreads(), MODELS, Devices.resolve("auto"));
         }
     }
 
-    /** One model's result: median step times of both arms and the guard's overhead in percent. */
-    public record Result(String model, String shape, long parameters, int steps, double bareMedianMs,
+    /**
+     * One model's result on one device ({@code cpu}, {@code cuda:0}, ...): median step times of both arms and
+     * the guard's overhead in percent.
+     */
+    public record Result(String device, String model, String shape, long parameters, int steps, double bareMedianMs,
             double guardedMedianMs, double overheadPercent, double pairedOverheadPercent) {
 
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
+            m.put("device", device);
             m.put("model", model);
             m.put("shape", shape);
             m.put("parameters", parameters);
@@ -126,12 +140,17 @@ public final class StepBenchmark {
     }
 
     private static Result measure(Workload w, Options options, Path metricsFile) throws IOException {
+        Device device = options.device();
         torch.manual_seed(0);
-        Batch batch = w.batch().get();
+        Batch made = w.batch().get();
+        Batch batch = new Batch(made.input().to(device, made.input().scalar_type()),
+                made.target().to(device, made.target().scalar_type()));
         torch.manual_seed(1);
         Model bare = w.model().get();
+        bare.module().to(device, false);
         torch.manual_seed(1);
         Model guarded = w.model().get();
+        guarded.module().to(device, false);
         Optimizer bareOptimizer = Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(bare.module()));
 
         try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile)) {
@@ -144,6 +163,7 @@ public final class StepBenchmark {
                     .pipeline(ClipPolicies.parse("norm:1.0"))
                     .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
                     .listener(metrics)
+                    .device(device)
                     .build();
             for (int i = 0; i < options.warmup(); i++) {
                 bareStep(bare, bareOptimizer, batch, w.loss());
@@ -154,11 +174,11 @@ public final class StepBenchmark {
             for (int i = 0; i < options.steps(); i++) {
                 // alternate which arm goes first, so neither always runs on a warmer cache
                 if (i % 2 == 0) {
-                    bareMs[i] = time(() -> bareStep(bare, bareOptimizer, batch, w.loss()));
-                    guardedMs[i] = time(trainer::step);
+                    bareMs[i] = time(device, () -> bareStep(bare, bareOptimizer, batch, w.loss()));
+                    guardedMs[i] = time(device, trainer::step);
                 } else {
-                    guardedMs[i] = time(trainer::step);
-                    bareMs[i] = time(() -> bareStep(bare, bareOptimizer, batch, w.loss()));
+                    guardedMs[i] = time(device, trainer::step);
+                    bareMs[i] = time(device, () -> bareStep(bare, bareOptimizer, batch, w.loss()));
                 }
             }
             double[] ratios = new double[options.steps()];
@@ -167,8 +187,9 @@ public final class StepBenchmark {
             }
             double bareMedian = Stats.median(bareMs);
             double guardedMedian = Stats.median(guardedMs);
-            return new Result(w.name(), w.shape(), Parameters.of(bare.module()).numel(), options.steps(), bareMedian,
-                    guardedMedian, 100 * (guardedMedian / bareMedian - 1), 100 * (Stats.median(ratios) - 1));
+            return new Result(Devices.name(device), w.name(), w.shape(), Parameters.of(bare.module()).numel(),
+                    options.steps(), bareMedian, guardedMedian, 100 * (guardedMedian / bareMedian - 1),
+                    100 * (Stats.median(ratios) - 1));
         }
     }
 
@@ -181,17 +202,21 @@ public final class StepBenchmark {
         }
     }
 
-    private static double time(Runnable step) {
+    /** One step's milliseconds, with the device's queued work finished before and after. */
+    private static double time(Device device, Runnable step) {
+        Devices.synchronize(device);
         long start = System.nanoTime();
         step.run();
+        Devices.synchronize(device);
         return (System.nanoTime() - start) / 1e6;
     }
 
     /** The results as a Markdown table. */
     public static String table(List<Result> results, Options options) {
         StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "%nFull guard vs bare loop, %d interleaved steps per arm, %d thread(s), medians%n%n",
-                options.steps(), options.threads()));
+        s.append(String.format(Locale.ROOT,
+                "%nFull guard vs bare loop on %s, %d interleaved steps per arm, %d thread(s), medians%n%n",
+                Devices.name(options.device()), options.steps(), options.threads()));
         s.append("| model | shape | parameters | bare ms | guarded ms | overhead | paired overhead |\n");
         s.append("|---|---|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {

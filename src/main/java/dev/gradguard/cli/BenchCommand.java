@@ -2,6 +2,7 @@ package dev.gradguard.cli;
 
 import dev.gradguard.bench.ClipBenchmark;
 import dev.gradguard.bench.StepBenchmark;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -51,26 +53,39 @@ public final class BenchCommand {
         }
     }
 
+    /** Options of the benchmarks that run on one chosen device (not dist: Gloo's all-reduce is CPU-only). */
+    static class OnDevice extends Common {
+        @Option(names = "--device", paramLabel = "DEVICE",
+                description = "auto (a GPU when CUDA is usable, else the CPU), cpu, cuda or cuda:N (default auto)")
+        String device = "auto";
+
+        /** @throws IllegalArgumentException for an unknown form or an unusable GPU (exit 2) */
+        Device resolveDevice() {
+            return Devices.resolve(device);
+        }
+    }
+
     /** {@code gradguard bench clip}. */
     @Command(name = "clip", mixinStandardHelpOptions = true,
             description = {"Clipping alone on gradient sets shaped like ResNet-50, BERT-base and 1,000 small tensors:",
                 "GradBuffer.clipNorm vs ClipGrad.clipGradNorm vs libtorch's clip_grad_norm_ vs the memory floor,",
                 "with and without clipping needed."})
-    static final class Clip extends Common implements Callable<Integer> {
+    static final class Clip extends OnDevice implements Callable<Integer> {
         @Option(names = "--repeats", paramLabel = "N", description = "timed rounds per case (default 50)")
-        int repeats = ClipBenchmark.Options.defaults().repeats();
+        int repeats = ClipBenchmark.Options.DEFAULT_REPEATS;
         @Option(names = "--warmup", paramLabel = "N", description = "untimed rounds first (default 3)")
-        int warmup = ClipBenchmark.Options.defaults().warmup();
+        int warmup = ClipBenchmark.Options.DEFAULT_WARMUP;
         @Option(names = "--sets", paramLabel = "LIST", split = ",", description = "resnet50, bert-base, small-1000 (default: all)")
         List<String> sets = List.of("resnet50", "bert-base", "small-1000");
 
         @Override
         public Integer call() throws Exception {
             ClipBenchmark.Options options = new ClipBenchmark.Options(repeats, warmup, threads(),
-                    sets.stream().map(ClipBenchmark.GradientSet::fromId).toList());
+                    sets.stream().map(ClipBenchmark.GradientSet::fromId).toList(), resolveDevice());
             List<ClipBenchmark.Result> results = ClipBenchmark.run(options, System.err);
-            System.out.print(ClipBenchmark.table(results));
-            writeJson("clip", Map.of("repeats", repeats, "warmup", warmup, "threads", options.threads(), "sets", sets),
+            System.out.print(ClipBenchmark.table(results, options));
+            writeJson("clip", Map.of("device", Devices.name(options.device()), "repeats", repeats, "warmup", warmup,
+                            "threads", options.threads(), "sets", sets),
                     results.stream().map(ClipBenchmark.Result::toMap).toList());
             return ExitCodes.OK;
         }
@@ -79,7 +94,7 @@ public final class BenchCommand {
     /** {@code gradguard bench step}. */
     @Command(name = "step", mixinStandardHelpOptions = true,
             description = "Whole training steps: bare loop vs the gradguard trainer with the full guard, interleaved.")
-    static final class Step extends Common implements Callable<Integer> {
+    static final class Step extends OnDevice implements Callable<Integer> {
         @Option(names = "--steps", paramLabel = "N", description = "timed steps per arm and model (default 200)")
         int steps = 200;
         @Option(names = "--warmup", paramLabel = "N", description = "untimed steps per arm first (default 20)")
@@ -89,9 +104,11 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            StepBenchmark.Options options = new StepBenchmark.Options(steps, warmup, threads(), models);
+            StepBenchmark.Options options =
+                    new StepBenchmark.Options(steps, warmup, threads(), models, resolveDevice());
             List<StepBenchmark.Result> results = StepBenchmark.run(options, System.out);
-            writeJson("step", Map.of("steps", steps, "warmup", warmup, "threads", options.threads(), "models", models),
+            writeJson("step", Map.of("device", Devices.name(options.device()), "steps", steps, "warmup", warmup,
+                            "threads", options.threads(), "models", models),
                     results.stream().map(StepBenchmark.Result::toMap).toList());
             return ExitCodes.OK;
         }

@@ -70,6 +70,22 @@ public final class Devices {
         return new Device("cuda:" + localRank);
     }
 
+    /**
+     * Waits until the device has finished the work queued on it, so that a clock read afterwards has
+     * measured that work: CUDA runs kernels asynchronously, and a call returns when its kernels are queued.
+     * On the CPU work is done when a call returns, and this does nothing. Only benchmarks need it; training
+     * reads the loss back every step, which waits anyway.
+     *
+     * <p>On CUDA this is libtorch's {@code torch::cuda::synchronize(index)} (all streams of that GPU). That
+     * path is untested here: the machines this was written on have no GPU (with the CPU natives the call
+     * throws "No CUDA GPUs are available", which is why it is made only for a CUDA device).
+     */
+    public static void synchronize(Device device) {
+        if (device.is_cuda()) {
+            torch.cuda_synchronize(device.has_index() ? device.index() : -1);
+        }
+    }
+
     /** The device as libtorch names it, e.g. {@code cpu} or {@code cuda:0}. */
     public static String name(Device device) {
         return device.str().getString();

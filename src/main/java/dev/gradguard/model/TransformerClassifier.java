@@ -1,12 +1,18 @@
 package dev.gradguard.model;
 
 import dev.gradguard.engine.Torch;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
+import org.bytedeco.pytorch.LayoutOptional;
 import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TransformerEncoderImpl;
 import org.bytedeco.pytorch.TransformerEncoderLayerOptions;
 import org.bytedeco.pytorch.TransformerEncoderOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A Transformer encoder sequence classifier: token and learned position embeddings, libtorch's
@@ -56,9 +62,10 @@ public final class TransformerClassifier implements Model {
         if (time > maxLength) {
             throw new IllegalArgumentException("sequence of length " + time + " is longer than maxLength " + maxLength);
         }
-        Tensor pos = org.bytedeco.pytorch.global.torch.arange(new org.bytedeco.pytorch.Scalar(time))
-                .unsqueeze(1);
+        // on the input's device: a model moved to a GPU gets GPU token ids
+        Tensor pos = torch.arange(new Scalar(time), new ScalarTypeOptional(torch.ScalarType.Long), new LayoutOptional(),
+                new DeviceOptional(ids.device()), new BoolOptional()).unsqueeze(1);
         Tensor x = tokens.forward(ids).add(positions.forward(pos));
-        return head.forward(encoder.forward(x).mean(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        return head.forward(encoder.forward(x).mean(new long[] {0}, false, new ScalarTypeOptional()));
     }
 }

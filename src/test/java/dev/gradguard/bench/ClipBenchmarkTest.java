@@ -10,12 +10,14 @@ import dev.gradguard.bench.ClipBenchmark.GradientSet;
 import dev.gradguard.bench.ClipBenchmark.Method;
 import dev.gradguard.bench.ClipBenchmark.Options;
 import dev.gradguard.bench.ClipBenchmark.Result;
+import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -40,13 +42,13 @@ class ClipBenchmarkTest {
     }
 
     @Test
-    void aTinyRunFillsEveryColumnWithFiniteNumbers() throws Exception {
+    void aTinyRunFillsEveryColumnWithFiniteNumbersAndNamesTheDevice() throws Exception {
         Torch.load();
         int threads = Torch.threads();
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         List<Result> results;
         try {
-            results = ClipBenchmark.run(new Options(2, 1, 1, List.of(GradientSet.SMALL_1000)),
+            results = ClipBenchmark.run(new Options(2, 1, 1, List.of(GradientSet.SMALL_1000), Devices.resolve("cpu")),
                     new PrintStream(printed, true, StandardCharsets.UTF_8));
         } finally {
             Torch.setThreads(threads);
@@ -55,6 +57,7 @@ class ClipBenchmarkTest {
         assertEquals(2, results.size());
         assertTrue(results.get(0).clipping() && !results.get(1).clipping(), "a clipping and a non-clipping case");
         for (Result r : results) {
+            assertEquals("cpu", r.device());
             assertEquals(1000, r.tensors());
             assertEquals(256_000, r.elements());
             for (Method m : Method.values()) {
@@ -70,6 +73,8 @@ class ClipBenchmarkTest {
         }
 
         String table = printed.toString(StandardCharsets.UTF_8);
+        assertTrue(table.contains("clip benchmark: libtorch " + Torch.version() + " on cpu, 1 threads"), table);
+        assertTrue(table.contains("Clipping on cpu, 1 thread(s), medians of 2 rounds after 1 warm-up\n"), table);
         for (String column : List.of("GradBuf", "ClipGrad", "libtorch", "read", "read+wr", "GB/read", "GB/r+w",
                 "GB/floor", "lib/GB", "lib/CG", "errGB", "errCG", "errLib", "small-1000", "no-clip")) {
             assertTrue(table.contains(column), "table has " + column + ":\n" + table);
@@ -78,6 +83,7 @@ class ClipBenchmarkTest {
 
         JsonNode json = Json.pretty().readTree(ClipBenchmark.toJson(results));
         assertEquals(2, json.size());
+        assertEquals("cpu", json.get(0).get("device").asText());
         assertEquals("clip", json.get(0).get("case").asText());
         assertEquals(5, json.get(1).get("median_ms").size());
         assertEquals(3, json.get(1).get("norm_relative_error").size());
@@ -87,12 +93,15 @@ class ClipBenchmarkTest {
     @Test
     void optionsNameTheFieldThatIsWrong() {
         List<GradientSet> all = List.of(GradientSet.values());
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(0, 1, 1, all))
+        Device cpu = Devices.resolve("cpu");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(0, 1, 1, all, cpu))
                 .getMessage().contains("repeats"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(1, 1, 0, all))
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(1, 1, 0, all, cpu))
                 .getMessage().contains("threads"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(1, 1, 1, List.of()))
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Options(1, 1, 1, List.of(), cpu))
                 .getMessage().contains("resnet50, bert-base, small-1000"));
+        assertEquals("device", assertThrows(NullPointerException.class, () -> new Options(1, 1, 1, all, null))
+                .getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> GradientSet.fromId("vgg"))
                 .getMessage().contains("allowed: resnet50, bert-base, small-1000"));
     }

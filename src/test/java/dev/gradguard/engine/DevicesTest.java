@@ -27,6 +27,12 @@ class DevicesTest {
     }
 
     @Test
+    void synchronizingTheCpuDoesNothing() {
+        // libtorch's CUDA synchronize throws "No CUDA GPUs are available" with the CPU natives
+        Devices.synchronize(Devices.resolve("cpu"));
+    }
+
+    @Test
     void unknownFormsNameTheAllowedOnes() {
         assertEquals("--device must be one of auto, cpu, cuda, cuda:N, got 'tpu'",
                 assertThrows(IllegalArgumentException.class, () -> Devices.resolve("tpu")).getMessage());
