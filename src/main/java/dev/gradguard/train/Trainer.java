@@ -176,10 +176,7 @@ public final class Trainer implements Stateful {
             }
             synchronizeGradients();
             double loss = parallel.average(lossSum.item_double());
-            // after the sync every rank holds the same gradients, bit for bit, so every rank finds the same
-            boolean overflow = buffer.isPresent()
-                    ? scaler.unscaleGradients(buffer.get().flatTensors(), UnaryOperator.identity())
-                    : scaler.unscale(parameters);
+            boolean overflow = unscaleGradients();
 
             injection.afterBackward(current, parameters);
             for (TrainingListener listener : listeners) {
@@ -265,6 +262,17 @@ public final class Trainer implements Stateful {
     /** The tensor on the trainer's device (the same tensor when it is there already). */
     private Tensor onDevice(Tensor t) {
         return device.is_cpu() && t.device().is_cpu() ? t : t.to(device, t.scalar_type());
+    }
+
+    /**
+     * fp16: divides the gradients by the loss scale (in place, over the flat buffers when bound) and says
+     * whether they overflowed; nothing otherwise. After the sync every rank holds the same gradients, bit for
+     * bit, so every rank finds the same without a collective.
+     */
+    private boolean unscaleGradients() {
+        return buffer.isPresent()
+                ? scaler.unscaleGradients(buffer.get().flatTensors(), UnaryOperator.identity())
+                : scaler.unscale(parameters);
     }
 
     /** Averages the gradients over the data-parallel ranks (nothing in a single process). */
