@@ -195,6 +195,9 @@ public final class DistGroup implements AutoCloseable {
     /**
      * Every rank's string, by rank, on every rank; through the rendezvous store (any length, any content).
      * Meant for small values such as parameter checksums.
+     *
+     * <p>The store is served from rank 0's process, so rank 0 returns only after every rank has read every
+     * value (a rank that is still reading when rank 0 exits would fail), and then removes the round's keys.
      */
     public List<String> allGatherStrings(String local) {
         Objects.requireNonNull(local, "local");
@@ -205,6 +208,17 @@ public final class DistGroup implements AutoCloseable {
             List<String> all = new ArrayList<>(worldSize());
             for (int r = 0; r < worldSize(); r++) {
                 all.add(new String(Base64.getDecoder().decode(store.get_to_str(prefix + r)), StandardCharsets.UTF_8));
+            }
+            if (store.add(prefix + "read", 1) == worldSize()) {
+                store.set(prefix + "all-read", "1");
+            }
+            if (rank() == 0) {
+                store.get_to_str(prefix + "all-read"); // blocks until the last rank has read
+                for (int r = 0; r < worldSize(); r++) {
+                    store.deleteKey(prefix + r);
+                }
+                store.deleteKey(prefix + "read");
+                store.deleteKey(prefix + "all-read");
             }
             return List.copyOf(all);
         });
