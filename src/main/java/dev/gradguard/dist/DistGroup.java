@@ -52,15 +52,17 @@ public final class DistGroup implements AutoCloseable {
     private final Store store;
     private final ProcessGroupGloo gloo;
     private final Backend nccl;
+    private final Store ncclStore;
     private ProcessGroup processGroup;
     private long gatherRound;
     private boolean closed;
 
-    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo, Backend nccl) {
+    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo, Backend nccl, Store ncclStore) {
         this.env = env;
         this.store = store;
         this.gloo = gloo;
         this.nccl = nccl;
+        this.ncclStore = ncclStore;
     }
 
     /** Whether CUDA tensors can take part (an NCCL backend is attached). */
@@ -260,6 +262,7 @@ public final class DistGroup implements AutoCloseable {
             if (nccl != null) {
                 nccl.shutdown();
                 nccl.close();
+                ncclStore.close();
             }
             gloo.close();
             store.close();

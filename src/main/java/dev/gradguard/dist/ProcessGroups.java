@@ -69,13 +69,16 @@ public final class ProcessGroups {
             opts.threads(GLOO_THREADS);
             ProcessGroupGloo gloo = new ProcessGroupGloo(store, env.rank(), env.worldSize(), opts);
             Backend nccl = null;
+            Store ncclStore = null;
             if (cuda) {
-                // each backend keeps its rendezvous keys under its own prefix, as PyTorch's process groups do
+                // each backend keeps its rendezvous keys under its own prefix, as PyTorch's process groups do;
+                // the group holds on to the prefix store for as long as NCCL may use it
+                ncclStore = new PrefixStore("cuda/", store);
                 ProcessGroupNCCL.Options no = ProcessGroupNCCL.Options.create();
                 no.timeout(new Milliseconds(timeout.toMillis()));
-                nccl = new ProcessGroupNCCL(new PrefixStore("cuda/", store), env.rank(), env.worldSize(), no);
+                nccl = new ProcessGroupNCCL(ncclStore, env.rank(), env.worldSize(), no);
             }
-            return new DistGroup(env, store, gloo, nccl);
+            return new DistGroup(env, store, gloo, nccl, ncclStore);
         } catch (RuntimeException e) {
             if (store != null) {
                 store.close();
