@@ -24,16 +24,20 @@ class CollectivesLoopbackTest {
         }
     }
 
+    /** Runs {@link DistWorkerMain} in {@code mode} on 2 launched workers; their merged output, after success. */
+    private static String launchWorkers(String mode) throws Exception {
+        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3), List.of(mode));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream sink = new PrintStream(out, true, StandardCharsets.UTF_8);
+        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"), sink, sink).run();
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(r.succeeded(), r.message() + "\n" + text);
+        return text;
+    }
+
     @Test
     void collectivesAgreeWithLocallyComputedValues() throws Exception {
-        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3),
-                List.of("collectives"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)).run();
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(r.succeeded(), r.message() + "\n" + text + err.toString(StandardCharsets.UTF_8));
+        String text = launchWorkers("collectives");
         for (int rank = 0; rank < 2; rank++) {
             for (String ok : List.of("OK broadcast", "OK allReduceMean", "OK norm p=1.0", "OK norm p=2.0", "OK norm p=3.0",
                     "OK norm p=Infinity", "OK agree", "OK barrier")) {
@@ -49,37 +53,19 @@ class CollectivesLoopbackTest {
 
     @Test
     void dataParallelStepsMatchTheFullBatchReferenceOnBothRanks() throws Exception {
-        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3),
-                List.of("data-parallel"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(r.succeeded(), r.message() + "\n" + text);
+        String text = launchWorkers("data-parallel");
         assertTrue(text.contains("[rank 0] OK data-parallel") && text.contains("[rank 1] OK data-parallel"), text);
     }
 
     @Test
     void ddpReducerAveragesDuringBackwardAndSkipsNonSyncingMicroBatches() throws Exception {
-        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3),
-                List.of("reducer"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(r.succeeded(), r.message() + "\n" + text);
+        String text = launchWorkers("reducer");
         assertTrue(text.contains("[rank 0] OK reducer") && text.contains("[rank 1] OK reducer"), text);
     }
 
     @Test
     void aParameterWithoutAGradientUnderTheReducerIsAnErrorAtThatStep() throws Exception {
-        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, Duration.ofSeconds(3),
-                List.of("reducer-unused"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        LaunchResult r = new Launcher(o, DistWorkerMain.class.getName(), System.getProperty("java.class.path"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(r.succeeded(), r.message() + "\n" + text);
+        String text = launchWorkers("reducer-unused");
         assertTrue(text.contains("[rank 0] OK unused DDP's Reducer: some parameter got no gradient")
                 && text.contains("[rank 1] OK unused"), text);
     }

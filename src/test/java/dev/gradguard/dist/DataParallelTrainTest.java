@@ -20,20 +20,12 @@ class DataParallelTrainTest {
 
     @Test
     void twoWorkersTrainIdenticalReplicasAndRankZeroWritesTheRun() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         Path out = tmp.resolve("ddp");
         Path log = tmp.resolve("launch.log");
-        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                System.getProperty("java.class.path"), "dev.gradguard.cli.Main", "launch", "--nproc-per-node", "2",
-                "--master-port", Integer.toString(port), "--", "train", "--task", "adding", "--length", "12",
-                "--hidden", "16", "--batch-size", "32", "--steps", "40", "--eval-samples", "200", "--quiet",
+        List<String> command = launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+                "--batch-size", "32", "--steps", "40", "--eval-samples", "200", "--quiet",
                 "--inject-nonfinite", "7", "--checkpoint-every", "20", "--out", out.toString());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
-        assertEquals(0, p.exitValue(), Files.readString(log));
+        runOk(command, log);
 
         JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
         assertEquals(2, s.get("world_size").asInt());
@@ -52,19 +44,14 @@ class DataParallelTrainTest {
         first.set(first.indexOf(out.toString()), split.toString());
         first.set(first.indexOf("40"), "20");
         Path log2 = tmp.resolve("split.log");
-        Process a = new ProcessBuilder(first).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-        assertTrue(a.waitFor(180, TimeUnit.SECONDS), Files.readString(log2));
-        assertEquals(0, a.exitValue(), Files.readString(log2));
+        runOk(first, log2);
         List<String> second = new java.util.ArrayList<>(command);
         second.set(second.indexOf(out.toString()), split.toString());
         second.add("--resume");
         // resumed under DDP's Reducer: with 2 ranks its average (halves summed) equals the flat one (sum halved)
         // bit for bit, so the result must still be the uninterrupted flat run's
         second.addAll(List.of("--grad-sync", "reducer"));
-        Process b = new ProcessBuilder(second).redirectErrorStream(true)
-                .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(log2.toFile())).start();
-        assertTrue(b.waitFor(180, TimeUnit.SECONDS), Files.readString(log2));
-        assertEquals(0, b.exitValue(), Files.readString(log2));
+        runOk(second, log2);
         JsonNode resumed = Json.compact().readTree(split.resolve("summary.json").toFile());
         assertEquals(20, resumed.get("resumed_from_step").asInt());
         assertEquals(s.get("param_checksum").asText(), resumed.get("param_checksum").asText(), Files.readString(log2));
@@ -75,6 +62,14 @@ class DataParallelTrainTest {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /** Runs a launch command to completion, its output appended to {@code log}; it must exit 0. */
+    private static void runOk(List<String> command, Path log) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
+        assertEquals(0, p.exitValue(), Files.readString(log));
     }
 
     private static List<String> launch(int port, String... train) {
@@ -90,12 +85,10 @@ class DataParallelTrainTest {
         Path out = tmp.resolve("rollback");
         Path log = tmp.resolve("rollback.log");
         // adding at lr 0.5 spikes early; any pre-clip norm above 1 counts as a spike
-        Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+        runOk(launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
                 "--batch-size", "32", "--steps", "30", "--lr", "0.5", "--clip", "spike-abs:1,norm:1.0",
                 "--checkpoint-every", "5", "--rollback", "50", "--grad-sync", "reducer", "--eval-samples", "200",
-                "--quiet", "--out", out.toString())).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
-        assertEquals(0, p.exitValue(), Files.readString(log));
+                "--quiet", "--out", out.toString()), log);
         JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
         assertTrue(s.get("rollbacks").size() > 0, s.toString());
         JsonNode sums = s.get("rank_param_checksums");
@@ -122,14 +115,11 @@ class DataParallelTrainTest {
         Path out = tmp.resolve("fp16");
         Path log = tmp.resolve("fp16.log");
         // 2^20 is too large a scale for these float16 gradients: the first steps overflow
-        Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--model", "rnn", "--length", "12",
+        runOk(launch(freePort(), "--task", "adding", "--model", "rnn", "--length", "12",
                 "--hidden", "16", "--batch-size", "32", "--steps", "30", "--precision", "fp16",
                 "--loss-scale-init", "1048576", "--eval-samples", "200", "--quiet", "--out", out.toString(),
                 // a fixed port: only rank 0 may serve the dashboard, or rank 1 would fail to bind it
-                "--dashboard", Integer.toString(freePort())))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
-        assertEquals(0, p.exitValue(), Files.readString(log));
+                "--dashboard", Integer.toString(freePort())), log);
         JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
         JsonNode sums = s.get("rank_param_checksums");
         assertEquals(sums.get(0).asText(), sums.get(1).asText(), "both ranks skipped the same steps");
