@@ -84,6 +84,7 @@ final class RunCheckpoints implements TrainingListener {
         for (SkippedCheckpoint skipped : latest.skipped()) {
             log.println("gradguard: skipping checkpoint " + skipped);
         }
+        agreeOnCheckpoint(latest.checkpoint(), "resume from");
         return latest.checkpoint();
     }
 
@@ -191,7 +192,7 @@ final class RunCheckpoints implements TrainingListener {
             return;
         }
         LatestCheckpoint latest = store.latestValid();
-        agreeOnRollbackTarget(latest);
+        agreeOnCheckpoint(latest.checkpoint(), "roll back to");
         if (latest.checkpoint().isEmpty()) {
             log.println("gradguard: step " + spike.step() + " spiked (" + reason + ") but there is no checkpoint to roll back to");
             return;
@@ -220,16 +221,19 @@ final class RunCheckpoints implements TrainingListener {
     }
 
     /**
-     * In data-parallel training every rank rolls back (the spike decision is unanimous) and loads the
-     * checkpoint rank 0 wrote, so the run directory must be visible to every rank, as for {@code --resume}.
-     * Ranks that would load different checkpoints would drift apart silently: that stops the run instead.
+     * In data-parallel training every rank resumes or rolls back from the checkpoint rank 0 wrote, so the run
+     * directory must be visible to every rank. Ranks that would load different checkpoints (or one of them
+     * none) would drift apart or wait for each other until the timeout: that stops the run at once instead.
+     * A no-op with one process.
+     *
+     * @param purpose what the checkpoint is for, for the message ("resume from", "roll back to")
      */
-    private void agreeOnRollbackTarget(LatestCheckpoint latest) {
-        String mine = latest.checkpoint().map(c -> Long.toString(c.step())).orElse("none");
+    private void agreeOnCheckpoint(Optional<LoadedCheckpoint> checkpoint, String purpose) {
+        String mine = checkpoint.map(c -> Long.toString(c.step())).orElse("none");
         List<String> all = parallel.allGather(mine);
         if (all.stream().distinct().count() > 1) {
-            throw new CheckpointException(store.directory(), "the data-parallel ranks see different checkpoints to roll"
-                    + " back to (newest step by rank: " + all + "); every rank must see rank 0's run directory");
+            throw new CheckpointException(store.directory(), "the data-parallel ranks see different checkpoints to "
+                    + purpose + " (newest step by rank: " + all + "); every rank must see rank 0's run directory");
         }
     }
 

@@ -177,4 +177,39 @@ class DataParallelTrainTest {
         }
         return -1;
     }
+
+    @Test
+    void ranksThatSeeDifferentCheckpointsRefuseToResume() throws Exception {
+        // rank 0's run directory has checkpoints, rank 1's (standing in for a directory rank 1 cannot see) none
+        Path seen = tmp.resolve("seen");
+        Path unseen = tmp.resolve("unseen");
+        List<String> train = List.of("--task", "adding", "--length", "12", "--hidden", "16", "--batch-size", "32",
+                "--steps", "10", "--checkpoint-every", "5", "--eval-samples", "100", "--threads", "1", "--quiet");
+        List<String> first = new java.util.ArrayList<>(List.of("train", "--out", seen.toString()));
+        first.addAll(train);
+        assertEquals(0, dev.gradguard.cli.Main.run(first.toArray(new String[0])));
+        Files.createDirectories(unseen);
+        Files.copy(seen.resolve("config.json"), unseen.resolve("config.json"));
+
+        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", freePort(), 1, java.time.Duration.ofSeconds(3), List.of());
+        Process[] ps = new Process[2];
+        for (int rank = 0; rank < 2; rank++) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                    "-cp", System.getProperty("java.class.path"), "dev.gradguard.cli.Main", "train", "--resume",
+                    "--out", (rank == 0 ? seen : unseen).toString()));
+            cmd.addAll(train);
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("rank" + rank + ".log").toFile());
+            pb.environment().putAll(Launcher.workerEnvironment(o, rank));
+            ps[rank] = pb.start();
+        }
+        for (int rank = 0; rank < 2; rank++) {
+            String log = tmp.resolve("rank" + rank + ".log").toString();
+            assertTrue(ps[rank].waitFor(60, TimeUnit.SECONDS), "rank " + rank + " did not stop");
+            String text = Files.readString(Path.of(log));
+            assertEquals(4, ps[rank].exitValue(), text);
+            assertTrue(text.contains("the data-parallel ranks see different checkpoints to resume from (newest step by"
+                    + " rank: [10, none])"), text);
+        }
+    }
 }
