@@ -58,9 +58,10 @@ import org.bytedeco.pytorch.global.torch;
  * released when it ends and RSS stays flat over long runs. Parameters, optimizer state and anything else
  * that outlives a step are created outside it.
  *
- * <p>Host syncs: on a GPU a step synchronizes with the device where it reads the loss and the gradient
- * norm back (the guard needs them to decide before the optimizer steps), like PyTorch's GradScaler does
- * when it checks for infinities; in fp16 once more, where the scaler reads whether any gradient overflowed.
+ * <p>Host syncs: on a GPU a step synchronizes with the device where it reads the loss (once, summed over
+ * the micro-batches on the device) and the gradient norm back (the guard needs them to decide before the
+ * optimizer steps), like PyTorch's GradScaler does when it checks for infinities; in fp16 once more, where
+ * the scaler reads whether any gradient overflowed.
  *
  * <p>Not thread-safe: one thread drives a trainer.
  */
