@@ -187,7 +187,7 @@ final class RunCheckpoints implements TrainingListener {
     private void rollBack(StepResult spike) {
         String reason = spike.skipReason().orElse("spike");
         if (rollbacks.size() >= settings.rollback()) {
-            trainer.requestStop("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
+            trainer.stopAfterThisStep("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
                     + spike.step() + ": " + reason);
             return;
         }

@@ -90,6 +90,7 @@ public final class Trainer implements Stateful {
     private final GradScaler scaler;
 
     private volatile String stopRequest;
+    private String stopAfterStep;
     private boolean agreedStop;
     private long step;
     private long clippedSteps;
@@ -239,7 +240,7 @@ public final class Trainer implements Stateful {
             while (step < totalSteps && !stopNow()) {
                 step();
             }
-            stopReason = Optional.ofNullable(stopRequest);
+            stopReason = Optional.ofNullable(stopAfterStep != null ? stopAfterStep : stopRequest);
         } catch (TrainingDivergedException e) {
             stopReason = Optional.of(e.getMessage());
         }
@@ -252,12 +253,13 @@ public final class Trainer implements Stateful {
     }
 
     /**
-     * Whether to stop before the next step: a stop request, in data-parallel training only as agreed by the
-     * last step's {@link #unanimous} (a signal reaches the ranks at different moments, and every rank must stop
-     * before the same step, so that none waits in a collective for a peer that already left).
+     * Whether to stop before the next step: a listener's {@link #stopAfterThisStep}, or a stop request, in
+     * data-parallel training only as agreed by the last step's {@link #unanimous} (a signal reaches the ranks
+     * at different moments, and every rank must stop before the same step, so that none waits in a
+     * collective for a peer that already left).
      */
     private boolean stopNow() {
-        return parallel.worldSize() == 1 ? stopRequest != null : agreedStop;
+        return stopAfterStep != null || (parallel.worldSize() == 1 ? stopRequest != null : agreedStop);
     }
 
     /** The tensor on the trainer's device (the same tensor when it is there already). */
@@ -313,12 +315,23 @@ public final class Trainer implements Stateful {
     }
 
     /**
-     * Asks {@link #run(long)} to stop after the step in progress (or before the next one); safe to call
-     * from any thread, e.g. a signal handler. The outcome's stop reason is {@code reason}. In data-parallel
-     * training every rank stops before the same step.
+     * Asks {@link #run(long)} to stop soon; safe to call from any thread, e.g. a signal handler. The
+     * outcome's stop reason is {@code reason}. In a single process the run stops after the step in progress;
+     * in data-parallel training a request on any rank is agreed at the next step's decision, so every rank
+     * stops after that same step.
      */
     public void requestStop(String reason) {
         stopRequest = Objects.requireNonNull(reason, "reason");
+    }
+
+    /**
+     * Stops {@link #run(long)} right after the step whose {@code onStep} is calling it: for listeners that
+     * decide from the {@link StepResult}, which is the same on every data-parallel rank, so every rank makes
+     * the same call at the same step and no agreement is needed. Call it from the training thread only; a
+     * decision that may differ between ranks (a signal, a clock) goes through {@link #requestStop} instead.
+     */
+    public void stopAfterThisStep(String reason) {
+        stopAfterStep = Objects.requireNonNull(reason, "reason");
     }
 
     private void rememberLoss(double loss) {

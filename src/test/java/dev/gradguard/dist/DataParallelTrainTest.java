@@ -108,6 +108,21 @@ class DataParallelTrainTest {
         }
         assertTrue(lines >= 2 * s.get("rollbacks").size(), text);
         normsByStep.forEach((step, norms) -> assertEquals(1, norms.size(), "step " + step + ": " + norms));
+
+        // every step spikes: rollbacks at steps 2 and 3 (to the checkpoint of step 2), then giving up stops
+        // both ranks right after step 4, as a single process does (5 steps, exit 5)
+        Path limited = tmp.resolve("limited");
+        Process p = new ProcessBuilder(launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+                "--batch-size", "32", "--steps", "30", "--lr", "0.5", "--clip", "spike-abs:0.001",
+                "--checkpoint-every", "2", "--rollback", "2", "--eval-samples", "200", "--quiet",
+                "--out", limited.toString())).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
+        assertEquals(5, p.exitValue(), Files.readString(log));
+        JsonNode l = Json.compact().readTree(limited.resolve("summary.json").toFile());
+        assertEquals(5, l.get("steps").asInt(), l.toString());
+        assertTrue(l.get("stop_reason").asText().startsWith("gave up after 2 rollbacks"), l.toString());
+        assertEquals(5, Files.readAllLines(limited.resolve("metrics.jsonl")).size());
     }
 
     @Test
