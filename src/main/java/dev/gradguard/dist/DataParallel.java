@@ -44,6 +44,7 @@ public final class DataParallel implements AutoCloseable {
 
     private final DistEnv env;
     private final DistGroup group;
+    private GradSync gradSync;
     private DdpReducer reducer;
 
     private DataParallel(DistEnv env, DistGroup group) {
@@ -126,19 +127,23 @@ public final class DataParallel implements AutoCloseable {
      * Chooses how gradients are averaged; call it once, after {@link #broadcast} and after the gradient buffer
      * (if any) is bound, before the first step. {@link GradSync#FLAT} needs nothing more. With
      * {@link GradSync#REDUCER} DDP's Reducer hooks into the parameters' autograd: then the step calls
-     * {@link #beforeForward(boolean)} and {@link #beforeBackward(boolean)} around every micro-batch and
-     * {@code synchronize} does nothing, since the gradients are averaged when backward returns. No-op with
-     * one process.
+     * {@link #beforeForward(boolean)} and {@link #beforeBackward(boolean)} around every micro-batch, the
+     * gradients are averaged when backward returns, and {@code synchronize} only checks that every bucket
+     * was. Nothing is set up with one process.
      *
-     * @throws IllegalStateException when a mode was chosen before
+     * @throws IllegalStateException in a data-parallel job, when a mode was chosen before
      */
     public void useGradSync(GradSync mode, Parameters parameters) {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(parameters, "parameters");
-        if (reducer != null) {
-            throw new IllegalStateException("the gradient sync is already set up");
+        if (group == null) {
+            return;
         }
-        if (group != null && mode == GradSync.REDUCER) {
+        if (gradSync != null) {
+            throw new IllegalStateException("the gradient sync is already set up (" + gradSync.cliName() + ")");
+        }
+        gradSync = mode;
+        if (mode == GradSync.REDUCER) {
             reducer = new DdpReducer(group, parameters);
         }
     }
