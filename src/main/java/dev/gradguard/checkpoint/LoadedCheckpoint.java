@@ -14,8 +14,10 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OptimizerParamGroupVector;
+import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
@@ -111,20 +113,45 @@ public final class LoadedCheckpoint {
     }
 
     /**
-     * Loads the model archive into {@code model}.
+     * Loads the model archive into {@code model}, copying each saved parameter and buffer into the live tensor
+     * of the same name. Every parameter stays the tensor it was, with its storage: {@code Module.load} would
+     * {@code set_()} each one to the loaded storage instead, which detaches it from the autograd hooks that
+     * DDP's Reducer put on it (the Reducer then silently stops averaging it).
      *
      * @throws CheckpointException when {@code model}'s parameters or buffers differ from the checkpoint's
      *     (names, dtypes or shapes; the model is then untouched), or when libtorch cannot load the archive
      */
     public void restoreModel(Module model) {
         checkModel(model);
-        try (PointerScope scope = new PointerScope()) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             InputArchive archive = new InputArchive();
             archive.load_from(modelArchive().toString(), deviceOf(model.parameters()));
-            model.load(archive);
+            copyInto(archive, model.named_parameters(true));
+            copyInto(archive, model.named_buffers(true));
         } catch (RuntimeException e) {
             throw new CheckpointException(directory, "libtorch could not load " + Manifest.MODEL + ": "
                     + CheckpointException.firstLine(e), e);
+        }
+    }
+
+    /**
+     * Copies the archived tensor of each name into the live one. A dotted name ({@code rnn.weight_ih_l0}) is
+     * found where {@code Module.save} put it: in the archive of each submodule on the path.
+     */
+    private static void copyInto(InputArchive root, StringTensorDict live) {
+        for (long i = 0; i < live.size(); i++) {
+            String name = live.get(i).key().getString();
+            Tensor target = new Tensor(live.get(i).value());
+            String[] path = name.split("\\.");
+            InputArchive archive = root;
+            for (int d = 0; d < path.length - 1; d++) {
+                InputArchive child = new InputArchive();
+                archive.read(path[d], child);
+                archive = child;
+            }
+            Tensor saved = new Tensor();
+            archive.read(path[path.length - 1], saved);
+            target.copy_(saved);
         }
     }
 

@@ -148,19 +148,6 @@ public final class DataParallel implements AutoCloseable {
         }
     }
 
-    /**
-     * Call after the parameters' values were loaded from a checkpoint ({@code Module.load}, which gives each
-     * parameter new storage): DDP's Reducer stops seeing those parameters' gradients, so it is built anew.
-     * Nothing to do for the flat all-reduce.
-     */
-    public void afterParametersLoaded(Parameters parameters) {
-        Objects.requireNonNull(parameters, "parameters");
-        if (reducer != null) {
-            reducer.close();
-            reducer = new DdpReducer(group, parameters);
-        }
-    }
-
     /** The Reducer's bucket count, 0 when gradients are not averaged by the Reducer. */
     public int reducerBuckets() {
         return reducer == null ? 0 : reducer.buckets();

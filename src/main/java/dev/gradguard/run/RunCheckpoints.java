@@ -142,7 +142,6 @@ final class RunCheckpoints implements TrainingListener {
     /** Restores the trainer (model, optimizer, loop and component states, generator) from the checkpoint. */
     void restore(LoadedCheckpoint checkpoint, Trainer into) {
         checkpoint.restore(into);
-        parallel.afterParametersLoaded(dev.gradguard.model.Parameters.of(into.model().module()));
         if (parallel.worldSize() > 1) {
             // the loop state is rank 0's; each rank continues its own data stream
             Object saved = checkpoint.metadata().get(RANK_DATA_STATES);
@@ -206,7 +205,6 @@ final class RunCheckpoints implements TrainingListener {
             }
         }
         c.restoreModel(trainer.model().module());
-        parallel.afterParametersLoaded(dev.gradguard.model.Parameters.of(trainer.model().module()));
         c.restoreOptimizer(trainer.optimizer());
         trainer.loadStateDict(back);
         Map<String, Object> record = new LinkedHashMap<>();

@@ -104,6 +104,30 @@ class CheckpointRoundTripTest {
     }
 
     @Test
+    void aRestoredModelKeepsEveryParametersStorageAndTakesTheSavedValuesAndBuffers() throws Exception {
+        TinyModels.Net saved = TinyModels.net(21, 8);
+        org.bytedeco.pytorch.Tensor savedBuffer = saved.register_buffer("running", torch.full(new long[] {3}, new org.bytedeco.pytorch.Scalar(7.0)));
+        SavedCheckpoint checkpoint = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, saved, TinyModels.adam(saved)));
+        TinyModels.Net live = TinyModels.net(22, 8);
+        org.bytedeco.pytorch.Tensor liveBuffer = live.register_buffer("running", torch.zeros(3));
+        Parameters before = Parameters.of(live);
+        List<Long> storage = new java.util.ArrayList<>();
+        for (org.bytedeco.pytorch.Tensor p : before) {
+            storage.add(p.data_ptr().address());
+        }
+        assertFalse(Parameters.of(saved).checksum().equals(before.checksum()));
+
+        CheckpointStore.restoreModel(live, checkpoint.directory());
+
+        assertEquals(Parameters.of(saved).checksum(), Parameters.of(live).checksum(), "the saved values");
+        for (int i = 0; i < before.size(); i++) {
+            // Module.load would set_() new storage, which detaches a parameter from DDP's Reducer hooks
+            assertEquals(storage.get(i), Parameters.of(live).get(i).data_ptr().address(), before.name(i) + " kept its storage");
+        }
+        assertArrayEquals(Tensors.toFloats(savedBuffer), Tensors.toFloats(liveBuffer), "buffers are restored too");
+    }
+
+    @Test
     void theGeneratorDrawsTheSameNumbersAfterARestore() throws Exception {
         TinyModels.Net net = TinyModels.net(4, 8);
         SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, net, TinyModels.adam(net)));
