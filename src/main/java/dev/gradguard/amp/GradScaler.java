@@ -164,6 +164,11 @@ public final class GradScaler implements Stateful {
         return unscaleGradients(gradients, agree);
     }
 
+    /** {@link #unscaleGradients(Iterable, UnaryOperator)} where every rank holds the same gradients (or one process). */
+    public boolean unscaleGradients(Iterable<Tensor> gradients) {
+        return unscaleGradients(gradients, UnaryOperator.identity());
+    }
+
     /**
      * {@link #unscale(Iterable, UnaryOperator)} on gradient tensors themselves, e.g. the flat tensors of a
      * {@code GradBuffer} that every gradient is a view into: one check and one multiply per flat tensor

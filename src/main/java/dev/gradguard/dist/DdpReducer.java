@@ -41,7 +41,6 @@ final class DdpReducer implements AutoCloseable {
     static final long FIRST_BUCKET_BYTES = 1L << 20;
 
     private final Reducer reducer;
-    private final TensorVector params;
     private final int buckets;
     private boolean closed;
 
@@ -57,7 +56,8 @@ final class DdpReducer implements AutoCloseable {
         if (trained.isEmpty()) {
             throw new IllegalArgumentException("the model has no parameter that requires a gradient");
         }
-        this.params = new TensorVector(trained.toArray(new Tensor[0]));
+        // the Reducer keeps its own copy of the parameter list
+        TensorVector params = new TensorVector(trained.toArray(new Tensor[0]));
         long n = trained.size();
         LongVector reverse = new LongVector(n);
         for (long i = 0; i < n; i++) {

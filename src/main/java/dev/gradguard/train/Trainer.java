@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.function.UnaryOperator;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
@@ -274,7 +273,7 @@ public final class Trainer implements Stateful {
      */
     private boolean unscaleGradients() {
         return buffer.isPresent()
-                ? scaler.unscaleGradients(buffer.get().flatTensors(), UnaryOperator.identity())
+                ? scaler.unscaleGradients(buffer.get().flatTensors())
                 : scaler.unscale(parameters);
     }
 
