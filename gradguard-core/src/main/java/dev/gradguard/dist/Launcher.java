@@ -1,0 +1,294 @@
+package dev.gradguard.dist;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Starts the worker JVMs of one node of a data-parallel job, torchrun-style, and watches them.
+ *
+ * <p>Each worker is {@code java -cp <class path> <main class> <worker args>}, with the JVM's own {@code -D}
+ * and {@code -X} options passed on, and this environment (torchrun's names):
+ * {@code RANK}, {@code LOCAL_RANK}, {@code WORLD_SIZE}, {@code LOCAL_WORLD_SIZE}, {@code MASTER_ADDR},
+ * {@code MASTER_PORT}, plus {@value #THREADS_ENV} and {@code OMP_NUM_THREADS} set to the threads per
+ * worker. For {@code gradguard train}, whose {@code --threads} defaults to all cores, {@code --threads N}
+ * is added when the user gave none (a {@code threads} key in a config file is then overridden).
+ *
+ * <p>Every line a worker prints is copied to this process's standard output or error prefixed with
+ * {@code [rank k] }. When a worker exits non-zero, the others are stopped (SIGTERM, and SIGKILL after
+ * {@link LaunchOptions#stopTimeout()}), together with any processes they started, and the result names the
+ * rank, its exit code and its last error line. A shutdown hook does the same when this JVM is stopped
+ * (SIGINT, SIGTERM), so no worker outlives the launcher. Workers on other nodes are not watched: they fail
+ * on their own when their peers disappear (the process group's timeout).
+ *
+ * <p>Not thread-safe; {@link #run()} may be called once.
+ */
+public final class Launcher {
+    /** The environment variable that tells a worker how many libtorch threads to use. */
+    public static final String THREADS_ENV = "GRADGUARD_THREADS";
+    private static final Duration POLL = Duration.ofMillis(20);
+    /** Polls between two looks at the workers' descendants (100 ms). */
+    private static final int DESCENDANT_POLLS = 5;
+
+    private final LaunchOptions options;
+    private final String mainClass;
+    private final String classPath;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final List<Process> workers = new ArrayList<>();
+    private final List<Thread> pumps = new ArrayList<>();
+    private final List<LastLines> lastLines = new ArrayList<>();
+    /** Every descendant of a worker seen so far: a worker that exits leaves its children re-parented. */
+    private final Set<ProcessHandle> seenDescendants = new LinkedHashSet<>();
+
+    /**
+     * @param options what to start
+     * @param mainClass the workers' main class, e.g. the application's main class
+     * @param classPath the workers' class path, e.g. this JVM's {@code java.class.path}
+     * @param out where workers' standard output goes, prefixed
+     * @param err where workers' standard error goes, prefixed
+     */
+    public Launcher(LaunchOptions options, String mainClass, String classPath, PrintStream out, PrintStream err) {
+        this.options = Objects.requireNonNull(options, "options");
+        this.mainClass = Objects.requireNonNull(mainClass, "mainClass");
+        this.classPath = Objects.requireNonNull(classPath, "classPath");
+        this.out = Objects.requireNonNull(out, "out");
+        this.err = Objects.requireNonNull(err, "err");
+    }
+
+    /** The environment a worker gets, beyond this process's own. */
+    public static Map<String, String> workerEnvironment(LaunchOptions o, int localRank) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put(DistEnv.RANK, Integer.toString(o.globalRank(localRank)));
+        env.put(DistEnv.LOCAL_RANK, Integer.toString(localRank));
+        env.put(DistEnv.WORLD_SIZE, Integer.toString(o.worldSize()));
+        env.put(DistEnv.LOCAL_WORLD_SIZE, Integer.toString(o.nprocPerNode()));
+        env.put(DistEnv.MASTER_ADDR, o.masterAddr());
+        env.put(DistEnv.MASTER_PORT, Integer.toString(o.masterPort()));
+        env.put(THREADS_ENV, Integer.toString(o.threadsPerWorker()));
+        env.put("OMP_NUM_THREADS", Integer.toString(o.threadsPerWorker()));
+        return env;
+    }
+
+    /** The worker's main-class arguments: {@code --threads N} added to {@code train} when the user gave none. */
+    public static List<String> workerArguments(LaunchOptions o) {
+        List<String> args = new ArrayList<>(o.workerArgs());
+        boolean hasThreads = args.stream().anyMatch(a -> a.equals("--threads") || a.startsWith("--threads="));
+        if (!args.isEmpty() && args.get(0).equals("train") && !hasThreads) {
+            args.add(1, "--threads");
+            args.add(2, Integer.toString(o.threadsPerWorker()));
+        }
+        return args;
+    }
+
+    /** The full command line of a worker. */
+    public List<String> workerCommand() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String jvmArg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if ((jvmArg.startsWith("-D") || jvmArg.startsWith("-X")) && !jvmArg.startsWith("-Xdebug")
+                    && !jvmArg.startsWith("-Xrunjdwp")) {
+                cmd.add(jvmArg);
+            }
+        }
+        cmd.add("-cp");
+        cmd.add(classPath);
+        cmd.add(mainClass);
+        cmd.addAll(workerArguments(options));
+        return cmd;
+    }
+
+    /**
+     * Starts the workers, copies their output, and waits until all exit 0 or one fails (then stops the rest).
+     *
+     * @return how it ended; never a worker left running
+     * @throws IOException if a worker cannot be started (those started are stopped first)
+     * @throws InterruptedException if this thread is interrupted (the workers are stopped first)
+     */
+    public LaunchResult run() throws IOException, InterruptedException {
+        Thread hook = new Thread(this::stopWorkers, "gradguard-launch-teardown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return startAndWatch();
+        } finally {
+            stopWorkers();
+            for (Thread pump : pumps) {
+                pump.join(options.stopTimeout().toMillis() + 1000);
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or will run; it stops the same workers
+            }
+        }
+    }
+
+    private LaunchResult startAndWatch() throws IOException, InterruptedException {
+        List<String> command = workerCommand();
+        for (int local = 0; local < options.nprocPerNode(); local++) {
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().putAll(workerEnvironment(options, local));
+            Process p;
+            synchronized (workers) {
+                p = pb.start();
+                workers.add(p);
+            }
+            int rank = options.globalRank(local);
+            LastLines last = new LastLines();
+            lastLines.add(last);
+            pumps.add(pump(p.getInputStream(), out, rank, last, false));
+            pumps.add(pump(p.getErrorStream(), err, rank, last, true));
+        }
+        int n = workers.size();
+        Integer[] codes = new Integer[n];
+        int exited = 0;
+        for (long polls = 0; exited < n; polls++) {
+            if (polls % DESCENDANT_POLLS == 0) {
+                rememberDescendants();
+            }
+            for (int i = 0; i < n; i++) {
+                if (codes[i] == null && !workers.get(i).isAlive()) {
+                    codes[i] = workers.get(i).exitValue();
+                    exited++;
+                    if (codes[i] != 0) {
+                        return failure(i, codes[i]);
+                    }
+                }
+            }
+            Thread.sleep(POLL.toMillis());
+        }
+        List<Integer> all = new ArrayList<>();
+        for (Integer c : codes) {
+            all.add(c);
+        }
+        return new LaunchResult(0, OptionalInt.empty(), 0, "", all);
+    }
+
+    private LaunchResult failure(int local, int code) throws InterruptedException {
+        stopWorkers();
+        // the failed worker's last lines may still be in its pipe
+        pumps.get(2 * local).join(1000);
+        pumps.get(2 * local + 1).join(1000);
+        List<Integer> all = new ArrayList<>();
+        for (Process p : workers) {
+            all.add(p.waitFor());
+        }
+        int exit = code >= 1 && code <= 255 ? code : 1;
+        return new LaunchResult(exit, OptionalInt.of(options.globalRank(local)), code, lastLines.get(local).best(), all);
+    }
+
+    private void rememberDescendants() {
+        synchronized (workers) {
+            for (Process p : workers) {
+                p.descendants().forEach(seenDescendants::add);
+            }
+        }
+    }
+
+    /**
+     * SIGTERM to every live worker and every descendant seen, SIGKILL to those still alive after the timeout.
+     * Descendants are looked up every 100 ms while the workers run: a process that a worker starts and
+     * abandons (by exiting) within that interval is not seen.
+     */
+    private void stopWorkers() {
+        List<ProcessHandle> targets = new ArrayList<>();
+        synchronized (workers) {
+            rememberDescendants();
+            targets.addAll(seenDescendants);
+            for (Process p : workers) {
+                targets.add(p.toHandle());
+            }
+        }
+        targets.removeIf(h -> !h.isAlive());
+        if (targets.isEmpty()) {
+            return;
+        }
+        targets.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + options.stopTimeout().toNanos();
+        for (ProcessHandle h : targets) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                try {
+                    h.onExit().get(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+                } catch (Exception stillRunningOrInterrupted) {
+                    // SIGKILL below
+                }
+            }
+        }
+        for (ProcessHandle h : targets) {
+            if (h.isAlive()) {
+                h.destroyForcibly();
+            }
+        }
+        for (ProcessHandle h : targets) {
+            try {
+                h.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // SIGKILL cannot be refused; the kernel reaps it
+            }
+        }
+    }
+
+    private static Thread pump(InputStream in, PrintStream sink, int rank, LastLines last, boolean stderr) {
+        String prefix = "[rank " + rank + "] ";
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    last.see(line, stderr);
+                    synchronized (sink) {
+                        sink.println(prefix + line);
+                        sink.flush();
+                    }
+                }
+            } catch (IOException closed) {
+                // the worker is gone
+            }
+        }, "gradguard-launch-rank" + rank + (stderr ? "-err" : "-out"));
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** A worker's last lines, for naming what went wrong. */
+    private static final class LastLines {
+        private String lastError = "";
+        private String lastStderr = "";
+        private String lastStdout = "";
+
+        synchronized void see(String line, boolean stderr) {
+            String l = line.strip();
+            if (l.isEmpty()) {
+                return;
+            }
+            if (!stderr) {
+                lastStdout = l;
+                return;
+            }
+            lastStderr = l;
+            String lower = l.toLowerCase(Locale.ROOT);
+            if ((lower.contains("error") || lower.contains("exception")) && !l.startsWith("at ")) {
+                lastError = l;
+            }
+        }
+
+        synchronized String best() {
+            return !lastError.isEmpty() ? lastError : !lastStderr.isEmpty() ? lastStderr : lastStdout;
+        }
+    }
+}
