@@ -22,6 +22,7 @@ module dev.gradguard.core {
     exports dev.gradguard.metrics.tensorboard;
     exports dev.gradguard.model;
     exports dev.gradguard.optim;
+    exports dev.gradguard.session;
     exports dev.gradguard.state;
     exports dev.gradguard.train;
 }

@@ -9,7 +9,7 @@ import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.ConfigFiles;
-import dev.gradguard.run.RunDirectory;
+import dev.gradguard.session.RunDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

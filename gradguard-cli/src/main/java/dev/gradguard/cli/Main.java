@@ -17,6 +17,7 @@ public final class Main {
 
     /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
     public static int run(String... args) {
+        ConsoleLog.install();
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler(new ErrorHandler());
         cli.setParameterExceptionHandler(new ErrorHandler.Usage());

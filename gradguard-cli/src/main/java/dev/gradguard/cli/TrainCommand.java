@@ -3,10 +3,11 @@ package dev.gradguard.cli;
 import dev.gradguard.dist.DistEnv;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.ConfigFiles;
-import dev.gradguard.run.RunDirectory;
+import dev.gradguard.session.RunDirectory;
+import dev.gradguard.session.SessionResult;
+import dev.gradguard.checkpoint.CheckpointException;
 import dev.gradguard.run.TrainJob;
 import dev.gradguard.run.TrainSettings;
-import dev.gradguard.run.TrainSummary;
 import dev.gradguard.serve.DashboardServer;
 import java.nio.file.Files;
 import java.io.PrintStream;
@@ -137,7 +138,7 @@ public final class TrainCommand implements Callable<Integer> {
             dir = out;
             TrainSettings.defaults().with(explicit, config == null ? "config" : config.toString());
             explicit.putAll(flags());
-            settings = TrainSettings.forResume(ConfigFiles.read(RunDirectory.existing(out).config()), explicit, "this command");
+            settings = TrainSettings.forResume(ConfigFiles.read(resumableConfig(out)), explicit, "this command");
         } else {
             settings = TrainSettings.defaults();
             if (config != null) {
@@ -151,7 +152,16 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         PrintStream progress = quiet ? null : System.err;
-        TrainSummary summary;
+        TrainJob.AfterRun say = result -> {
+            PrintStream text = json ? System.err : System.out;
+            text.println(result.sentence());
+            text.println("Run directory: " + dir);
+            if (json) {
+                System.out.println(Json.pretty().writeValueAsString(result.summary()));
+            }
+            text.flush();
+        };
+        SessionResult result;
         // in data-parallel runs rank 0 alone serves the dashboard, as it alone writes the run
         boolean mainRank = !DistEnv.isLaunched(System.getenv()) || DistEnv.fromEnvironment().isMain();
         if (dashboard != null && mainRank) {
@@ -159,22 +169,33 @@ public final class TrainCommand implements Callable<Integer> {
             Files.createDirectories(runsDir);
             try (DashboardServer server = DashboardServer.start(runsDir, DashboardServer.DEFAULT_HOST, dashboard)) {
                 System.err.println("gradguard: live dashboard at " + server.runUrl(dir.getFileName().toString()));
-                summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
+                result = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume, say);
             }
         } else {
-            summary = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume);
+            result = TrainJob.run(settings, dir, overwrite, progress, System.console() != null, resume, say);
         }
-
-        PrintStream text = json ? System.err : System.out;
-        text.println(summary.sentence());
-        text.println("Run directory: " + dir);
-        if (json) {
-            System.out.println(Json.pretty().writeValueAsString(summary.asMap()));
-        }
-        if (summary.interrupted()) {
+        if (result.interrupted()) {
             return ExitCodes.TERMINATED;
         }
-        return summary.stopReason().isPresent() ? ExitCodes.DIVERGED : ExitCodes.OK;
+        return result.stoppedEarly() ? ExitCodes.DIVERGED : ExitCodes.OK;
+    }
+
+    /**
+     * The config.json of the run to resume.
+     *
+     * @throws IllegalArgumentException when {@code dir} is not a gradguard run
+     * @throws CheckpointException when the run has no config.json, so there is nothing to resume
+     */
+    private static Path resumableConfig(Path dir) {
+        if (!RunDirectory.isRun(dir)) {
+            throw new IllegalArgumentException("--resume: " + dir + " is not a gradguard run (no "
+                    + RunDirectory.MARKER + " marker), so there is nothing to resume");
+        }
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new CheckpointException(dir, "there is nothing to resume from: the run has no config.json");
+        }
+        return config;
     }
 
     private Map<String, Object> flags() {

@@ -1,6 +1,6 @@
 package dev.gradguard.report;
 
-import dev.gradguard.run.RunDirectory;
+import dev.gradguard.session.RunDirectory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

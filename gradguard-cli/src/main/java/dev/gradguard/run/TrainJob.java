@@ -2,93 +2,73 @@ package dev.gradguard.run;
 
 import dev.gradguard.amp.GradScaler;
 import dev.gradguard.amp.Precision;
-import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.clip.AbsoluteSpikeGuard;
 import dev.gradguard.clip.ClipPolicies;
-import dev.gradguard.clip.SpikeGuard;
 import dev.gradguard.clip.GradientPipeline;
+import dev.gradguard.clip.SpikeGuard;
 import dev.gradguard.control.Controller;
 import dev.gradguard.control.Controllers;
-import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
 import dev.gradguard.dist.DistEnv;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
-import dev.gradguard.guard.NonFiniteGuard;
-import dev.gradguard.run.ConsoleProgress;
-import dev.gradguard.metrics.Json;
-import dev.gradguard.metrics.MetricsJsonlWriter;
-import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
-import dev.gradguard.task.Evaluation;
+import dev.gradguard.session.CheckpointPolicy;
+import dev.gradguard.session.SessionResult;
+import dev.gradguard.session.TrainingSession;
 import dev.gradguard.task.Task;
 import dev.gradguard.task.TaskOptions;
 import dev.gradguard.task.Tasks;
 import dev.gradguard.train.NonFiniteInjection;
-import dev.gradguard.train.Trainer;
-import dev.gradguard.train.TrainingOutcome;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * A whole {@code train} run as the CLI runs it, usable from Java: builds the task, model, optimizer,
- * schedule and gradient pipeline from {@link TrainSettings}, trains with the guarded {@link Trainer},
- * saves the weights, evaluates on held-out data and writes {@code summary.json}.
+ * The CLI's {@code train}: turns {@link TrainSettings} into the task's model and data, an optimizer, a schedule,
+ * a clip pipeline and a controller, and hands them to a {@link TrainingSession}, which owns the run.
  */
 public final class TrainJob {
     private TrainJob() {
     }
 
     /**
-     * Runs the job.
-     *
-     * @param settings the effective settings
-     * @param progress where progress goes, or {@code null} for none
-     * @param terminal whether {@code progress} is a terminal (a redrawn bar) or a log (periodic lines)
-     * @return the summary, also written to {@code summary.json}
-     * @throws IllegalArgumentException for settings the task, optimizer, schedule or clip policy reject
-     * @throws dev.gradguard.task.DataException for a bad data file
-     * @throws IOException when the run directory cannot be written
+     * What the CLI does after the run: say the sentence, then end the session (after a signal the JVM exits then).
      */
-    public static TrainSummary run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
-            boolean terminal) throws IOException {
-        return run(settings, out, overwrite, progress, terminal, false);
+    public interface AfterRun {
+        void accept(SessionResult result) throws IOException;
     }
 
     /**
-     * Runs the job, or resumes it from the newest valid checkpoint in the run directory. Every setting is
-     * checked (and a data file read) before the run directory is created or touched, so a bad input leaves
-     * nothing behind.
+     * Runs the job, or resumes it from the newest valid checkpoint in the run directory. Every setting is checked
+     * (and a data file read) before the run directory is created or touched, so a bad input leaves nothing behind.
      *
      * @param out the run directory
-     * @param overwrite whether an earlier run's outputs in {@code out} may be replaced
-     * @param resume whether to continue from the run's newest valid checkpoint (corrupt or partial ones are
-     *     reported on {@code progress} and skipped); with no checkpoint yet, training starts from step 0
-     * @throws dev.gradguard.checkpoint.CheckpointException when checkpoints exist but none is valid, or one
+     * @param overwrite whether an earlier run in {@code out} may be replaced
+     * @param resume whether to continue from the run's newest valid checkpoint
+     * @param progress where progress goes, or {@code null} for none
+     * @param terminal whether {@code progress} is a terminal (a redrawn bar) or a log (periodic lines)
+     * @param afterRun what to do with the result before the session ends
+     * @throws IllegalArgumentException for settings the task, optimizer, schedule or clip policy reject, or a run
+     *     directory that cannot be claimed
+     * @throws dev.gradguard.task.DataException for a bad data file
+     * @throws dev.gradguard.checkpoint.CheckpointException when resuming finds no valid checkpoint, or one that
      *     does not fit this run
+     * @throws IOException when the run directory cannot be written
      */
-    public static TrainSummary run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
-            boolean terminal, boolean resume) throws IOException {
-        long start = System.nanoTime();
+    public static SessionResult run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
+            boolean terminal, boolean resume, AfterRun afterRun) throws IOException {
         Torch.load();
         Torch.setThreads(settings.threads());
         Torch.setFlushDenormal(settings.flushDenormal());
@@ -113,159 +93,56 @@ public final class TrainJob {
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
+        CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpointEvery(), settings.keepCheckpoints(),
+                settings.rollback());
 
-        DataParallel parallel = DataParallel.init(distEnv, DataParallel.DEFAULT_TIMEOUT, device.is_cuda());
-        boolean main = parallel.isMain();
-        if (settings.batchSize() % parallel.worldSize() != 0) {
-            throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
-                    + "divisible by the " + parallel.worldSize() + " data-parallel workers");
+        try (DataParallel parallel = DataParallel.init(distEnv, DataParallel.DEFAULT_TIMEOUT, device.is_cuda())) {
+            if (settings.batchSize() % parallel.worldSize() != 0) {
+                throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and "
+                        + "must be divisible by the " + parallel.worldSize() + " data-parallel workers");
+            }
+            torch.manual_seed(settings.seed());
+            Model model = task.createModel(modelName);
+            model.module().to(device, false);
+            Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
+            config.put("model", modelName);
+            TrainingSession.Builder builder = TrainingSession.builder()
+                    .model(model)
+                    // each rank draws its own share of the global batch from its own stream
+                    .data(task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
+                            settings.batchSize() / parallel.worldSize()))
+                    .loss(task::loss)
+                    .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
+                    .schedule(schedule)
+                    .clip(pipeline)
+                    .controller(controller)
+                    .maxNonFinite(settings.maxNonfinite())
+                    .dataParallel(parallel)
+                    .device(device)
+                    .step(step -> step.gradBuffer(settings.gradBuffer())
+                            .gradSync(settings.gradSync())
+                            .accumulation(settings.accumulate())
+                            .injection(injection)
+                            .precision(settings.precision())
+                            .gradScaler(scaler))
+                    .runDirectory(out)
+                    .resume(resume)
+                    .overwrite(overwrite)
+                    .checkpoints(checkpoints)
+                    .parameterNormInterval(settings.gradNormEvery())
+                    .labels(Map.of("task", task.name(), "model", modelName))
+                    .config(config)
+                    .evaluation(m -> task.evaluate(onDevice(m, device)));
+            settings.tensorboard().ifPresent(builder::tensorBoardDirectory);
+            if (parallel.isMain() && progress != null) {
+                builder.listener(new ConsoleProgress(progress, terminal));
+            }
+            try (TrainingSession session = builder.build()) {
+                SessionResult result = session.run(settings.steps());
+                afterRun.accept(result);
+                return result;
+            }
         }
-        // rank 0 writes the run directory; the other ranks only read checkpoints from it
-        RunDirectory run = !main ? RunDirectory.of(out)
-                : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
-
-        torch.manual_seed(settings.seed());
-        Model model = task.createModel(modelName);
-        model.module().to(device, false);
-        // each rank draws its own share of the global batch from its own stream
-        BatchSource data = task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
-                settings.batchSize() / parallel.worldSize());
-
-        Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
-        config.put("model", modelName);
-        RunCheckpoints checkpoints = new RunCheckpoints(run, settings, progress == null ? System.err : progress, parallel);
-        Optional<LoadedCheckpoint> restored = resume ? checkpoints.newestValid() : Optional.empty();
-        if (restored.isEmpty() && main) {
-            if (resume) {
-                RunDirectory.prepare(run.path(), true);
-            }
-            RunDirectory.writeAtomically(run.config(), Json.pretty().writeValueAsString(settings.asMap()) + "\n");
-        }
-
-        Optimizer optimizer = Optimizers.create(optimizerSpec, Parameters.of(model.module()));
-        // a checkpoint that does not fit is refused before any output file is touched
-        restored.ifPresent(c -> {
-            c.checkModel(model.module());
-            c.checkOptimizer(optimizer);
-        });
-        Trainer.Builder builder = Trainer.builder()
-                .model(model)
-                .data(data)
-                .loss(task::loss)
-                .optimizer(optimizer)
-                .schedule(schedule)
-                .pipeline(pipeline)
-                .guard(new NonFiniteGuard(settings.maxNonfinite()))
-                .controller(controller)
-                .gradBuffer(settings.gradBuffer())
-                .gradSync(settings.gradSync())
-                .accumulation(settings.accumulate())
-                .injection(injection)
-                .dataParallel(parallel)
-                .device(device)
-                .precision(settings.precision())
-                .gradScaler(scaler);
-        TrainingOutcome outcome;
-        Optional<Evaluation> evaluation = Optional.empty();
-        List<String> rankChecksums;
-        try (parallel;
-                MetricsJsonlWriter metrics = main ? checkpoints.openMetrics(restored) : null;
-                TensorBoardListener tensorboard = main ? checkpoints.openTensorBoard(restored) : null) {
-            if (main) {
-                builder.listener(metrics).listener(tensorboard);
-                if (progress != null) {
-                    builder.listener(new ConsoleProgress(progress, terminal));
-                }
-            }
-            builder.listener(checkpoints);
-            Trainer trainer = builder.build();
-            checkpoints.attach(trainer, metrics, tensorboard);
-            restored.ifPresent(c -> checkpoints.restore(c, trainer));
-            try (StopOnSignal signals = StopOnSignal.install(trainer)) {
-                outcome = trainer.run(settings.steps());
-                checkpoints.saveFinal();
-                // every rank stopped before the same step (Trainer.run agrees on it), so every rank asks
-                if (parallel.anyTrue(signals.requested())) {
-                    // a signalled JVM exits with 130 (SIGINT) or 143 (SIGTERM) once this hook's wait ends; a
-                    // rank stopped because a peer was signalled exits 143 through its summary
-                    TrainSummary summary;
-                    if (main) {
-                        metrics.close();
-                        tensorboard.close();
-                        summary = interrupted(outcome, checkpoints);
-                    } else {
-                        summary = new TrainSummary(Map.of("rank", parallel.rank(), "steps", outcome.steps()),
-                                "rank " + parallel.rank() + " stopped after " + outcome.steps() + " steps: "
-                                        + outcome.stopReason().orElse("interrupted"), outcome.stopReason(), true);
-                    }
-                    // said here: once this block closes the signal hook, the JVM exits at once
-                    System.err.println(summary.sentence());
-                    System.err.flush();
-                    return summary;
-                }
-            }
-            rankChecksums = parallel.gatherChecksums(Parameters.of(model.module()).checksum());
-            if (!main) {
-                String done = "rank " + parallel.rank() + " finished " + outcome.steps() + " steps";
-                return new TrainSummary(Map.of("rank", parallel.rank(), "steps", outcome.steps()), done,
-                        outcome.stopReason());
-            }
-            saveWeights(model, run.weights());
-            try (PointerScope scope = new PointerScope()) {
-                evaluation = Optional.of(task.evaluate(onDevice(model, device)));
-            }
-            tensorboard.addEval(evaluation.get().metric(), evaluation.get().value(), outcome.steps());
-        }
-        Evaluation e = evaluation.get();
-        Parameters parameters = Parameters.of(model.module());
-
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("task", task.name());
-        s.put("model", modelName);
-        s.put("steps", outcome.steps());
-        s.put("final_loss", Json.number(outcome.finalLoss()));
-        s.put("metric", e.metric());
-        s.put("metric_value", Json.number(e.value()));
-        s.put("baseline_value", Json.number(e.baseline()));
-        s.put("criterion", e.criterion());
-        s.put("learned", e.learned());
-        s.put("skipped_steps", outcome.skippedSteps());
-        s.put("nonfinite_steps", outcome.nonFiniteSteps());
-        s.put("clipped_steps", outcome.clippedSteps());
-        s.put("clip_rate", outcome.steps() == 0 ? 0.0 : (double) outcome.clippedSteps() / outcome.steps());
-        s.put("lr_scale", controller.lrScale());
-        if (scaler.enabled()) {
-            s.put("loss_scale", Json.number(scaler.scale()));
-        }
-        s.put("params_finite", parameters.allFinite());
-        s.put("param_checksum", parameters.checksum());
-        s.put("param_count", parameters.numel());
-        s.put("completed", outcome.completed());
-        outcome.stopReason().ifPresent(r -> s.put("stop_reason", r));
-        restored.ifPresent(c -> s.put("resumed_from_step", c.step()));
-        s.put("rollbacks", checkpoints.rollbacks());
-        s.put("world_size", parallel.worldSize());
-        s.put("rank_param_checksums", rankChecksums);
-        s.put("wall_s", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
-        s.put("train_s", Math.round(outcome.wallSeconds() * 100) / 100.0);
-        s.put("device", Devices.name(device));
-        s.put("libtorch", Torch.version());
-        s.put("config", config);
-
-        TrainSummary summary = new TrainSummary(s, sentence(outcome, e), outcome.stopReason());
-        RunDirectory.writeAtomically(run.summary(), Json.pretty().writeValueAsString(summary.asMap()) + "\n");
-        return summary;
-    }
-
-    private static TrainSummary interrupted(TrainingOutcome outcome, RunCheckpoints checkpoints) {
-        String reason = outcome.stopReason().orElse("interrupted");
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("steps", outcome.steps());
-        s.put("completed", false);
-        s.put("stop_reason", reason);
-        String sentence = "Training stopped after " + outcome.steps() + " steps (" + reason + "); checkpoint saved in "
-                + checkpoints.store().directory() + ". Resume with the same command and --resume.";
-        return new TrainSummary(s, sentence, Optional.of(reason), true);
     }
 
     /** The model as tasks evaluate it: inputs moved to its device, outputs back to the CPU. */
@@ -345,27 +222,5 @@ public final class TrainJob {
             spec = spec.withWeightDecay(settings.weightDecay().getAsDouble());
         }
         return spec;
-    }
-
-    private static void saveWeights(Model model, Path target) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        OutputArchive archive = new OutputArchive();
-        model.module().save(archive);
-        archive.save_to(tmp.toString());
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    static String sentence(TrainingOutcome outcome, Evaluation e) {
-        String measured = String.format(Locale.ROOT, "%s %.4g on held-out data (trivial baseline %.4g; success when %s)",
-                e.metric(), e.value(), e.baseline(), e.criterion());
-        String guard = outcome.nonFiniteSteps() == 0 ? ""
-                : String.format(Locale.ROOT, " The guard skipped %d step(s) with non-finite loss or gradients.",
-                        outcome.nonFiniteSteps());
-        Optional<String> stop = outcome.stopReason();
-        if (stop.isPresent()) {
-            return "Training stopped early after " + outcome.steps() + " steps: " + stop.get() + ". " + measured + "."
-                    + " The last good weights are saved.";
-        }
-        return (e.learned() ? "The model learned: " : "The model did not learn: ") + measured + "." + guard;
     }
 }

@@ -1,5 +1,6 @@
 package dev.gradguard.task;
 
+import dev.gradguard.session.Evaluation;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Tensors;

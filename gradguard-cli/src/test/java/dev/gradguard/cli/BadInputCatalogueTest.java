@@ -44,11 +44,17 @@ class BadInputCatalogueTest {
         assertEquals(before, snapshot(), "nothing in the temporary folder changed");
     }
 
-    /** Names, sizes and modification times of every file under the temporary folder. */
+    /**
+     * Names, sizes and modification times of every file under the temporary folder, except run directories' lock
+     * files, into which a run that takes the lock writes its pid before it looks at anything else.
+     */
     private String snapshot() throws IOException {
         StringBuilder s = new StringBuilder();
         try (Stream<Path> walk = Files.walk(tmp)) {
             for (Path p : walk.sorted(Comparator.naturalOrder()).toList()) {
+                if (p.getFileName().toString().equals(dev.gradguard.session.RunDirectory.LOCK)) {
+                    continue;
+                }
                 s.append(tmp.relativize(p)).append(' ');
                 if (Files.isRegularFile(p)) {
                     s.append(Files.size(p)).append(' ').append(Files.getLastModifiedTime(p).toMillis());
@@ -122,13 +128,15 @@ class BadInputCatalogueTest {
     void outputDirectories() throws IOException {
         Path taken = Files.createDirectories(tmp.resolve("taken"));
         Files.writeString(taken.resolve("summary.json"), "{\"precious\": true}");
-        expect(2, "already holds files (summary.json); choose another --out or pass --overwrite", "--out", taken.toString());
+        expect(2, "already holds files (summary.json); choose a new or empty directory", "--out", taken.toString());
+        expect(2, "is not a gradguard run (no .gradguard-run marker)", "--out", taken.toString(), "--overwrite");
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         expect(2, "is a file, not a directory", "--out", file.toString());
         expect(2, "cannot be created", "--out", file.resolve("below").toString());
         expect(2, "--resume needs --out", "--resume");
-        expect(2, "is not a directory of an earlier run", "--resume", "--out", tmp.resolve("never").toString());
-        expect(2, "holds no config.json", "--resume", "--out", taken.toString());
+        expect(2, "is not a gradguard run", "--resume", "--out", tmp.resolve("never").toString());
+        expect(2, "is not a gradguard run (no .gradguard-run marker), so there is nothing to resume", "--resume",
+                "--out", taken.toString());
     }
 
     @Test

@@ -78,15 +78,18 @@ class TrainCommandTest {
     @Test
     void anExistingRunIsNotOverwrittenWithoutOverwrite() throws Exception {
         Path dir = tmp.resolve("taken");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("summary.json"), "precious");
+        assertEquals(0, train(dir), console.err());
+        String first = Files.readString(dir.resolve("summary.json"));
+        console.reset();
         assertEquals(ExitCodes.USAGE, train(dir));
-        assertEquals("precious", Files.readString(dir.resolve("summary.json")));
-        assertTrue(console.err().contains("already holds files (summary.json); choose another --out or pass --overwrite"), console.err());
+        assertEquals(first, Files.readString(dir.resolve("summary.json")));
+        assertTrue(console.err().contains("already holds files (.gradguard-run, checkpoints, config.json, "), console.err());
+        assertTrue(console.err().contains("it is an earlier run: resume it, overwrite it, or choose another directory"),
+                console.err());
         assertFalse(console.err().contains("\tat "), "no stack trace without --debug");
 
-        assertEquals(0, train(dir, "--overwrite"), console.err());
-        assertTrue(summary(dir).has("param_checksum"));
+        assertEquals(0, train(dir, "--overwrite", "--seed", "9"), console.err());
+        assertFalse(first.equals(Files.readString(dir.resolve("summary.json"))), "the overwriting run's summary");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.gradguard.task;
 
+import dev.gradguard.session.Evaluation;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

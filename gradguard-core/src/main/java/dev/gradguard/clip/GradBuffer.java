@@ -119,6 +119,7 @@ public final class GradBuffer {
     private final List<Slot> slots;
     private final List<Buffer> buffers;
     private long rebinds;
+    private boolean unbound;
     private double cachedOrderValue = Double.NaN;
     private Scalar cachedOrder;
 
@@ -332,6 +333,24 @@ public final class GradBuffer {
         return n;
     }
 
+    /**
+     * Gives every parameter a gradient of its own again, a copy of its current values, so the buffer's memory is
+     * no longer shared; the buffer is unusable afterwards. Closing a trainer does this.
+     */
+    public void unbind() {
+        if (unbound) {
+            return;
+        }
+        ClipGrad.inNoGradScope(() -> {
+            for (Slot slot : slots) {
+                if (slot.grad.defined()) {
+                    slot.param.mutable_grad().put(slot.grad.clone());
+                }
+            }
+        });
+        unbound = true;
+    }
+
     /** How many times a parameter found unbound was bound again (each parameter counts once per time). */
     public long rebinds() {
         return rebinds;
@@ -343,6 +362,9 @@ public final class GradBuffer {
 
     /** Finds parameters whose gradient left the buffer, and binds them again or throws (see {@link Mode}). */
     private void ensureBound() {
+        if (unbound) {
+            throw new IllegalStateException("this gradient buffer was unbound (its trainer was closed); bind a new one");
+        }
         for (Slot slot : slots) {
             if (slot.isBound()) {
                 continue;

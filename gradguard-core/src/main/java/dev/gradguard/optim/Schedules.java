@@ -35,6 +35,37 @@ public final class Schedules {
      * @param totalSteps the number of updates in the run; only {@code cosine} reads it
      * @throws IllegalArgumentException naming the spec, what is wrong and the allowed forms
      */
+    /** The learning rate {@code lr} at every step ({@code torch.optim.lr_scheduler.ConstantLR} with factor 1). */
+    public static LrSchedule constant(double lr) {
+        return parse("constant", lr, 0);
+    }
+
+    /** A linear warm-up from {@code lr / steps} to {@code lr} over {@code steps} updates, then constant. */
+    public static LrSchedule warmup(double lr, long steps) {
+        return parse("warmup:" + steps, lr, 0);
+    }
+
+    /**
+     * Cosine annealing from {@code lr} to 0 over {@code totalSteps} updates, after {@code warmup} updates of linear
+     * warm-up ({@code CosineAnnealingLR}).
+     */
+    public static LrSchedule cosine(double lr, long totalSteps, long warmup) {
+        return parse("cosine:" + warmup, lr, totalSteps);
+    }
+
+    /** {@code lr} times {@code gamma} every {@code size} updates ({@code StepLR}). */
+    public static LrSchedule stepDecay(double lr, long size, double gamma) {
+        return parse("step:" + size + ":" + gamma, lr, 0);
+    }
+
+    /**
+     * {@code ReduceLROnPlateau} on the training loss: {@code lr} times {@code factor} after {@code patience}
+     * intervals of {@code interval} updates without improvement.
+     */
+    public static LrSchedule plateau(double lr, int patience, double factor, long interval) {
+        return parse("plateau:" + patience + ":" + factor + ":" + interval, lr, 0);
+    }
+
     public static LrSchedule parse(String spec, double baseLr, long totalSteps) {
         Objects.requireNonNull(spec, "schedule spec");
         if (!(Double.isFinite(baseLr) && baseLr > 0)) {

@@ -64,7 +64,7 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Not thread-safe: one thread drives a trainer.
  */
-public final class Trainer implements Stateful {
+public final class Trainer implements Stateful, AutoCloseable {
     /** How many recent applied steps {@link TrainingOutcome#finalLoss()} averages. */
     public static final int FINAL_LOSS_WINDOW = 50;
 
@@ -424,6 +424,16 @@ public final class Trainer implements Stateful {
         if (scaler.enabled()) {
             scaler.loadStateDict(StateMaps.getMap(state, "scaler"));
         }
+    }
+
+    /**
+     * Unbinds the gradient buffer: every parameter gets a gradient tensor of its own again, so the model can be
+     * trained by plain libtorch code afterwards ({@code Optimizer.zero_grad()} included). The trainer must not
+     * step after this.
+     */
+    @Override
+    public void close() {
+        buffer.ifPresent(GradBuffer::unbind);
     }
 
     /** Assembles a {@link Trainer}. Model, data, loss, optimizer and schedule are required. */

@@ -1,4 +1,4 @@
-package dev.gradguard.run;
+package dev.gradguard.session;
 
 import dev.gradguard.train.Trainer;
 import java.util.concurrent.CountDownLatch;
@@ -18,7 +18,7 @@ final class StopOnSignal implements AutoCloseable {
     private volatile boolean requested;
 
     private StopOnSignal(Trainer trainer) {
-        this.hook = new Thread(() -> {
+        this.hook = trainer == null ? null : new Thread(() -> {
             requested = true;
             trainer.requestStop("interrupted by a signal");
             try {
@@ -27,6 +27,11 @@ final class StopOnSignal implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }, "gradguard-stop-on-signal");
+    }
+
+    /** No signal handling: {@link #requested()} stays false. */
+    static StopOnSignal none() {
+        return new StopOnSignal(null);
     }
 
     static StopOnSignal install(Trainer trainer) {
@@ -44,7 +49,7 @@ final class StopOnSignal implements AutoCloseable {
     @Override
     public void close() {
         saved.countDown();
-        if (!requested) {
+        if (hook != null && !requested) {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {

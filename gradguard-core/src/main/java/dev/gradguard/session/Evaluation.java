@@ -1,4 +1,4 @@
-package dev.gradguard.task;
+package dev.gradguard.session;
 
 /**
  * The held-out judgement of a trained model.

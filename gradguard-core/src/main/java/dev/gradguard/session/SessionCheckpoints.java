@@ -1,4 +1,4 @@
-package dev.gradguard.run;
+package dev.gradguard.session;
 
 import dev.gradguard.checkpoint.Checkpoint;
 import dev.gradguard.checkpoint.CheckpointStore;
@@ -13,49 +13,61 @@ import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.Trainer;
 import dev.gradguard.train.TrainingListener;
+import dev.gradguard.checkpoint.CheckpointException;
+import dev.gradguard.metrics.Json;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import dev.gradguard.checkpoint.CheckpointException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * A train run's checkpoints: saved every {@code checkpoint-every} steps and at the end, with the byte
+ * A session's checkpoints: saved every {@link CheckpointPolicy#every()} steps and at the end, with the byte
  * lengths of {@code metrics.jsonl} and the TensorBoard event file at that moment, so that a resumed run
- * cuts both back to the checkpoint and every step appears in them exactly once.
+ * cuts both back to the checkpoint and every step appears in them exactly once; and the rollback on spikes.
  */
-final class RunCheckpoints implements TrainingListener {
+final class SessionCheckpoints implements TrainingListener {
+    private static final Logger LOG = System.getLogger(SessionCheckpoints.class.getName());
+
     static final String METRICS_OFFSET = "metrics.jsonl";
     static final String EVENTS_OFFSET = "events";
     static final String EVENT_FILE = "event_file";
     static final String RANK_DATA_STATES = "rank_data_states";
 
     private final RunDirectory run;
-    private final TrainSettings settings;
-    private final PrintStream log;
+    private final CheckpointPolicy policy;
+    private final Map<String, String> labels;
+    private final Optional<Path> tensorBoardDirectory;
+    private final int parameterNormInterval;
     private final CheckpointStore store;
     private final DataParallel parallel;
     private Trainer trainer;
     private MetricsJsonlWriter metrics;
     private TensorBoardListener tensorboard;
     private long lastSavedStep = -1;
-    private final java.util.List<Map<String, Object>> rollbacks = new java.util.ArrayList<>();
+    private final List<Rollback> rollbacks = new ArrayList<>();
 
     /**
+     * @param labels what the run is (e.g. task and model), recorded in every checkpoint
+     * @param tensorBoardDirectory where event files go, when not in the run directory
      * @param parallel the data-parallel group: every rank takes part in a checkpoint (each rank's data
      *     position is gathered into it), rank 0 alone writes it
      */
-    RunCheckpoints(RunDirectory run, TrainSettings settings, PrintStream log, DataParallel parallel) {
+    SessionCheckpoints(RunDirectory run, CheckpointPolicy policy, Map<String, String> labels,
+            Optional<Path> tensorBoardDirectory, int parameterNormInterval, DataParallel parallel) {
         this.run = run;
-        this.settings = settings;
-        this.log = log;
+        this.policy = policy;
+        this.labels = Map.copyOf(labels);
+        this.tensorBoardDirectory = tensorBoardDirectory;
+        this.parameterNormInterval = parameterNormInterval;
         this.parallel = parallel;
-        this.store = CheckpointStore.inRun(run.path(), settings.keepCheckpoints());
+        this.store = CheckpointStore.inRun(run.path(), policy.keep());
     }
 
     CheckpointStore store() {
@@ -63,13 +75,12 @@ final class RunCheckpoints implements TrainingListener {
     }
 
     /**
-     * The newest checkpoint that verifies; damaged or partial ones are reported and passed over. With no
-     * checkpoint at all (the run died before its first), training starts again from step 0.
+     * The newest checkpoint that verifies; damaged or partial ones are logged and passed over.
      *
-     * @throws CheckpointException when checkpoints exist but none verifies: starting over would throw the
-     *     run away, so nothing is changed and the user decides
+     * @throws CheckpointException when there is no valid checkpoint: nothing to resume from, so nothing is
+     *     changed and the caller decides
      */
-    Optional<LoadedCheckpoint> newestValid() {
+    LoadedCheckpoint newestValid() {
         LatestCheckpoint latest = store.latestValid();
         if (latest.checkpoint().isEmpty()) {
             List<SkippedCheckpoint> damaged = latest.skipped().stream()
@@ -77,15 +88,16 @@ final class RunCheckpoints implements TrainingListener {
             if (!damaged.isEmpty()) {
                 throw new CheckpointException(damaged.get(0).path(), "no checkpoint in " + store.directory()
                         + " is valid (" + damaged.size() + " damaged, newest: " + damaged.get(0).reason()
-                        + "); nothing was changed. Start a new run with --overwrite, or restore the checkpoints");
+                        + "); nothing was changed. Start a new run, or restore the checkpoints");
             }
-            log.println("gradguard: no checkpoint in " + store.directory() + " yet; starting from step 0");
+            throw new CheckpointException(store.directory(), "there is nothing to resume from: no checkpoint "
+                    + "(a step-N directory with a verified manifest) in " + store.directory() + "; nothing was changed");
         }
         for (SkippedCheckpoint skipped : latest.skipped()) {
-            log.println("gradguard: skipping checkpoint " + skipped);
+            LOG.log(Level.WARNING, "skipping checkpoint " + skipped);
         }
         agreeOnCheckpoint(latest.checkpoint(), "resume from");
-        return latest.checkpoint();
+        return latest.checkpoint().get();
     }
 
     /** {@code metrics.jsonl}, cut back to the checkpoint's length when resuming, new otherwise. */
@@ -93,13 +105,14 @@ final class RunCheckpoints implements TrainingListener {
         if (restored.isPresent()) {
             return MetricsJsonlWriter.resume(run.metrics(), offset(restored.get(), METRICS_OFFSET));
         }
+        run.record(run.metrics());
         Files.deleteIfExists(run.metrics());
         return new MetricsJsonlWriter(run.metrics());
     }
 
     /** The event file the checkpoint recorded, cut back to its length; a new one otherwise. */
     TensorBoardListener openTensorBoard(Optional<LoadedCheckpoint> restored) throws IOException {
-        Path dir = settings.tensorboard().orElse(run.path());
+        Path dir = tensorBoardDirectory.orElse(run.path());
         EventFileWriter writer = null;
         if (restored.isPresent() && restored.get().metadata().get(EVENT_FILE) instanceof String name) {
             Path file = dir.resolve(name);
@@ -107,19 +120,20 @@ final class RunCheckpoints implements TrainingListener {
                 writer = EventFileWriter.resume(file, offset(restored.get(), EVENTS_OFFSET),
                         EventFileWriter.DEFAULT_FLUSH_INTERVAL);
             } else {
-                log.println("gradguard: the event file " + file + " is gone; TensorBoard events continue in a new file");
+                LOG.log(Level.WARNING, "the event file " + file + " is gone; TensorBoard events continue in a new file");
             }
         }
         if (writer == null) {
             writer = new EventFileWriter(dir, EventFileWriter.DEFAULT_FLUSH_INTERVAL);
+            run.record(writer.file());
         }
-        return new TensorBoardListener(writer, settings.gradNormEvery());
+        return new TensorBoardListener(writer, parameterNormInterval);
     }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> parseJson(String json) {
         try {
-            return dev.gradguard.metrics.Json.compact().readValue(json, Map.class);
+            return Json.compact().readValue(json, Map.class);
         } catch (IOException e) {
             throw new UncheckedIOException("a rank's saved data position is not JSON: " + e.getMessage(), e);
         }
@@ -133,8 +147,12 @@ final class RunCheckpoints implements TrainingListener {
         return v;
     }
 
-    void attach(Trainer trainer, MetricsJsonlWriter metrics, TensorBoardListener tensorboard) {
+    void attach(Trainer trainer) {
         this.trainer = trainer;
+    }
+
+    /** The writers whose lengths each checkpoint records (none on ranks other than 0). */
+    void attachOutputs(MetricsJsonlWriter metrics, TensorBoardListener tensorboard) {
         this.metrics = metrics;
         this.tensorboard = tensorboard;
     }
@@ -155,21 +173,21 @@ final class RunCheckpoints implements TrainingListener {
             into.loadStateDict(state);
         }
         lastSavedStep = checkpoint.step();
-        log.println("gradguard: resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
+        LOG.log(Level.INFO, "resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
     }
 
-    /** The rollbacks done so far: step, checkpoint step, reason. */
-    java.util.List<Map<String, Object>> rollbacks() {
-        return java.util.List.copyOf(rollbacks);
+    /** The rollbacks done so far. */
+    List<Rollback> rollbacks() {
+        return List.copyOf(rollbacks);
     }
 
     @Override
     public void onStep(StepResult result) {
-        if (settings.rollback() > 0 && result.skipped() && !result.nonFinite() && !result.lossScaleOverflow()
+        if (policy.maxRollbacks() > 0 && result.skipped() && !result.nonFinite() && !result.lossScaleOverflow()
                 && result.stopReason().isEmpty()) {
             rollBack(result);
         }
-        long every = settings.checkpointEvery();
+        long every = policy.every();
         if (every > 0 && (result.step() + 1) % every == 0) {
             save();
         }
@@ -181,11 +199,11 @@ final class RunCheckpoints implements TrainingListener {
      * newest checkpoint, while the data position stays where it is, so the batches between the checkpoint
      * and the spike are skipped rather than replayed. The fp16 loss scale stays too: it is calibrated to the
      * gradients' range, which a rollback does not change. The step count keeps rising, so every step is
-     * logged once. After {@code --rollback} rollbacks the run stops.
+     * logged once. After {@link CheckpointPolicy#maxRollbacks()} rollbacks the run stops.
      */
     private void rollBack(StepResult spike) {
         String reason = spike.skipReason().orElse("spike");
-        if (rollbacks.size() >= settings.rollback()) {
+        if (rollbacks.size() >= policy.maxRollbacks()) {
             trainer.stopAfterThisStep("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
                     + spike.step() + ": " + reason);
             return;
@@ -193,13 +211,13 @@ final class RunCheckpoints implements TrainingListener {
         LatestCheckpoint latest = store.latestValid();
         agreeOnCheckpoint(latest.checkpoint(), "roll back to");
         if (latest.checkpoint().isEmpty()) {
-            log.println("gradguard: step " + spike.step() + " spiked (" + reason + ") but there is no checkpoint to roll back to");
+            LOG.log(Level.WARNING, "step " + spike.step() + " spiked (" + reason + ") but there is no checkpoint to roll back to");
             return;
         }
         LoadedCheckpoint c = latest.checkpoint().get();
         Map<String, Object> now = trainer.stateDict();
         Map<String, Object> back = new LinkedHashMap<>(c.trainerState());
-        for (String kept : java.util.List.of("step", "data", "guard", "clipped_steps", "recent_losses", "scaler")) {
+        for (String kept : List.of("step", "data", "guard", "clipped_steps", "recent_losses", "scaler")) {
             if (now.containsKey(kept)) {
                 back.put(kept, now.get(kept));
             }
@@ -207,15 +225,10 @@ final class RunCheckpoints implements TrainingListener {
         c.restoreModel(trainer.model().module());
         c.restoreOptimizer(trainer.optimizer());
         trainer.loadStateDict(back);
-        Map<String, Object> record = new LinkedHashMap<>();
-        record.put("step", spike.step());
-        record.put("to_checkpoint_step", c.step());
-        record.put("skipped_batches", spike.step() + 1 - c.step());
-        record.put("reason", reason);
-        rollbacks.add(record);
-        log.println("gradguard: step " + spike.step() + " spiked (" + reason + "): rolled back to the checkpoint of step "
+        rollbacks.add(new Rollback(spike.step(), c.step(), spike.step() + 1 - c.step(), reason));
+        LOG.log(Level.WARNING, "step " + spike.step() + " spiked (" + reason + "): rolled back to the checkpoint of step "
                 + c.step() + ", skipping the " + (spike.step() + 1 - c.step()) + " batches since (rollback "
-                + rollbacks.size() + " of at most " + settings.rollback() + ")");
+                + rollbacks.size() + " of at most " + policy.maxRollbacks() + ")");
     }
 
     /**
@@ -245,7 +258,7 @@ final class RunCheckpoints implements TrainingListener {
     private void save() {
         try {
             List<String> dataStates = parallel.allGather(
-                    dev.gradguard.metrics.Json.compact().writeValueAsString(trainer.stateDict().get("data")));
+                    Json.compact().writeValueAsString(trainer.stateDict().get("data")));
             if (!parallel.isMain()) {
                 lastSavedStep = trainer.stepCount();
                 return;
@@ -253,15 +266,14 @@ final class RunCheckpoints implements TrainingListener {
             Map<String, Long> offsets = new LinkedHashMap<>();
             offsets.put(METRICS_OFFSET, metrics.length());
             offsets.put(EVENTS_OFFSET, tensorboard.flushedLength());
-            Map<String, Object> metadata = new LinkedHashMap<>();
-            metadata.put("task", settings.task());
-            metadata.put("model", settings.model());
+            Map<String, Object> metadata = new LinkedHashMap<>(labels);
             metadata.put(EVENT_FILE, tensorboard.file().getFileName().toString());
             if (parallel.worldSize() > 1) {
                 metadata.put(RANK_DATA_STATES, dataStates);
             }
+            run.recordCheckpoints();
             SavedCheckpoint saved = store.save(Checkpoint.capture(trainer, offsets, metadata));
-            saved.warnings().forEach(w -> log.println("gradguard: " + w));
+            saved.warnings().forEach(w -> LOG.log(Level.WARNING, w));
             lastSavedStep = trainer.stepCount();
         } catch (IOException e) {
             throw new UncheckedIOException("could not record metrics offsets for a checkpoint: " + e.getMessage(), e);

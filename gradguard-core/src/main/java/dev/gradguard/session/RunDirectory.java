@@ -1,0 +1,373 @@
+package dev.gradguard.session;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.gradguard.checkpoint.CheckpointStore;
+import dev.gradguard.metrics.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A run's output directory, which identifies itself and is held by one process at a time.
+ *
+ * <p>A run directory holds a marker file, {@value #MARKER}, written before anything else: the run's id and
+ * every file the run wrote. A directory without the marker is never treated as a run: it is not resumed, and it
+ * is not overwritten, whatever the caller asks, so gradguard never deletes a file it did not write. Overwriting
+ * a marked run removes only the files its marker records (and only gradguard's own checkpoint directories in
+ * {@code checkpoints/}); anything a user put beside them stays.
+ *
+ * <p>While a run is open, an exclusive lock on {@value #LOCK} (a {@link FileChannel#tryLock()}, which the
+ * operating system releases when the process dies, so a killed run never blocks its resume) keeps a second
+ * process out; the lock file holds the holder's pid for the message the second one gets.
+ *
+ * <p>Not thread-safe.
+ */
+public final class RunDirectory implements AutoCloseable {
+    /** The marker file: {@code {"run_id", "created", "files": [...]}}. */
+    public static final String MARKER = ".gradguard-run";
+    /** The lock file, holding the pid of the process that has the run open. */
+    public static final String LOCK = ".gradguard-run.lock";
+    /** The name prefix of TensorBoard event files. */
+    public static final String EVENT_FILE_PREFIX = "events.out.tfevents.";
+    private static final Pattern OWN_CHECKPOINT = Pattern.compile("step-\\d+|\\.tmp-.*");
+
+    /** How a run directory is opened. */
+    public enum Mode {
+        /** A new run: the directory must not exist or be empty. */
+        CREATE,
+        /** A new run in place of an earlier one: the directory must be empty or a marked run, whose files go. */
+        OVERWRITE,
+        /** The earlier run in the directory continues: it must be a marked run. */
+        RESUME,
+        /** Reading only, with no lock and no check: for data-parallel ranks other than 0, which write nothing. */
+        READ_ONLY
+    }
+
+    private final Path dir;
+    private final String runId;
+    private final String created;
+    private final Set<String> files;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+
+    private RunDirectory(Path dir, String runId, String created, Set<String> files, FileChannel lockChannel,
+            FileLock lock) {
+        this.dir = dir;
+        this.runId = runId;
+        this.created = created;
+        this.files = files;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens a run directory, creating it for a new run, and takes its lock (except in {@link Mode#READ_ONLY}).
+     * Nothing in the directory is changed before every check has passed.
+     *
+     * @throws IllegalArgumentException when the path is a file, when a new run's directory holds files, when a
+     *     directory to overwrite or resume is not a gradguard run, when another process holds the run (the
+     *     message names its pid), or when the directory cannot be created or written; the message says which
+     */
+    public static RunDirectory open(Path dir, Mode mode) {
+        if (dir.toString().isEmpty()) {
+            throw new IllegalArgumentException("the run directory is an empty path; name a directory");
+        }
+        if (mode == Mode.READ_ONLY) {
+            return new RunDirectory(dir, "", "", new LinkedHashSet<>(), null, null);
+        }
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(dir + " is a file, not a directory");
+        }
+        checkContents(dir, mode);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(dir + " cannot be created: " + e.getMessage());
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalArgumentException(dir + " is not writable");
+        }
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            FileLock lock = tryLock(channel, dir);
+            // another process may have claimed the directory between the first look and the lock
+            checkContents(dir, mode);
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            channel.force(true);
+            RunDirectory run;
+            if (mode == Mode.RESUME) {
+                Map<String, Object> marker = readMarker(dir);
+                run = new RunDirectory(dir, String.valueOf(marker.get("run_id")), String.valueOf(marker.get("created")),
+                        recordedFiles(marker), channel, lock);
+            } else {
+                if (mode == Mode.OVERWRITE && Files.exists(dir.resolve(MARKER))) {
+                    removeRecordedFiles(dir, recordedFiles(readMarker(dir)));
+                }
+                run = new RunDirectory(dir, UUID.randomUUID().toString(), Instant.now().toString(), new LinkedHashSet<>(),
+                        channel, lock);
+                run.writeMarker();
+            }
+            return run;
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new UncheckedIOException(dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** The directory's entries other than the lock file, sorted. */
+    private static List<String> entries(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(LOCK)).sorted().toList();
+        } catch (IOException e) {
+            throw new IllegalArgumentException(dir + " cannot be listed: " + e.getMessage());
+        }
+    }
+
+    private static void checkContents(Path dir, Mode mode) {
+        List<String> present = entries(dir);
+        boolean marked = present.contains(MARKER);
+        switch (mode) {
+            case CREATE -> {
+                if (!present.isEmpty()) {
+                    throw new IllegalArgumentException(dir + " already holds files (" + listed(present) + "); "
+                            + (marked ? "it is an earlier run: resume it, overwrite it, or choose another directory"
+                                    : "choose a new or empty directory"));
+                }
+            }
+            case OVERWRITE -> {
+                if (!present.isEmpty() && !marked) {
+                    throw new IllegalArgumentException(dir + " is not a gradguard run (no " + MARKER + " marker) and holds "
+                            + "files (" + listed(present) + "); gradguard overwrites only its own runs: choose a new or "
+                            + "empty directory");
+                }
+            }
+            case RESUME -> {
+                if (!Files.isDirectory(dir)) {
+                    throw new IllegalArgumentException(dir + " does not exist, so there is no run to resume");
+                }
+                if (!marked) {
+                    throw new IllegalArgumentException(dir + " is not a gradguard run (no " + MARKER + " marker), so "
+                            + "there is nothing to resume");
+                }
+            }
+            case READ_ONLY -> {
+            }
+        }
+    }
+
+    private static String listed(List<String> names) {
+        return String.join(", ", names.subList(0, Math.min(5, names.size()))) + (names.size() > 5 ? ", ..." : "");
+    }
+
+    private static FileLock tryLock(FileChannel channel, Path dir) throws IOException {
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ByteBuffer buffer = ByteBuffer.allocate(64);
+            channel.read(buffer, 0);
+            String pid = new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII).strip();
+            throw new IllegalArgumentException(dir + " is in use by another gradguard run (pid "
+                    + (pid.isEmpty() ? "unknown" : pid) + "); wait for it to end or choose another directory");
+        }
+        return lock;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> readMarker(Path dir) throws IOException {
+        Path marker = dir.resolve(MARKER);
+        Object value;
+        try {
+            value = Json.compact().readValue(Files.readAllBytes(marker), Object.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(marker + " is not valid JSON; it is not a run marker gradguard wrote");
+        }
+        if (!(value instanceof Map<?, ?> map) || !(map.get("files") instanceof List<?>)) {
+            throw new IllegalArgumentException(marker + " holds no file list; it is not a run marker gradguard wrote");
+        }
+        return (Map<String, Object>) map;
+    }
+
+    private static Set<String> recordedFiles(Map<String, Object> marker) {
+        Set<String> out = new LinkedHashSet<>();
+        for (Object o : (List<?>) marker.get("files")) {
+            out.add(String.valueOf(o));
+        }
+        return out;
+    }
+
+    /**
+     * Removes what an earlier run recorded: its files, and in a recorded directory only gradguard's own
+     * checkpoint directories ({@code step-N}, {@code .tmp-*}), the directory itself only once empty.
+     */
+    private static void removeRecordedFiles(Path dir, Set<String> recorded) throws IOException {
+        for (String name : recorded) {
+            Path p = dir.resolve(name);
+            if (name.endsWith("/")) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    for (String child : entries(p)) {
+                        if (OWN_CHECKPOINT.matcher(child).matches()) {
+                            deleteTree(p.resolve(child));
+                        }
+                    }
+                    if (entries(p).isEmpty()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(p);
+            }
+        }
+        Files.deleteIfExists(dir.resolve(MARKER));
+    }
+
+    /**
+     * Records a file (or, with a trailing {@code /}, a directory of checkpoints) as this run's, before it is
+     * written, so that an overwrite later removes it and nothing else. Paths outside the run directory are
+     * recorded absolute.
+     */
+    public void record(Path file) {
+        Path absolute = file.toAbsolutePath().normalize();
+        Path root = dir.toAbsolutePath().normalize();
+        String name = absolute.startsWith(root) ? root.relativize(absolute).toString() : absolute.toString();
+        record(name);
+    }
+
+    private void record(String name) {
+        if (lock != null && files.add(name)) {
+            writeMarker();
+        }
+    }
+
+    /** Records the checkpoint directory: an overwrite removes only gradguard's checkpoints in it. */
+    public void recordCheckpoints() {
+        record(CheckpointStore.DIRECTORY_NAME + "/");
+    }
+
+    private void writeMarker() {
+        Map<String, Object> marker = new LinkedHashMap<>();
+        marker.put("run_id", runId);
+        marker.put("created", created);
+        marker.put("files", new ArrayList<>(files));
+        try {
+            writeAtomically(dir.resolve(MARKER), Json.pretty().writeValueAsString(marker) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write " + dir.resolve(MARKER) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** This run's id, from its marker ("" for a read-only view). */
+    public String runId() {
+        return runId;
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    /** The saved settings of this run. */
+    public Path config() {
+        return dir.resolve("config.json");
+    }
+
+    public Path metrics() {
+        return dir.resolve("metrics.jsonl");
+    }
+
+    public Path summary() {
+        return dir.resolve("summary.json");
+    }
+
+    public Path weights() {
+        return dir.resolve("model.pt");
+    }
+
+    /** Releases the lock; the marker and the lock file stay. */
+    @Override
+    public void close() {
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing releases the lock; a failure leaves nothing to undo
+            }
+        }
+    }
+
+    /** Whether {@code dir} is a gradguard run directory (holds the marker). */
+    public static boolean isRun(Path dir) {
+        return Files.isRegularFile(dir.resolve(MARKER));
+    }
+
+    /** Deletes a directory and everything in it; nothing happens when it does not exist. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** A fresh directory name under {@code parent}: {@code <prefix>-<yyyyMMdd-HHmmss>}, suffixed if taken. */
+    public static Path fresh(Path parent, String prefix) {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path candidate = parent.resolve(prefix + "-" + stamp);
+        for (int i = 2; Files.exists(candidate); i++) {
+            candidate = parent.resolve(prefix + "-" + stamp + "-" + i);
+        }
+        return candidate;
+    }
+
+    /** Writes a text file whole or not at all: to a temporary file first, then renamed over the target. */
+    public static void writeAtomically(Path target, String text) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        try {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
