@@ -67,6 +67,25 @@ public final class Controllers {
     }
 
     /**
+     * The automatic controller with its defaults, acting on the first threshold policy (norm, ZClip, AutoClip) of
+     * {@code pipeline}: it lowers the learning rate when norms keep pressing the threshold, and relaxes the
+     * threshold after calm steps.
+     *
+     * @throws IllegalArgumentException when the pipeline has no threshold policy to act on
+     */
+    public static Controller auto(GradientPipeline pipeline) {
+        return auto(pipeline, AutoController.Options.defaults());
+    }
+
+    /** {@link #auto(GradientPipeline)} with the given options. */
+    public static Controller auto(GradientPipeline pipeline, AutoController.Options options) {
+        ThresholdClip target = ThresholdClip.firstIn(pipeline).orElseThrow(() -> new IllegalArgumentException(
+                "the auto controller needs a clip policy with a threshold it can act on (norm, zclip, autoclip), "
+                        + "but the pipeline is '" + pipeline.spec() + "'"));
+        return new AutoController(options, target);
+    }
+
+    /**
      * @param spec the controller's spec
      * @param pipeline the run's gradient pipeline; {@code auto} acts on its first {@link ThresholdClip}
      * @throws IllegalArgumentException naming the bad part and the allowed forms, or saying that

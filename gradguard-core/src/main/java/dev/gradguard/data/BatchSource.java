@@ -14,6 +14,20 @@ public interface BatchSource extends Stateful {
     Batch next();
 
     /**
+     * The source's position, for checkpoints. The default is empty: a source that is never checkpointed need not
+     * implement it, but a resumed run then starts it from wherever a new source starts.
+     */
+    @Override
+    default Map<String, Object> stateDict() {
+        return Map.of();
+    }
+
+    /** Restores {@link #stateDict()}; the default does nothing. */
+    @Override
+    default void loadStateDict(Map<String, Object> state) {
+    }
+
+    /**
      * The same batch at every call, with no state (for benchmarks and tests that must see identical
      * inputs each step). The batch's tensors must outlive every step that uses them.
      */

@@ -2,6 +2,7 @@ package dev.gradguard.session;
 
 import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.clip.GradientPipeline;
+import dev.gradguard.clip.GradientTransform;
 import dev.gradguard.control.Controller;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
@@ -373,6 +374,11 @@ public final class TrainingSession implements AutoCloseable {
         public Builder clip(GradientPipeline pipeline) {
             trainer.pipeline(Objects.requireNonNull(pipeline, "pipeline"));
             return this;
+        }
+
+        /** The gradient policies, applied in order (e.g. {@code Clip.spike(6), Clip.norm(1.0)}). */
+        public Builder clip(GradientTransform... transforms) {
+            return clip(GradientPipeline.of(List.of(transforms)));
         }
 
         /** The learning-rate and threshold controller; default: none. */
