@@ -35,7 +35,8 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         if (e instanceof DataException) {
             return ExitCodes.DATA;
         }
-        if (e instanceof CheckpointException) {
+        if (e instanceof CheckpointException || e instanceof java.io.IOException
+                || e instanceof java.io.UncheckedIOException) {
             return ExitCodes.CHECKPOINT;
         }
         if (e instanceof IllegalArgumentException || e instanceof NativeLoadException) {

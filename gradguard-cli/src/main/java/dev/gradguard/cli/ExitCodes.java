@@ -10,7 +10,10 @@ public final class ExitCodes {
     public static final int USAGE = 2;
     /** Bad data: a data file missing, empty, unreadable or malformed. */
     public static final int DATA = 3;
-    /** Bad checkpoints. */
+    /**
+     * The run's state could not be read or written: no valid checkpoint to resume from, a checkpoint that does not
+     * fit, or a write that failed (a full disk); earlier checkpoints stay valid.
+     */
     public static final int CHECKPOINT = 4;
     /** Training stopped because too many consecutive steps were non-finite. */
     public static final int DIVERGED = 5;

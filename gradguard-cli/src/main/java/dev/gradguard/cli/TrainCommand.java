@@ -145,6 +145,9 @@ public final class TrainCommand implements Callable<Integer> {
                 settings = settings.with(explicit, config.toString());
             }
             settings = settings.with(flags(), "command line");
+            Map<String, Object> given = new LinkedHashMap<>(explicit);
+            given.putAll(flags());
+            refuseSettingsThatDoNothing(settings, given.keySet());
             if (out == null && System.getenv("WORLD_SIZE") != null && !"1".equals(System.getenv("WORLD_SIZE"))) {
                 throw new IllegalArgumentException("--out is required in data-parallel runs, so every rank agrees on it");
             }
@@ -178,6 +181,18 @@ public final class TrainCommand implements Callable<Integer> {
             return ExitCodes.TERMINATED;
         }
         return result.stoppedEarly() ? ExitCodes.DIVERGED : ExitCodes.OK;
+    }
+
+    /**
+     * Refuses a setting the user gave that the run would ignore: {@code momentum} with an optimizer other than
+     * SGD (Adam's and AdamW's betas play its part), which gradguard once dropped silently.
+     */
+    private static void refuseSettingsThatDoNothing(TrainSettings settings, java.util.Set<String> given) {
+        boolean momentum = given.stream().anyMatch(k -> k.trim().toLowerCase(java.util.Locale.ROOT).equals("momentum"));
+        if (momentum && !settings.optimizer().equals("sgd")) {
+            throw new IllegalArgumentException("'momentum' applies to --optimizer sgd only, not " + settings.optimizer()
+                    + " (its betas play that part); remove --momentum");
+        }
     }
 
     /**

@@ -93,7 +93,9 @@ class BadInputCatalogueTest {
         expect(2, "'optimizer' must be one of sgd, adam, adamw, got 'adagrad'", "--optimizer", "adagrad");
         expect(2, "schedule", "--schedule", "exponential", "--out", out("d").toString());
         expect(2, "controller", "--controller", "manual", "--out", out("e").toString());
-        expect(2, "--device must be one of auto, cpu, cuda, cuda:N, got 'tpu'", "--device", "tpu", "--out", out("f").toString());
+        expect(2, "device must be one of auto, cpu, cuda, cuda:N, got 'tpu'", "--device", "tpu", "--out", out("f").toString());
+        expect(2, "'momentum' applies to --optimizer sgd only, not adam", "--optimizer", "adam", "--momentum", "0.5",
+                "--out", out("g").toString());
     }
 
     @Test

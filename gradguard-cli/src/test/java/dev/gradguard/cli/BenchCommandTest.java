@@ -77,7 +77,7 @@ class BenchCommandTest {
         assumeFalse(torch.cuda_is_available(), "this machine has a usable GPU");
         for (String bench : List.of("clip", "step")) {
             String message = expectUsageError(bench, "cuda");
-            assertTrue(message.contains("--device cuda: CUDA is not usable on this machine"), message);
+            assertTrue(message.contains("device cuda: CUDA is not usable on this machine"), message);
         }
     }
 
@@ -85,7 +85,7 @@ class BenchCommandTest {
     void anUnknownDeviceExitsTwoNamingTheAllowedForms() {
         for (String bench : List.of("clip", "step")) {
             String message = expectUsageError(bench, "bogus");
-            assertTrue(message.contains("--device must be one of auto, cpu, cuda, cuda:N, got 'bogus'"), message);
+            assertTrue(message.contains("device must be one of auto, cpu, cuda, cuda:N, got 'bogus'"), message);
         }
     }
 

@@ -85,9 +85,9 @@ public enum Precision {
             model.forward(input);
         } catch (RuntimeException e) {
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-            throw new IllegalArgumentException("--precision " + id() + " is not supported by model " + modelName + " on "
+            throw new IllegalArgumentException("precision " + id() + " is not supported by model " + modelName + " on "
                     + device.str().getString() + " in this libtorch build (" + reason + ")"
-                    + (this == FP16 ? "; use --precision bf16" : "; use --precision fp32"), e);
+                    + (this == FP16 ? "; use precision bf16" : "; use precision fp32"), e);
         }
     }
 }

@@ -138,7 +138,8 @@ public final class CheckpointStore {
             } catch (IOException cleanup) {
                 e.addSuppressed(cleanup);
             }
-            throw new CheckpointException(target, "could not be saved: " + CheckpointException.firstLine(e), e);
+            throw new CheckpointException(target, "could not be saved: " + CheckpointException.firstLine(e)
+                    + freeSpace(directory) + "; the earlier checkpoints are untouched", e);
         }
         List<Path> removed = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -197,8 +198,17 @@ public final class CheckpointStore {
     }
 
     private Manifest.FileDigest saveArchive(OutputArchive archive, Path file) throws IOException {
-        disk.saveArchive(archive, file);
-        return Manifest.FileDigest.of(file);
+        return Manifest.FileDigest.of(disk.saveArchive(archive, file));
+    }
+
+    /** " (N MiB free on that disk)", or nothing when the file system cannot say. */
+    public static String freeSpace(Path directory) {
+        try {
+            long free = Files.getFileStore(directory).getUsableSpace();
+            return String.format(java.util.Locale.ROOT, " (%.1f MiB free on that disk)", free / 1048576.0);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     private static Map<String, Object> meta(Checkpoint checkpoint) {

@@ -31,17 +31,22 @@ class Disk {
         }
     }
 
-    /** Saves a libtorch archive as a new file and forces it to the device. */
-    void saveArchive(OutputArchive archive, Path file) throws IOException {
+    /**
+     * Saves a libtorch archive as a new file and forces it to the device. The archive is serialized in memory and
+     * written by Java, so a full disk is an {@link IOException}, never a native abort.
+     *
+     * @return the bytes written
+     */
+    byte[] saveArchive(OutputArchive archive, Path file) throws IOException {
+        byte[] bytes;
         try {
-            archive.save_to(file.toString());
+            bytes = Archives.bytes(archive);
         } catch (RuntimeException e) {
-            throw new IOException("libtorch could not write " + file.getFileName() + ": "
+            throw new IOException("libtorch could not serialize " + file.getFileName() + ": "
                     + CheckpointException.firstLine(e), e);
         }
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
+        write(file, bytes);
+        return bytes;
     }
 
     /** Forces a directory's entries (the names of the files in it) to the device; works on Linux. */

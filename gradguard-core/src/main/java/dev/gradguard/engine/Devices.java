@@ -32,17 +32,17 @@ public final class Devices {
         if (s.equals("cuda") || s.matches("cuda:\\d{1,3}")) {
             int index = s.equals("cuda") ? 0 : Integer.parseInt(s.substring(5));
             if (!torch.cuda_is_available()) {
-                throw new IllegalArgumentException("--device " + spec + ": CUDA is not usable on this machine "
-                        + "(run 'gradguard doctor' to see why; --device auto falls back to the CPU)");
+                throw new IllegalArgumentException("device " + spec + ": CUDA is not usable on this machine "
+                        + "(run 'gradguard doctor' to see why; device auto falls back to the CPU)");
             }
             int count = torch.cuda_device_count();
             if (index >= count) {
-                throw new IllegalArgumentException("--device " + spec + ": there " + (count == 1 ? "is 1 GPU" : "are " + count
+                throw new IllegalArgumentException("device " + spec + ": there " + (count == 1 ? "is 1 GPU" : "are " + count
                         + " GPUs") + " (cuda:0 to cuda:" + (count - 1) + ")");
             }
             return new Device("cuda:" + index);
         }
-        throw new IllegalArgumentException("--device must be one of " + ALLOWED + ", got '" + spec + "'");
+        throw new IllegalArgumentException("device must be one of " + ALLOWED + ", got '" + spec + "'");
     }
 
     /**
@@ -64,7 +64,7 @@ public final class Devices {
         }
         int count = torch.cuda_device_count();
         if (localRank >= count) {
-            throw new IllegalArgumentException("--device " + spec + ": worker LOCAL_RANK " + localRank + " needs GPU cuda:"
+            throw new IllegalArgumentException("device " + spec + ": worker LOCAL_RANK " + localRank + " needs GPU cuda:"
                     + localRank + " but this node has " + count + " (start at most " + count + " workers per node)");
         }
         return new Device("cuda:" + localRank);

@@ -1,5 +1,8 @@
 package dev.gradguard.session;
 
+import dev.gradguard.checkpoint.Archives;
+import dev.gradguard.checkpoint.CheckpointException;
+import dev.gradguard.checkpoint.CheckpointStore;
 import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.GradientTransform;
@@ -23,6 +26,9 @@ import dev.gradguard.train.Trainer;
 import dev.gradguard.train.TrainingListener;
 import dev.gradguard.train.TrainingOutcome;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -233,17 +239,25 @@ public final class TrainingSession implements AutoCloseable {
         return result;
     }
 
+    /** Writes model.pt whole or not at all; a failed write (a full disk) leaves the earlier file as it was. */
     private void saveWeights(RunDirectory run) throws IOException {
         Path target = run.weights();
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         run.record(target);
         OutputArchive archive = new OutputArchive();
         trainer.model().module().save(archive);
-        try {
-            archive.save_to(tmp.toString());
-        } catch (RuntimeException e) {
+        byte[] bytes = Archives.bytes(archive);
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        } catch (IOException e) {
             Files.deleteIfExists(tmp);
-            throw new IOException("could not write " + target + ": " + e.getMessage(), e);
+            throw new CheckpointException(target, "could not be written: " + e.getMessage()
+                    + CheckpointStore.freeSpace(target.toAbsolutePath().getParent()), e);
         }
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

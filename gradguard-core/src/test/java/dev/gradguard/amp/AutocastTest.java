@@ -130,8 +130,8 @@ class AutocastTest {
         Tensor input = torch.ones(1, 4);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Precision.FP16.checkForward(hostile, "hostile", input, cpu));
-        assertEquals("--precision fp16 is not supported by model hostile on cpu in this libtorch build (could not "
-                + "create a primitive descriptor); use --precision bf16", e.getMessage());
+        assertEquals("precision fp16 is not supported by model hostile on cpu in this libtorch build (could not "
+                + "create a primitive descriptor); use precision bf16", e.getMessage());
         Precision.FP32.checkForward(hostile, "hostile", input, cpu);
     }
 

@@ -21,8 +21,8 @@ class DevicesTest {
     void aGpuWithoutUsableCudaIsRefusedWithTheWayToFindOutWhy() {
         Torch.load();
         assumeFalse(torch.cuda_is_available(), "this machine has a usable GPU");
-        assertEquals("--device cuda:1: CUDA is not usable on this machine (run 'gradguard doctor' to see why; "
-                + "--device auto falls back to the CPU)",
+        assertEquals("device cuda:1: CUDA is not usable on this machine (run 'gradguard doctor' to see why; "
+                + "device auto falls back to the CPU)",
                 assertThrows(IllegalArgumentException.class, () -> Devices.resolve("cuda:1")).getMessage());
     }
 
@@ -34,7 +34,7 @@ class DevicesTest {
 
     @Test
     void unknownFormsNameTheAllowedOnes() {
-        assertEquals("--device must be one of auto, cpu, cuda, cuda:N, got 'tpu'",
+        assertEquals("device must be one of auto, cpu, cuda, cuda:N, got 'tpu'",
                 assertThrows(IllegalArgumentException.class, () -> Devices.resolve("tpu")).getMessage());
         assertThrows(IllegalArgumentException.class, () -> Devices.resolve("cuda:x"));
     }
