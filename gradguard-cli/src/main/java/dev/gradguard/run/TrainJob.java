@@ -16,6 +16,7 @@ import dev.gradguard.dist.DistEnv;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.interop.SafeTensors;
 import dev.gradguard.run.ConsoleProgress;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
@@ -120,13 +121,15 @@ public final class TrainJob {
             throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
                     + "divisible by the " + parallel.worldSize() + " data-parallel workers");
         }
-        // rank 0 writes the run directory; the other ranks only read checkpoints from it
-        RunDirectory run = !main ? RunDirectory.of(out)
-                : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
-
         torch.manual_seed(settings.seed());
         Model model = task.createModel(modelName);
         model.module().to(device, false);
+        if (settings.initFrom().isPresent()) {
+            SafeTensors.load(settings.initFrom().get(), model.module());
+        }
+        // rank 0 writes the run directory; the other ranks only read checkpoints from it
+        RunDirectory run = !main ? RunDirectory.of(out)
+                : resume ? RunDirectory.existing(out) : RunDirectory.prepare(out, overwrite);
         // each rank draws its own share of the global batch from its own stream
         BatchSource data = task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
                 settings.batchSize() / parallel.worldSize());
