@@ -218,6 +218,7 @@ public final class TrainJob {
                 evaluation = Optional.of(task.evaluate(onDevice(model, device)));
             }
             tensorboard.addEval(evaluation.get().metric(), evaluation.get().value(), outcome.steps());
+            tensorboard.addHParams(config, List.of("eval/" + evaluation.get().metric(), "train/loss"), outcome.completed());
         }
         Evaluation e = evaluation.get();
         Parameters parameters = Parameters.of(model.module());
