@@ -2,7 +2,8 @@
  * gradguard's library: PyTorch-exact gradient clipping ({@link dev.gradguard.clip.ClipGrad}), a flat gradient
  * buffer, adaptive clipping policies, a guard that keeps non-finite numbers out of the weights, the guarded
  * training step ({@link dev.gradguard.train.Trainer}), checkpoints, metrics and TensorBoard event files,
- * mixed precision and data parallelism on libtorch through {@code org.bytedeco:pytorch}.
+ * mixed precision and data parallelism on libtorch through {@code org.bytedeco:pytorch}, and weights in
+ * Hugging Face's safetensors format ({@link dev.gradguard.interop.SafeTensors}) that PyTorch loads.
  */
 module dev.gradguard.core {
     requires transitive org.bytedeco.pytorch;
@@ -18,6 +19,7 @@ module dev.gradguard.core {
     exports dev.gradguard.dist;
     exports dev.gradguard.engine;
     exports dev.gradguard.guard;
+    exports dev.gradguard.interop;
     exports dev.gradguard.metrics;
     exports dev.gradguard.metrics.tensorboard;
     exports dev.gradguard.model;

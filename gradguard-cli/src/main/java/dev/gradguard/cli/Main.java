@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code gradguard} command line: a thin shell over the library. */
 @Command(name = "gradguard", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Train deep-learning models on libtorch without letting them collapse.",
-        subcommands = {TrainCommand.class, CompareCommand.class, ReportCommand.class, ServeCommand.class, BenchCommand.class,
-            LaunchCommand.class, DoctorCommand.class, ShellCommand.class,
+        subcommands = {TrainCommand.class, CompareCommand.class, ReportCommand.class, ServeCommand.class, ExportCommand.class,
+            BenchCommand.class, LaunchCommand.class, DoctorCommand.class, ShellCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 

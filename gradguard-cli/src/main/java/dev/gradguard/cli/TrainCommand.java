@@ -57,6 +57,8 @@ public final class TrainCommand implements Callable<Integer> {
     String schedule;
     @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data")
     String seed;
+    @Option(names = "--init-from", paramLabel = "FILE", description = "start from the weights in a .safetensors file (from gradguard export, or PyTorch's safetensors.torch.save_file with the model's names) instead of the seed's")
+    String initFrom;
     @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: the machine's cores)")
     String threads;
     @Option(names = "--device", paramLabel = "DEVICE", description = "auto (a GPU when CUDA is usable, else the CPU), cpu, cuda or cuda:N (default auto)")
@@ -228,6 +230,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "controller", controller);
         put(m, "schedule", schedule);
         put(m, "seed", seed);
+        put(m, "init-from", initFrom);
         put(m, "threads", threads);
         put(m, "device", device);
         put(m, "precision", precision);

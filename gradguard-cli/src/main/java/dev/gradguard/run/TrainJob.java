@@ -13,6 +13,7 @@ import dev.gradguard.dist.DataSharding;
 import dev.gradguard.dist.DistEnv;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
+import dev.gradguard.interop.SafeTensors;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
@@ -104,6 +105,9 @@ public final class TrainJob {
             torch.manual_seed(settings.seed());
             Model model = task.createModel(modelName);
             model.module().to(device, false);
+            if (settings.initFrom().isPresent()) {
+                SafeTensors.load(settings.initFrom().get(), model.module());
+            }
             Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
             config.put("model", modelName);
             TrainingSession.Builder builder = TrainingSession.builder()

@@ -40,6 +40,7 @@ public final class TrainSettings {
         define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
                 + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
+        define(Setting.optionalText("init-from", "a .safetensors file of the model's weights (gradguard export)"), "");
         define(Setting.text("device", "one of " + dev.gradguard.engine.Devices.ALLOWED), "auto");
         define(Setting.choice("precision", Precision.NAMES), "fp32");
         define(Setting.numberInRange("loss-scale-init", 0, false, 1e38, true), 65536.0);
@@ -244,6 +245,12 @@ public final class TrainSettings {
 
     public long seed() {
         return (Long) values.get("seed");
+    }
+
+    /** A safetensors file to start from instead of the seed's initial weights, or empty. */
+    public Optional<Path> initFrom() {
+        String f = (String) values.get("init-from");
+        return f.isEmpty() ? Optional.empty() : Optional.of(Path.of(f));
     }
 
     /** The device spec: auto, cpu, cuda or cuda:N. */

@@ -11,24 +11,38 @@ import java.util.stream.Collectors;
  * @param trigger why the step was examined, e.g. {@code non-finite gradients} or
  *     {@code clipped hard (coefficient 0.031)}
  * @param topLayers the parameters with the largest pre-clip gradient 2-norms, largest first
- * @param nonFiniteLayers the parameters whose gradient norm is NaN or infinite, in parameter order
+ * @param nonFinite the parameters whose gradients hold NaN or an infinity, in parameter order
  */
-public record LayerAttribution(String trigger, List<LayerNorm> topLayers, List<String> nonFiniteLayers) {
+public record LayerAttribution(String trigger, List<LayerNorm> topLayers, List<NonFiniteLayer> nonFinite) {
 
     /** One parameter's gradient 2-norm before clipping. */
     public record LayerNorm(String name, double norm) {
     }
 
+    /**
+     * A parameter whose gradient holds NaN or an infinity: what of it can be plotted.
+     *
+     * @param finiteNorm the 2-norm of the gradient's finite elements (0 when none is finite)
+     * @param nonFiniteElements how many elements are NaN or infinite
+     */
+    public record NonFiniteLayer(String name, double finiteNorm, long nonFiniteElements) {
+    }
+
     public LayerAttribution {
         topLayers = List.copyOf(topLayers);
-        nonFiniteLayers = List.copyOf(nonFiniteLayers);
+        nonFinite = List.copyOf(nonFinite);
+    }
+
+    /** The names of the parameters whose gradients hold NaN or an infinity, in parameter order. */
+    public List<String> nonFiniteLayers() {
+        return nonFinite.stream().map(NonFiniteLayer::name).toList();
     }
 
     /** One line for the console: the non-finite layers, then the largest ones. */
     public String describe() {
         StringBuilder s = new StringBuilder(trigger);
-        if (!nonFiniteLayers.isEmpty()) {
-            s.append("; NaN/inf in ").append(String.join(", ", nonFiniteLayers));
+        if (!nonFinite.isEmpty()) {
+            s.append("; NaN/inf in ").append(String.join(", ", nonFiniteLayers()));
         }
         if (!topLayers.isEmpty()) {
             s.append("; largest gradients: ").append(topLayers.stream()

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Finds which layers a step's trouble came from, so nobody has to guess where a spike started. A step is
@@ -20,7 +22,8 @@ import java.util.Optional;
  * pipeline runs no transform on non-finite gradients and stops at a skip request). On clipped steps each
  * norm is divided by the overall clip coefficient, which gives the pre-clip norm exactly for norm-based
  * clipping (every gradient scaled alike) and an estimate for element-wise clipping ({@code value},
- * {@code agc}).
+ * {@code agc}). For a parameter whose gradient holds NaN or an infinity it also reads the norm of the finite
+ * elements and counts the others, so that the trouble can be plotted.
  */
 public final class LayerAttributor {
     /** Clip coefficients below this count as hard clipping. */
@@ -60,17 +63,26 @@ public final class LayerAttributor {
         double coefficient = clip.coefficient();
         boolean rescale = clip.clipped() && Double.isFinite(coefficient) && coefficient > 0 && coefficient != 1.0;
         List<LayerAttribution.LayerNorm> finite = new ArrayList<>();
-        List<String> nonFinite = new ArrayList<>();
+        List<LayerAttribution.NonFiniteLayer> nonFinite = new ArrayList<>();
         for (Map.Entry<String, Double> e : ParameterNorms.norms(parameters).entrySet()) {
             double norm = e.getValue();
             if (Double.isFinite(norm)) {
                 finite.add(new LayerAttribution.LayerNorm(e.getKey(), rescale ? norm / coefficient : norm));
             } else {
-                nonFinite.add(e.getKey());
+                nonFinite.add(nonFiniteLayer(e.getKey(), parameters.get(parameters.names().indexOf(e.getKey())).grad()));
             }
         }
         finite.sort(Comparator.comparingDouble(LayerAttribution.LayerNorm::norm).reversed());
         return Optional.of(new LayerAttribution(trigger, finite.subList(0, Math.min(top, finite.size())), nonFinite));
+    }
+
+    /** The finite part of a non-finite gradient and the count of the rest, in float64 so that the norm cannot overflow. */
+    private static LayerAttribution.NonFiniteLayer nonFiniteLayer(String name, Tensor gradient) {
+        Tensor g = gradient.detach().to(torch.ScalarType.Double);
+        Tensor finite = torch.isfinite(g);
+        long bad = g.numel() - finite.sum().item_long();
+        double finiteNorm = torch.where(finite, g, torch.zeros_like(g)).norm().item_double();
+        return new LayerAttribution.NonFiniteLayer(name, finiteNorm, bad);
     }
 
     private String trigger(PipelineReport clip, GuardDecision decision) {

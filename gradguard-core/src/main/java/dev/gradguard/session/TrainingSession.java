@@ -210,6 +210,8 @@ public final class TrainingSession implements AutoCloseable {
                 }
                 if (outputs.tensorboard != null) {
                     outputs.tensorboard.addEval(evaluation.get().metric(), evaluation.get().value(), outcome.steps());
+                    outputs.tensorboard.addHParams(configMap(),
+                            List.of("eval/" + evaluation.get().metric(), "train/loss"), outcome.completed());
                 }
             }
         }
@@ -237,6 +239,13 @@ public final class TrainingSession implements AutoCloseable {
             RunDirectory.writeAtomically(run.summary(), Json.pretty().writeValueAsString(result.summary()) + "\n");
         }
         return result;
+    }
+
+    /** The application's configuration as a JSON object's fields (empty when it is not an object). */
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> configMap() {
+        Object value = Json.compact().convertValue(settings.config, Object.class);
+        return value instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
     }
 
     /** Writes model.pt whole or not at all; a failed write (a full disk) leaves the earlier file as it was. */

@@ -69,6 +69,12 @@ class LayerAttributorTest {
         LayerAttribution a = LayerAttributor.defaults().attribute(ps, clip, d).orElseThrow();
         assertEquals("gradient norm is NaN", a.trigger());
         assertEquals(List.of("dec.weight", "head.weight"), a.nonFiniteLayers());
+        // what plots of them: dec.weight's first row (4 elements) is inf, the other 5 rows are its finite part
+        LayerAttribution.NonFiniteLayer dec = a.nonFinite().get(0);
+        double finitePart = ps.get(2).grad().narrow(0, 1, 5).norm().item_double();
+        assertEquals(finitePart, dec.finiteNorm(), 1e-6 * finitePart);
+        assertEquals(4, dec.nonFiniteElements());
+        assertEquals(new LayerAttribution.NonFiniteLayer("head.weight", 0.0, 24), a.nonFinite().get(1));
         assertEquals("enc.bias", a.topLayers().get(0).name());
         assertEquals(2, a.topLayers().size(), "only the finite layers are ranked");
         assertTrue(a.describe().startsWith("gradient norm is NaN; NaN/inf in dec.weight, head.weight; largest gradients: enc.bias "),

@@ -29,6 +29,11 @@ final class EventCodec {
     private static final int TAG = 1;
     private static final int SIMPLE_VALUE = 2;
     private static final int HISTO = 5;
+    private static final int METADATA = 9;
+    // SummaryMetadata, PluginData
+    private static final int PLUGIN_DATA = 1;
+    private static final int PLUGIN_NAME = 1;
+    private static final int PLUGIN_CONTENT = 2;
     // HistogramProto
     private static final int MIN = 1;
     private static final int MAX = 2;
@@ -58,6 +63,16 @@ final class EventCodec {
                 .packedDoubles(BUCKET_LIMIT, toArray(h.bucketLimits()))
                 .packedDoubles(BUCKET, toArray(h.bucketCounts()));
         return summaryEvent(new ProtoWriter().stringField(TAG, tag).messageField(HISTO, histo), step, wallTime);
+    }
+
+    /**
+     * A value that only carries a plugin's data ({@code SummaryMetadata.plugin_data}), as the HParams plugin
+     * reads it; TensorBoard gives such a value an empty tensor on load.
+     */
+    static byte[] pluginData(String tag, String pluginName, byte[] content, long step, double wallTime) {
+        ProtoWriter plugin = new ProtoWriter().stringField(PLUGIN_NAME, pluginName).bytesField(PLUGIN_CONTENT, content);
+        ProtoWriter metadata = new ProtoWriter().messageField(PLUGIN_DATA, plugin);
+        return summaryEvent(new ProtoWriter().stringField(TAG, tag).messageField(METADATA, metadata), step, wallTime);
     }
 
     private static byte[] summaryEvent(ProtoWriter value, long step, double wallTime) {

@@ -148,6 +148,17 @@ public final class EventFileWriter implements Closeable {
         add(EventCodec.histogram(Objects.requireNonNull(tag, "tag"), Histogram.of(values), step, wallTime));
     }
 
+    /**
+     * Adds a value that carries only a plugin's data (TensorBoard's {@code SummaryMetadata.plugin_data}).
+     *
+     * @param wallTime seconds since the Unix epoch
+     * @throws IllegalStateException when the writer is closed
+     */
+    synchronized void addPluginData(String tag, String pluginName, byte[] content, long step, double wallTime)
+            throws IOException {
+        add(EventCodec.pluginData(tag, pluginName, content, step, wallTime));
+    }
+
     /** Writes the pending records to the file. */
     public synchronized void flush() throws IOException {
         if (pending.size() > 0) {

@@ -64,6 +64,31 @@ final class ProtoWriter {
         return this;
     }
 
+    /** A {@code double} member of a {@code oneof}: written even when 0. */
+    ProtoWriter doubleInOneof(int field, double value) {
+        tag(field, FIXED64);
+        fixed64(Double.doubleToRawLongBits(value));
+        return this;
+    }
+
+    /** A {@code string} member of a {@code oneof}: written even when empty. */
+    ProtoWriter stringInOneof(int field, String value) {
+        lengthDelimited(field, value.getBytes(StandardCharsets.UTF_8));
+        return this;
+    }
+
+    /** A {@code bool} member of a {@code oneof}: written even when false. */
+    ProtoWriter boolInOneof(int field, boolean value) {
+        tag(field, VARINT);
+        varint(value ? 1 : 0);
+        return this;
+    }
+
+    /** An {@code int32} or enum field; skipped when 0. */
+    ProtoWriter int32Field(int field, int value) {
+        return int64Field(field, value);
+    }
+
     /** A packed {@code repeated double} field (proto3's default encoding); skipped when empty. */
     ProtoWriter packedDoubles(int field, double[] values) {
         if (values.length > 0) {

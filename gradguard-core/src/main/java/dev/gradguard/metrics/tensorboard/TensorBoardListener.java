@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -25,8 +26,12 @@ import java.util.Objects;
  *   <li>when given ({@link #recordParameterNorms}): {@code grad_norm/<parameter name>} for each parameter and
  *       their histogram {@code grad_norm/per_parameter};</li>
  *   <li>when given ({@link #addEval}): {@code eval/<metric>};</li>
- *   <li>on steps with a layer attribution (non-finite, skipped or hard-clipped): {@code exploded/<parameter>}
- *       with the pre-clip gradient norm of each of the largest layers, NaN for layers holding NaN or inf.</li>
+ *   <li>on steps with a layer attribution (non-finite, skipped or hard-clipped):
+ *       {@code trouble/grad_norm/<parameter>}, the pre-clip gradient norm of each of the largest layers and,
+ *       for a layer holding NaN or inf, the norm of its finite elements, and
+ *       {@code trouble/nonfinite_elements/<parameter>}, how many of its elements are NaN or inf: values that
+ *       plot, under a group that sorts after {@code train/};</li>
+ *   <li>when given ({@link #addHParams}): the HParams plugin's experiment and session summaries.</li>
  * </ul>
  * Records reach the file every few seconds and when training ends (see {@link EventFileWriter}).
  *
@@ -39,6 +44,10 @@ import java.util.Objects;
 public final class TensorBoardListener implements TrainingListener, Closeable {
     /** Per-parameter norms every this many steps, by default. */
     public static final int DEFAULT_PARAMETER_NORM_INTERVAL = 100;
+    /** The tag prefix of a troubled step's per-layer gradient norms ("trouble" sorts after "train"). */
+    public static final String TROUBLE_NORM = "trouble/grad_norm/";
+    /** The tag prefix of a troubled step's per-layer counts of NaN and infinite gradient elements. */
+    public static final String TROUBLE_NONFINITE = "trouble/nonfinite_elements/";
 
     private final EventFileWriter writer;
     private final int parameterNormInterval;
@@ -83,10 +92,11 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
             }
             if (r.attribution().isPresent()) {
                 for (var layer : r.attribution().get().topLayers()) {
-                    writer.addScalar("exploded/" + layer.name(), layer.norm(), r.step(), now);
+                    writer.addScalar(TROUBLE_NORM + layer.name(), layer.norm(), r.step(), now);
                 }
-                for (String layer : r.attribution().get().nonFiniteLayers()) {
-                    writer.addScalar("exploded/" + layer, Double.NaN, r.step(), now);
+                for (var layer : r.attribution().get().nonFinite()) {
+                    writer.addScalar(TROUBLE_NORM + layer.name(), layer.finiteNorm(), r.step(), now);
+                    writer.addScalar(TROUBLE_NONFINITE + layer.name(), layer.nonFiniteElements(), r.step(), now);
                 }
             }
         } catch (IOException e) {
@@ -135,6 +145,29 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
     public void addEval(String metric, double value, long step) {
         try {
             writer.addScalar("eval/" + metric, value, step, now());
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * Writes the HParams plugin's summaries, so that TensorBoard's HParams tab lists this run with its
+     * hyperparameters beside the last values of {@code metricTags}: the experiment (each hyperparameter's name and
+     * type, the metric tags), then this session's start and end.
+     *
+     * @param hparams the run's settings: numbers, booleans, and anything else as text (lists joined by commas)
+     * @param metricTags scalar tags written in this file, e.g. {@code eval/error_rate} and {@code train/loss}
+     * @param succeeded whether the run completed (the session's status: success or failure)
+     */
+    public void addHParams(Map<String, ?> hparams, List<String> metricTags, boolean succeeded) {
+        double now = now();
+        try {
+            writer.addPluginData(HParams.EXPERIMENT_TAG, HParams.PLUGIN_NAME, HParams.experiment(hparams, metricTags), 0,
+                    now);
+            writer.addPluginData(HParams.SESSION_START_TAG, HParams.PLUGIN_NAME, HParams.sessionStart(hparams, now), 0,
+                    now);
+            writer.addPluginData(HParams.SESSION_END_TAG, HParams.PLUGIN_NAME, HParams.sessionEnd(succeeded, now), 0,
+                    now);
         } catch (IOException e) {
             throw failed(e);
         }
