@@ -2,7 +2,7 @@ package dev.gradguard.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.compare.CompareOptions;
-import dev.gradguard.compare.CompareReport;
+import dev.gradguard.report.ComparisonFiles;
 import dev.gradguard.compare.Comparison;
 import dev.gradguard.compare.RunResult;
 import dev.gradguard.engine.Devices;
@@ -98,7 +98,7 @@ public final class CompareCommand implements Callable<Integer> {
         List<RunResult> results = Comparison.run(options, dir, System.err);
         double wall = (System.nanoTime() - start) / 1e9;
         String metric = metricName(dir);
-        CompareReport.write(results, options, metric, dir, wall);
+        ComparisonFiles.write(results, options, metric, dir, wall);
         System.out.print(Files.readString(dir.resolve("compare.md")));
         System.out.println("\nWrote " + dir.resolve("compare.json") + ", compare.md and compare.png");
         return results.stream().anyMatch(r -> r.error().isPresent()) ? ExitCodes.INTERNAL : ExitCodes.OK;

@@ -1,5 +1,7 @@
 package dev.gradguard.compare;
 
+import dev.gradguard.cli.ExitCodes;
+import dev.gradguard.cli.Main;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.TrainSettings;
@@ -103,7 +105,7 @@ public final class Comparison {
 
     static RunResult runOne(Cell cell, Path config, long timeoutSeconds) {
         List<String> command = new ArrayList<>(List.of(javaExecutable(), "-cp", System.getProperty("java.class.path"),
-                dev.gradguard.cli.Main.class.getName(), "train", "--config", config.toString(), "--clip", cell.policy(),
+                Main.class.getName(), "train", "--config", config.toString(), "--clip", cell.policy(),
                 "--seed", Long.toString(cell.seed()), "--threads", "1", "--quiet", "--out", cell.runDir().toString()));
         long start = System.nanoTime();
         try {
@@ -116,7 +118,7 @@ public final class Comparison {
             }
             int code = process.exitValue();
             // 0: trained; 5: stopped by the guard after too many non-finite steps (a collapse, with a summary)
-            if ((code == 0 || code == 5) && Files.exists(cell.runDir().resolve("summary.json"))) {
+            if ((code == ExitCodes.OK || code == ExitCodes.DIVERGED) && Files.exists(cell.runDir().resolve("summary.json"))) {
                 return fromRunDirectory(cell, (System.nanoTime() - start) / 1e9);
             }
             return crashed(cell, "exit code " + code + ": " + lastLine(cell.log()), start);
@@ -209,7 +211,7 @@ public final class Comparison {
     }
 
     /** Loss and gradient-norm curves of one run, from its {@code metrics.jsonl}. */
-    record Curves(double[] steps, double[] loss, double[] gradNorm) {
+    public record Curves(double[] steps, double[] loss, double[] gradNorm) {
         static Curves read(Path metrics) {
             List<double[]> rows = new ArrayList<>();
             try {
@@ -236,7 +238,7 @@ public final class Comparison {
     }
 
     /** The curves of every run that produced metrics, keyed by policy, in grid order. */
-    static Map<String, List<Curves>> curves(List<RunResult> results, Path outDir) {
+    public static Map<String, List<Curves>> curves(List<RunResult> results, Path outDir) {
         Map<String, List<Curves>> byPolicy = new LinkedHashMap<>();
         for (RunResult r : results) {
             Path metrics = outDir.resolve("runs").resolve(slug(r.policy()) + "-seed" + r.seed()).resolve("metrics.jsonl");

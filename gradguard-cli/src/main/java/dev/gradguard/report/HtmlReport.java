@@ -80,7 +80,7 @@ public final class HtmlReport {
             throw new IllegalArgumentException(dir + " is not a directory");
         }
         if (Files.isRegularFile(dir.resolve("compare.json"))) {
-            return ComparisonReport.build(dir);
+            return ComparisonPage.build(dir);
         }
         if (Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
             return RunReport.build(dir);

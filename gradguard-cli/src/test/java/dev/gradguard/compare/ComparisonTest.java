@@ -36,7 +36,7 @@ class ComparisonTest {
         CompareOptions options = new CompareOptions(List.of("none", "norm:1.0"), 2, 2, shortRuns(), 300);
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
         List<RunResult> rows = Comparison.run(options, tmp, new PrintStream(progress, true, StandardCharsets.UTF_8));
-        CompareReport.write(rows, options, "test_mse", tmp, 1.0);
+        dev.gradguard.report.ComparisonFiles.write(rows, options, "test_mse", tmp, 1.0);
 
         assertEquals(4, rows.size());
         assertEquals(List.of("none", "none", "norm:1.0", "norm:1.0"), rows.stream().map(RunResult::policy).toList());
@@ -112,8 +112,8 @@ class ComparisonTest {
                 new RunResult("a", 1, true, false, 0.3, 10, 2, 0.1, 1, Optional.empty()),
                 new RunResult("a", 2, false, true, 0.2, 10, 0, 0.2, 1, Optional.empty()),
                 new RunResult("b", 0, false, false, Double.NaN, 0, 0, Double.NaN, 1, Optional.of("exit code 1")));
-        List<CompareReport.PolicySummary> s = CompareReport.summarize(rows);
-        assertEquals(new CompareReport.PolicySummary("a", 3, 2, 1, 0, 0.2, 0.2), s.get(0));
+        List<PolicySummary> s = PolicySummary.summarize(rows);
+        assertEquals(new PolicySummary("a", 3, 2, 1, 0, 0.2, 0.2), s.get(0));
         assertEquals(1, s.get(1).crashes());
         assertTrue(Double.isNaN(s.get(1).medianMetric()));
     }

@@ -1,7 +1,10 @@
-package dev.gradguard.compare;
+package dev.gradguard.report;
 
+import dev.gradguard.compare.CompareOptions;
+import dev.gradguard.compare.Comparison;
+import dev.gradguard.compare.PolicySummary;
+import dev.gradguard.compare.RunResult;
 import dev.gradguard.metrics.Json;
-import dev.gradguard.report.CurveChart;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,41 +16,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /** Writes a comparison's {@code compare.json}, {@code compare.md} and {@code compare.png}. */
-public final class CompareReport {
+public final class ComparisonFiles {
     private static final int SMOOTHING = 20;
 
-    private CompareReport() {
-    }
-
-    /** One policy's aggregate over its seeds. */
-    public record PolicySummary(String policy, int runs, int successes, int collapses, int crashes,
-            double medianMetric, double medianClipRate) {
-    }
-
-    /** Aggregates rows per policy, in the order the policies first appear. */
-    public static List<PolicySummary> summarize(List<RunResult> results) {
-        Map<String, List<RunResult>> byPolicy = new LinkedHashMap<>();
-        for (RunResult r : results) {
-            byPolicy.computeIfAbsent(r.policy(), p -> new ArrayList<>()).add(r);
-        }
-        List<PolicySummary> out = new ArrayList<>();
-        byPolicy.forEach((policy, rows) -> out.add(new PolicySummary(policy, rows.size(),
-                (int) rows.stream().filter(RunResult::success).count(),
-                (int) rows.stream().filter(RunResult::collapsed).count(),
-                (int) rows.stream().filter(r -> r.error().isPresent()).count(),
-                median(rows.stream().filter(r -> r.error().isEmpty()).mapToDouble(RunResult::finalMetric).toArray()),
-                median(rows.stream().filter(r -> r.error().isEmpty()).mapToDouble(RunResult::clipRate).toArray()))));
-        return out;
-    }
-
-    /** The median of the finite values; NaN when there are none. */
-    static double median(double[] values) {
-        double[] finite = Arrays.stream(values).filter(Double::isFinite).sorted().toArray();
-        if (finite.length == 0) {
-            return Double.NaN;
-        }
-        int mid = finite.length / 2;
-        return finite.length % 2 == 1 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
+    private ComparisonFiles() {
     }
 
     /** Writes the three files into {@code outDir}. */
@@ -74,7 +46,7 @@ public final class CompareReport {
                 options.policies().size(), options.seeds(), options.parallel(), wallSeconds));
         s.append("| policy | success | collapsed | median ").append(metric).append(" | median clip rate |\n");
         s.append("|---|---|---|---:|---:|\n");
-        for (PolicySummary p : summarize(results)) {
+        for (PolicySummary p : PolicySummary.summarize(results)) {
             s.append(String.format(Locale.ROOT, "| `%s` | %d/%d | %d/%d%s | %.4g | %.1f%% |%n", p.policy(), p.successes(), p.runs(),
                     p.collapses(), p.runs(), p.crashes() > 0 ? " (" + p.crashes() + " crashed)" : "", p.medianMetric(),
                     100 * p.medianClipRate()));

@@ -1,7 +1,7 @@
 package dev.gradguard.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gradguard.compare.CompareReport;
+import dev.gradguard.compare.PolicySummary;
 import dev.gradguard.compare.RunResult;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
@@ -16,11 +16,11 @@ import java.util.stream.Stream;
 
 /**
  * The report of a {@code compare} directory: the policies' curves overlaid (one colour per policy, every
- * seed drawn), the aggregated table of {@link CompareReport#summarize}, one row per run, and the shared
+ * seed drawn), the aggregated table of {@link PolicySummary#summarize}, one row per run, and the shared
  * settings.
  */
-public final class ComparisonReport {
-    private ComparisonReport() {
+public final class ComparisonPage {
+    private ComparisonPage() {
     }
 
     /** One run's curves, labelled with its policy. */
@@ -121,7 +121,7 @@ public final class ComparisonReport {
 
     private static String aggregateHtml(List<RunResult> rows, String metric) {
         List<List<String>> table = new ArrayList<>();
-        for (CompareReport.PolicySummary p : CompareReport.summarize(rows)) {
+        for (PolicySummary p : PolicySummary.summarize(rows)) {
             table.add(List.of("<code>" + Html.escape(p.policy()) + "</code>", p.successes() + "/" + p.runs(),
                     p.collapses() + "/" + p.runs() + (p.crashes() > 0 ? " (" + p.crashes() + " crashed)" : ""),
                     Html.number(p.medianMetric()), String.format(Locale.ROOT, "%.1f%%", 100 * p.medianClipRate())));
