@@ -3,6 +3,7 @@ package dev.gradguard.clip;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -227,19 +228,36 @@ public final class ClipGrad {
         }
     }
 
-    /** The norm of the per-tensor norms, PyTorch's {@code _get_total_norm} (non-foreach path). */
+    /**
+     * The norm of the per-tensor norms, PyTorch's {@code _get_total_norm}: one {@code _foreach_norm} per
+     * (device, dtype) group, the groups in order of first appearance, then the norm of the stacked norms on
+     * the first gradient's device.
+     */
     static Tensor totalNorm(List<Tensor> grads, double normType, boolean errorIfNonfinite) {
         if (grads.isEmpty()) {
             return torch.zeros(new long[0]);
         }
-        NormArguments args = new NormArguments(normType);
-        Tensor first = grads.get(0);
-        TensorVector norms = new TensorVector();
-        for (Tensor g : grads) {
-            Tensor norm = tensorNorm(g, args);
-            norms.push_back(sameDevice(g, first) ? norm : norm.to(first.device(), norm.scalar_type()));
+        if (normType == Double.POSITIVE_INFINITY) {
+            checkNoneEmpty(grads);
         }
-        Tensor total = torch.linalg_vector_norm(torch.stack(norms), args.order, args.allDims, false, args.ownDtype);
+        Scalar order = new Scalar(normType);
+        Tensor first = grads.get(0);
+        List<List<Tensor>> groups = byDeviceAndDtype(grads);
+        TensorVector norms = null;
+        for (List<Tensor> group : groups) {
+            TensorVector groupNorms = Foreach.norms(group, order, accumulatesInFloat32(group.get(0))
+                    ? torch.ScalarType.Float : null);
+            if (groups.size() == 1 && sameDevice(group.get(0), first)) {
+                norms = groupNorms;
+                break;
+            }
+            norms = norms == null ? new TensorVector() : norms;
+            for (Tensor norm : groupNorms.get()) {
+                norms.push_back(sameDevice(norm, first) ? norm : norm.to(first.device(), norm.scalar_type()));
+            }
+        }
+        Tensor total = torch.linalg_vector_norm(torch.stack(norms), order, new LongArrayRefOptional(), false,
+                new ScalarTypeOptional());
         if (errorIfNonfinite) {
             checkFinite(total, normType);
         }
@@ -247,19 +265,31 @@ public final class ClipGrad {
     }
 
     /**
-     * The native arguments of {@code linalg_vector_norm}, made once per call rather than once per gradient:
-     * each native object costs an allocation and JavaCPP's memory accounting.
+     * Throws for an empty gradient under the inf norm, as PyTorch does ("_foreach_norm cannot compute the
+     * infinity norm on an empty tensor"): {@code max} over no elements has no value.
      */
-    private static final class NormArguments {
-        final Scalar order;
-        final Scalar two = new Scalar(2.0);
-        final LongArrayRefOptional allDims = new LongArrayRefOptional();
-        final ScalarTypeOptional ownDtype = new ScalarTypeOptional();
-        final ScalarTypeOptional float32 = new ScalarTypeOptional(torch.ScalarType.Float);
-
-        NormArguments(double normType) {
-            order = new Scalar(normType);
+    private static void checkNoneEmpty(List<Tensor> grads) {
+        for (int i = 0; i < grads.size(); i++) {
+            if (grads.get(i).numel() == 0) {
+                throw new IllegalArgumentException("normType inf needs every gradient to have elements, but gradient "
+                        + i + " of " + grads.size() + " has shape " + Arrays.toString(grads.get(i).sizes().vec().get())
+                        + " (PyTorch raises too); use a finite normType or leave that parameter out");
+            }
         }
+    }
+
+    /**
+     * The tensors grouped by (device, dtype) as PyTorch's {@code _group_tensors_by_device_and_dtype} does:
+     * groups in order of first appearance, each in the tensors' order.
+     */
+    private static List<List<Tensor>> byDeviceAndDtype(List<Tensor> tensors) {
+        Map<String, List<Tensor>> groups = new LinkedHashMap<>();
+        for (Tensor t : tensors) {
+            // CPU tensors are told apart without a Device object (one native call fewer per tensor)
+            String device = t.is_cpu() ? "cpu" : t.device().str().getString();
+            groups.computeIfAbsent(device + "/" + t.scalar_type().intern(), key -> new ArrayList<>()).add(t);
+        }
+        return List.copyOf(groups.values());
     }
 
     /** Reads {@code total} back (a host sync) and throws if it is NaN or infinite. */
@@ -267,14 +297,6 @@ public final class ClipGrad {
         if (!total.isfinite().item_bool()) {
             throw new NonFiniteNormException(total.item_double(), normType);
         }
-    }
-
-    private static Tensor tensorNorm(Tensor grad, NormArguments args) {
-        ScalarTypeOptional dtype = accumulatesInFloat32(grad) ? args.float32 : args.ownDtype;
-        // linalg_vector_norm refuses the inf norm of an empty tensor (max has no identity); every p-norm of
-        // it is 0, and its 2-norm is that 0 in the dtype the norm would have had.
-        Scalar order = grad.numel() == 0 ? args.two : args.order;
-        return torch.linalg_vector_norm(grad, order, args.allDims, false, dtype);
     }
 
     /** float32 for half and bfloat16 gradients (a documented deviation); the gradient's own dtype otherwise. */
@@ -293,19 +315,32 @@ public final class ClipGrad {
         return a.is_cpu() && b.is_cpu() || a.device().equals(b.device());
     }
 
-    /** PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code mul_} per gradient. */
+    /**
+     * PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code _foreach_mul_} per
+     * (device, dtype) group; nothing when the coefficient is exactly 1 on the CPU ({@link #isOneOnCpu}).
+     */
     private static void scale(List<Tensor> grads, double maxNorm, Tensor totalNorm) {
         if (grads.isEmpty()) {
             return;
         }
         Tensor coef = clipCoefficient(maxNorm, totalNorm);
-        List<Tensor> coefOnDevice = new ArrayList<>();
-        for (Tensor g : grads) {
-            if (g.numel() == 0) {
-                continue;
-            }
-            g.mul_(onDeviceOf(g, coef, coefOnDevice));
+        if (isOneOnCpu(coef)) {
+            return;
         }
+        List<Tensor> coefOnDevice = new ArrayList<>();
+        for (List<Tensor> group : byDeviceAndDtype(grads)) {
+            Foreach.mul_(group, onDeviceOf(group.get(0), coef, coefOnDevice));
+        }
+    }
+
+    /**
+     * Whether the clipping coefficient is on the CPU and exactly 1. Reading a CPU tensor costs no device
+     * sync, and multiplying by 1 changes no value, so clipping that is not needed skips the multiply and
+     * reads the gradients only once. Off the CPU the multiply always runs, as in PyTorch, so that nothing
+     * waits for the device.
+     */
+    static boolean isOneOnCpu(Tensor coef) {
+        return coef.is_cpu() && coef.item_double() == 1.0;
     }
 
     /**
