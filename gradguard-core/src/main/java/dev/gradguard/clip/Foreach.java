@@ -28,21 +28,35 @@ final class Foreach {
     }
 
     /**
-     * The {@code order}-norm of each tensor, PyTorch's {@code torch._foreach_norm(tensors, order, dtype)}.
+     * Tensors of one device and dtype, in order, with the list argument that libtorch's foreach operators
+     * take, built once for every operator applied to them.
      *
      * @param tensors at least one tensor
-     * @param dtype the dtype to accumulate and return the norms in, or null for each tensor's own
      */
-    static TensorVector norms(List<Tensor> tensors, Scalar order, torch.ScalarType dtype) {
-        IValueVector stack = new IValueVector(tensorList(tensors), new IValue(order),
-                dtype == null ? new IValue() : new IValue(dtype));
-        NORM.callBoxed(stack);
-        return stack.get(0).toTensorVector();
-    }
+    record Group(List<Tensor> tensors, IValue list) {
+        Group(List<Tensor> tensors) {
+            this(List.copyOf(tensors), tensorList(tensors));
+        }
 
-    /** Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_}. */
-    static void mul_(List<Tensor> tensors, Tensor factor) {
-        MUL.callBoxed(new IValueVector(tensorList(tensors), new IValue(factor)));
+        Tensor first() {
+            return tensors.get(0);
+        }
+
+        /**
+         * The {@code order}-norm of each tensor, PyTorch's {@code torch._foreach_norm(tensors, order, dtype)}.
+         *
+         * @param dtype the dtype to accumulate and return the norms in, or null for each tensor's own
+         */
+        TensorVector norms(Scalar order, torch.ScalarType dtype) {
+            IValueVector stack = new IValueVector(list, new IValue(order), dtype == null ? new IValue() : new IValue(dtype));
+            NORM.callBoxed(stack);
+            return stack.get(0).toTensorVector();
+        }
+
+        /** Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_}. */
+        void mul_(Tensor factor) {
+            MUL.callBoxed(new IValueVector(list, new IValue(factor)));
+        }
     }
 
     /**
