@@ -21,9 +21,9 @@ Regenerate (from the repository root):
 Then run: mvn -B -q test -Dtest='ClipGradGolden*'
 
 Cases avoid what ClipGrad deliberately does differently from PyTorch (documented in ClipGrad's Javadoc):
-no parameter is listed twice and there are no half/bfloat16 gradients. One case has an empty gradient
-with the inf norm, where PyTorch's CPU path raises and ClipGrad counts the empty tensor as 0: its
-reference is computed without the empty gradient (which clipping leaves unchanged anyway).
+no parameter is listed twice and there are no half/bfloat16 gradients (clip_half_golden.py covers those).
+An empty gradient with the inf norm is an error in PyTorch; such a case records "raises": "empty", and
+ClipGrad must refuse it too.
 
 Non-finite numbers are written as the strings "nan", "inf" and "-inf" so the file stays standard JSON.
 """
@@ -38,7 +38,7 @@ import numpy as np
 
 EPS = 1e-6
 INF = math.inf
-OUT = pathlib.Path(__file__).resolve().parents[2] / "src/test/resources/golden/clip_golden.json"
+OUT = pathlib.Path(__file__).resolve().parents[2] / "gradguard-core/src/test/resources/golden/clip_golden.json"
 RNG = np.random.default_rng(20250601)
 
 
@@ -98,7 +98,7 @@ def cases():
                          [param([2], grad=[1e20, -1e20]), param([2], grad=[1.0, 2.0])], 1.0, 1.0))
     out.append(norm_case("float64 huge values 1e30, p=2",
                          [param([3], "float64", scale=1e30), param([2], "float64")], 1.0, 2.0))
-    out.append(norm_case("empty gradient with the inf norm counts as 0 (ClipGrad deviation)",
+    out.append(norm_case("empty gradient with the inf norm raises",
                          [param([0]), param([3])], 0.5, INF))
     out.append(norm_case("empty gradient with p=2", [param([0]), param([2, 0]), param([3])], 0.5, 2.0))
 
@@ -163,8 +163,10 @@ def run_model(case):
         coef = model_coef(case["max_norm"], case["total_norm"])
         return {"grads": [None if g is None else g * coef for g in grads]}
     total = model_total_norm([g for g, _ in with_grad], [d for _, d in with_grad], case["norm_type"])
+    if case["norm_type"] == INF and any(g.size == 0 for g, _ in with_grad):
+        return {"raises": "empty", "grads": grads}
     if case["error_if_nonfinite"] and not math.isfinite(total):
-        return {"raises": True, "grads": grads}
+        return {"raises": "non-finite", "grads": grads}
     if op == "get_total_norm":
         return {"total_norm": total}
     coef = model_coef(case["max_norm"], total)
@@ -190,20 +192,18 @@ def run_torch(case, torch):
     if op == "clip_grads_with_norm":
         clip_grads_with_norm_(params, case["max_norm"], torch.tensor(case["total_norm"]))
         return {"grads": grads_of()}
-    # PyTorch's CPU path raises for the inf norm of an empty tensor; ClipGrad counts it as 0, which is
-    # the norm of the remaining gradients. Empty gradients are left out of PyTorch's call (clipping an
-    # empty tensor changes nothing).
-    nonempty = [t for t in params if t.grad is None or t.grad.numel() > 0]
     try:
         if op == "get_total_norm":
-            total = get_total_norm([t.grad for t in nonempty if t.grad is not None], case["norm_type"],
+            total = get_total_norm([t.grad for t in params if t.grad is not None], case["norm_type"],
                                    case["error_if_nonfinite"])
             return {"total_norm": float(total)}
-        total = clip_grad_norm_(nonempty, case["max_norm"], case["norm_type"], case["error_if_nonfinite"])
+        total = clip_grad_norm_(params, case["max_norm"], case["norm_type"], case["error_if_nonfinite"])
     except RuntimeError as e:
-        if "non-finite" not in str(e):
-            raise
-        return {"raises": True, "grads": grads_of()}
+        if "non-finite" in str(e):
+            return {"raises": "non-finite", "grads": grads_of()}
+        if "infinity norm on an empty tensor" in str(e) or "empty tensor" in str(e):
+            return {"raises": "empty", "error": str(e).splitlines()[0], "grads": grads_of()}
+        raise
     return {"total_norm": float(total), "grads": grads_of()}
 
 
@@ -231,7 +231,9 @@ def encode_case(case, expected):
             out[key] = enc(value)
         else:
             out[key] = value
-    exp = {"raises": bool(expected.get("raises", False))}
+    exp = {"raises": expected.get("raises", False)}
+    if "error" in expected:
+        exp["error"] = expected["error"]
     if "total_norm" in expected:
         exp["total_norm"] = enc(expected["total_norm"])
     if "grads" in expected:

@@ -3,7 +3,7 @@
 # PyTorch 2.6 as python3-torch, so this builds a trixie root file system with it (about 1 GB, once) and
 # runs the script inside it. Needs root, mmdebstrap and deb.debian.org.
 #
-#   sudo scripts/golden/with-torch.sh            # rewrites src/test/resources/golden/clip_golden.json
+#   sudo scripts/golden/with-torch.sh            # rewrites gradguard-core/src/test/resources/golden/clip_golden.json
 #   mvn -B -q test -Dtest='ClipGradGolden*'       # then check ClipGrad against it
 #
 # GRADGUARD_TORCH_ROOT picks where the root file system lives (default /var/tmp/gradguard-torch-trixie).
@@ -22,5 +22,5 @@ chroot "$root" sh -c 'cd /gradguard-golden && python3 scripts/golden/clip_golden
 out="$work/src/test/resources/golden/clip_golden.json"
 [ -s "$out" ] || { echo "with-torch.sh: the script wrote no golden file" >&2; exit 1; }
 grep -q '"reference": "torch ' "$out" || { echo "with-torch.sh: the golden file did not come from torch" >&2; exit 1; }
-cp "$out" "$repo/src/test/resources/golden/clip_golden.json"
+cp "$out" "$repo/gradguard-core/src/test/resources/golden/clip_golden.json"
 echo "golden file updated from $(grep -o '"reference": "[^"]*"' "$out")"

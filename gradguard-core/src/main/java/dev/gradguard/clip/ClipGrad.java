@@ -3,6 +3,7 @@ package dev.gradguard.clip;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,17 +28,22 @@ import org.bytedeco.pytorch.global.torch;
  *       float32 {@code 0.} on the CPU and nothing changes.</li>
  *   <li>The total norm is the {@code p}-norm of the per-tensor {@code p}-norms,
  *       {@code vector_norm(stack([vector_norm(g, p) for g in grads]), p)}, which for finite {@code p} equals
- *       the {@code p}-norm of all gradients concatenated and for {@code p = inf} is {@code max |g|}. Each
+ *       the {@code p}-norm of all gradients concatenated and for {@code p = inf} is {@code max |g|}. As in
+ *       PyTorch, the gradients are grouped by (device, dtype) in order of first appearance, each group's
+ *       norms come from one {@code _foreach_norm}, and the stack holds the groups one after another. Each
  *       tensor's norm is one float32 reduction, which drifts with the tensor's size: measured against
  *       float64, 2e-5 relative for ResNet-50's gradients and 3e-4 for BERT-base's (its 23M-element word
  *       embedding), as in libtorch; {@link GradBuffer} reduces in rows and stays near 1e-8.
  *       The norm is a 0-dim tensor on the first gradient's device, in the gradients' dtype; when their
  *       dtypes differ, {@code stack} promotes them as in PyTorch (float32 with float64 gives float64).
- *       Each tensor's norm is computed in its own dtype, so a float32 gradient whose {@code sum |g|^p}
- *       overflows float32 has an infinite norm, exactly as in PyTorch.</li>
+ *       Each float32 or float64 tensor's norm is computed in its own dtype, so a float32 gradient whose
+ *       {@code sum |g|^p} overflows float32 has an infinite norm, exactly as in PyTorch.</li>
+ *   <li>For {@code p = inf} an empty gradient (0 elements) is an {@link IllegalArgumentException}: PyTorch
+ *       raises "_foreach_norm cannot compute the infinity norm on an empty tensor", and libtorch's C++
+ *       {@code clip_grad_norm_} throws too, since {@code max} over no elements has no value. For finite
+ *       {@code p} an empty gradient contributes 0.</li>
  *   <li>{@code coef = maxNorm / (norm + 1e-6)}, clamped to at most 1 (never below), and every gradient is
- *       multiplied by it even when it is 1: the coefficient stays a tensor, so nothing is read back to the
- *       host. The division is computed as PyTorch's {@code Tensor.__rtruediv__} does,
+ *       multiplied by it. The division is computed as PyTorch's {@code Tensor.__rtruediv__} does,
  *       {@code reciprocal(norm + 1e-6) * maxNorm}.</li>
  *   <li>Non-finite norms propagate as in PyTorch: an infinite norm gives {@code coef = 0}, so finite
  *       gradients become 0 and infinite entries NaN; a NaN norm makes every gradient NaN. Ask for
@@ -51,24 +57,26 @@ import org.bytedeco.pytorch.global.torch;
  *       and multiplies its gradient twice. Here gradients that are the same memory (same device, dtype,
  *       data pointer, sizes and strides, which also catches two Java wrappers of one tensor) are counted
  *       and scaled once. Partially overlapping views are not detected.</li>
- *   <li><b>Half and bfloat16 norms accumulate in float32.</b> PyTorch computes them in the gradient's
- *       dtype, where {@code sum g^2} overflows float16 at 65504. The norm of such gradients is returned
- *       as float32 (keeping its range: casting back could turn a finite norm into inf and zero the
- *       gradients); the gradients themselves keep their dtype.</li>
- *   <li><b>Empty gradients contribute 0.</b> For {@code p = inf} libtorch's {@code linalg_vector_norm}
- *       (PyTorch's CPU path) and libtorch's C++ {@code clip_grad_norm_} throw on a 0-element tensor
- *       because {@code max} has no identity; since every per-tensor norm is {@code >= 0}, 0 is the
- *       neutral element and is what PyTorch returns for finite {@code p}.</li>
+ *   <li><b>Half and bfloat16 norms stay float32.</b> PyTorch, too, accumulates {@code sum |g|^p} of a half
+ *       or bfloat16 gradient in float32, but it rounds each tensor's norm, the total norm and the coefficient
+ *       to the gradient's dtype. Here they stay float32: the returned norm is float32, and the gradients keep
+ *       their dtype. So a total norm above 65504 (float16's largest value) is finite here, and the gradients
+ *       are clipped to {@code maxNorm}, where PyTorch's norm is inf and its coefficient 0 zeroes every
+ *       gradient; below that, the norm differs from PyTorch's by at most float16's (bfloat16's) rounding,
+ *       and a clipped gradient by about one unit in its last place.</li>
  *   <li>{@code normType = 0} is rejected: libtorch's C++ {@code clip_grad_norm_} returns the number of
  *       gradients for it, which is not a norm. Negative and NaN arguments are rejected too.</li>
  * </ul>
  *
  * <h2>Cost and host syncs</h2>
- * libtorch's multi-tensor ({@code _foreach_*}) kernels are not exposed to Java, so this is PyTorch's
- * non-foreach path, the one PyTorch takes on the CPU: one norm and one {@code mul_} (or {@code clamp_})
- * per gradient, one {@code stack} and one norm for the total. Grouping by (device, dtype) shows only in the
- * coefficient being moved to each device once and in the dtype promotion of the total. No method reads a
- * value back to the host, except {@code errorIfNonfinite = true}, which costs one sync to check the norm.
+ * PyTorch 2.13's path, on the CPU too: per (device, dtype) group one {@code _foreach_norm} and one
+ * {@code _foreach_mul_} (the binding has no functions for them; they are called through libtorch's
+ * dispatcher, one native call per group rather than one per tensor), then one {@code stack} and one norm for
+ * the total. On the CPU libtorch runs the foreach operators tensor by tensor in C++, with the values of
+ * {@code linalg_vector_norm} and {@code mul_} on each tensor; on CUDA they are PyTorch's fused kernels.
+ * When the coefficient is on the CPU and exactly 1, the multiply is skipped: reading a CPU tensor costs no
+ * device sync, and multiplying by 1 changes no value. Off the CPU the multiply always runs and nothing is
+ * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
  *
  * <h2>Memory</h2>
  * Temporaries are freed before each method returns; a returned norm belongs to the caller's
@@ -116,9 +124,9 @@ public final class ClipGrad {
         List<Tensor> params = toList(parameters, "parameters");
         Tensor result = new Tensor();
         inNoGradScope(() -> {
-            List<Tensor> grads = distinctGradients(params);
-            Tensor total = totalNorm(grads, normType, errorIfNonfinite);
-            scale(grads, maxNorm, total);
+            List<Foreach.Group> groups = byDeviceAndDtype(distinctGradients(params));
+            Tensor total = totalNorm(groups, normType, errorIfNonfinite);
+            scale(groups, maxNorm, total);
             result.put(total);
         });
         return result;
@@ -154,7 +162,7 @@ public final class ClipGrad {
                     defined.add(t);
                 }
             }
-            result.put(totalNorm(distinct(defined), normType, errorIfNonfinite));
+            result.put(totalNorm(byDeviceAndDtype(distinct(defined)), normType, errorIfNonfinite));
         });
         return result;
     }
@@ -179,7 +187,8 @@ public final class ClipGrad {
         checkMaxNorm(maxNorm);
         checkTotalNorm(totalNorm);
         List<Tensor> params = toList(parameters, "parameters");
-        inNoGradScope(() -> scale(distinctGradients(params), maxNorm, totalNorm.reshape(new long[0])));
+        inNoGradScope(() -> scale(byDeviceAndDtype(distinctGradients(params)), maxNorm,
+                totalNorm.reshape(new long[0])));
     }
 
     /** {@link #clipGradsWithNorm(Iterable, double, Tensor)} over a {@code Module.parameters()} vector. */
@@ -227,19 +236,35 @@ public final class ClipGrad {
         }
     }
 
-    /** The norm of the per-tensor norms, PyTorch's {@code _get_total_norm} (non-foreach path). */
-    static Tensor totalNorm(List<Tensor> grads, double normType, boolean errorIfNonfinite) {
-        if (grads.isEmpty()) {
+    /**
+     * The norm of the per-tensor norms, PyTorch's {@code _get_total_norm}: one {@code _foreach_norm} per
+     * (device, dtype) group, the groups in order of first appearance, then the norm of the stacked norms on
+     * the first gradient's device.
+     */
+    private static Tensor totalNorm(List<Foreach.Group> groups, double normType, boolean errorIfNonfinite) {
+        if (groups.isEmpty()) {
             return torch.zeros(new long[0]);
         }
-        NormArguments args = new NormArguments(normType);
-        Tensor first = grads.get(0);
-        TensorVector norms = new TensorVector();
-        for (Tensor g : grads) {
-            Tensor norm = tensorNorm(g, args);
-            norms.push_back(sameDevice(g, first) ? norm : norm.to(first.device(), norm.scalar_type()));
+        if (normType == Double.POSITIVE_INFINITY) {
+            checkNoneEmpty(groups);
         }
-        Tensor total = torch.linalg_vector_norm(torch.stack(norms), args.order, args.allDims, false, args.ownDtype);
+        Scalar order = new Scalar(normType);
+        Tensor first = groups.get(0).first();
+        TensorVector norms = null;
+        for (Foreach.Group group : groups) {
+            TensorVector groupNorms = group.norms(order, accumulatesInFloat32(group.first()) ? torch.ScalarType.Float
+                    : null);
+            if (groups.size() == 1) {
+                norms = groupNorms;
+                break;
+            }
+            norms = norms == null ? new TensorVector() : norms;
+            for (Tensor norm : groupNorms.get()) {
+                norms.push_back(sameDevice(norm, first) ? norm : norm.to(first.device(), norm.scalar_type()));
+            }
+        }
+        Tensor total = torch.linalg_vector_norm(torch.stack(norms), order, new LongArrayRefOptional(), false,
+                new ScalarTypeOptional());
         if (errorIfNonfinite) {
             checkFinite(total, normType);
         }
@@ -247,19 +272,37 @@ public final class ClipGrad {
     }
 
     /**
-     * The native arguments of {@code linalg_vector_norm}, made once per call rather than once per gradient:
-     * each native object costs an allocation and JavaCPP's memory accounting.
+     * Throws for an empty gradient under the inf norm, as PyTorch does ("_foreach_norm cannot compute the
+     * infinity norm on an empty tensor"): {@code max} over no elements has no value.
      */
-    private static final class NormArguments {
-        final Scalar order;
-        final Scalar two = new Scalar(2.0);
-        final LongArrayRefOptional allDims = new LongArrayRefOptional();
-        final ScalarTypeOptional ownDtype = new ScalarTypeOptional();
-        final ScalarTypeOptional float32 = new ScalarTypeOptional(torch.ScalarType.Float);
-
-        NormArguments(double normType) {
-            order = new Scalar(normType);
+    private static void checkNoneEmpty(List<Foreach.Group> groups) {
+        for (Foreach.Group group : groups) {
+            for (Tensor g : group.tensors()) {
+                if (g.numel() == 0) {
+                    throw new IllegalArgumentException("normType inf needs every gradient to have elements, but one "
+                            + "has shape " + Arrays.toString(g.sizes().vec().get()) + " (PyTorch raises too); use a "
+                            + "finite normType or leave that parameter out");
+                }
+            }
         }
+    }
+
+    /**
+     * The tensors grouped by (device, dtype) as PyTorch's {@code _group_tensors_by_device_and_dtype} does:
+     * groups in order of first appearance, each in the tensors' order.
+     */
+    private static List<Foreach.Group> byDeviceAndDtype(List<Tensor> tensors) {
+        Map<String, List<Tensor>> groups = new LinkedHashMap<>();
+        for (Tensor t : tensors) {
+            // CPU tensors are told apart without a Device object (one native call fewer per tensor)
+            String device = t.is_cpu() ? "cpu" : t.device().str().getString();
+            groups.computeIfAbsent(device + "/" + t.scalar_type().intern(), key -> new ArrayList<>()).add(t);
+        }
+        List<Foreach.Group> result = new ArrayList<>(groups.size());
+        for (List<Tensor> group : groups.values()) {
+            result.add(new Foreach.Group(group));
+        }
+        return result;
     }
 
     /** Reads {@code total} back (a host sync) and throws if it is NaN or infinite. */
@@ -267,14 +310,6 @@ public final class ClipGrad {
         if (!total.isfinite().item_bool()) {
             throw new NonFiniteNormException(total.item_double(), normType);
         }
-    }
-
-    private static Tensor tensorNorm(Tensor grad, NormArguments args) {
-        ScalarTypeOptional dtype = accumulatesInFloat32(grad) ? args.float32 : args.ownDtype;
-        // linalg_vector_norm refuses the inf norm of an empty tensor (max has no identity); every p-norm of
-        // it is 0, and its 2-norm is that 0 in the dtype the norm would have had.
-        Scalar order = grad.numel() == 0 ? args.two : args.order;
-        return torch.linalg_vector_norm(grad, order, args.allDims, false, dtype);
     }
 
     /** float32 for half and bfloat16 gradients (a documented deviation); the gradient's own dtype otherwise. */
@@ -293,19 +328,32 @@ public final class ClipGrad {
         return a.is_cpu() && b.is_cpu() || a.device().equals(b.device());
     }
 
-    /** PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code mul_} per gradient. */
-    private static void scale(List<Tensor> grads, double maxNorm, Tensor totalNorm) {
-        if (grads.isEmpty()) {
+    /**
+     * PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code _foreach_mul_} per
+     * (device, dtype) group; nothing when the coefficient is exactly 1 on the CPU ({@link #isOneOnCpu}).
+     */
+    private static void scale(List<Foreach.Group> groups, double maxNorm, Tensor totalNorm) {
+        if (groups.isEmpty()) {
             return;
         }
         Tensor coef = clipCoefficient(maxNorm, totalNorm);
-        List<Tensor> coefOnDevice = new ArrayList<>();
-        for (Tensor g : grads) {
-            if (g.numel() == 0) {
-                continue;
-            }
-            g.mul_(onDeviceOf(g, coef, coefOnDevice));
+        if (isOneOnCpu(coef)) {
+            return;
         }
+        List<Tensor> coefOnDevice = new ArrayList<>();
+        for (Foreach.Group group : groups) {
+            group.mul_(onDeviceOf(group.first(), coef, coefOnDevice));
+        }
+    }
+
+    /**
+     * Whether the clipping coefficient is on the CPU and exactly 1. Reading a CPU tensor costs no device
+     * sync, and multiplying by 1 changes no value, so clipping that is not needed skips the multiply and
+     * reads the gradients only once. Off the CPU the multiply always runs, as in PyTorch, so that nothing
+     * waits for the device.
+     */
+    static boolean isOneOnCpu(Tensor coef) {
+        return coef.is_cpu() && coef.item_double() == 1.0;
     }
 
     /**

@@ -60,10 +60,6 @@ import org.bytedeco.pytorch.global.torch;
  *   <li>A float32 0-dim gradient scaled by a float64 coefficient (float32 and float64 gradients mixed) is
  *       rounded once in ClipGrad and PyTorch, where two 0-dim tensors promote to float64, and twice here,
  *       where it is part of a 1-dim buffer: the last bit can differ.</li>
- *   <li><b>No multiply by exactly 1 on the CPU.</b> When the coefficient lives on the CPU, reading it
- *       costs no device sync, and multiplying by 1 changes no value, so clipping that is not needed skips the
- *       multiply and reads the gradients only once. Off the CPU the multiply always runs, as in PyTorch, so
- *       that nothing waits for the device.</li>
  * </ul>
  *
  * <h2>Keeping the gradients bound</h2>
@@ -384,6 +380,9 @@ public final class GradBuffer {
         if (buffers.isEmpty()) {
             return torch.zeros(new long[0]);
         }
+        if (normType == Double.POSITIVE_INFINITY) {
+            checkNoneEmpty();
+        }
         Scalar order = order(normType);
         Tensor total;
         if (buffers.size() == 1) {
@@ -404,12 +403,23 @@ public final class GradBuffer {
         return total;
     }
 
+    /** Throws for an empty gradient under the inf norm, as {@link ClipGrad} and PyTorch do. */
+    private void checkNoneEmpty() {
+        for (Slot slot : slots) {
+            if (slot.numel == 0) {
+                throw new IllegalArgumentException("normType inf needs every gradient to have elements, but "
+                        + slot.name + " has shape " + Arrays.toString(slot.shape) + " (PyTorch raises too); use a "
+                        + "finite normType or bind without that parameter");
+            }
+        }
+    }
+
     private void scale(double maxNorm, Tensor totalNorm) {
         if (buffers.isEmpty()) {
             return;
         }
         Tensor coef = ClipGrad.clipCoefficient(maxNorm, totalNorm);
-        if (coef.is_cpu() && coef.item_double() == 1.0) {
+        if (ClipGrad.isOneOnCpu(coef)) {
             return;
         }
         List<Tensor> coefOnDevice = new ArrayList<>();

@@ -13,16 +13,29 @@ import java.util.Optional;
 /**
  * Asks to skip the optimizer step when the gradient norm (or the loss) spikes: when the value {@code v}
  * is more than {@code k} standard deviations above the mean of a rolling window of earlier values,
- * {@code v - mean > k * std}, as OLMo-core's {@code SkipStepOptimizer} decides. The gradients are never
+ * {@code v - mean > k * std}, the rule of OLMo-core's {@code SkipStepOptimizer}. The gradients are never
  * changed; the guard honours the request.
  *
- * <p>Details, matching OLMo-core where it has them: the window holds the last {@code window} values
- * (default 128); {@code std} is the sample standard deviation (divided by N - 1, as {@code torch.std});
- * nothing is skipped until the window holds {@code minSamples} values (default {@code max(2, window / 2)},
- * OLMo-core's rule); {@code k} defaults to 6. Where this differs: a value that is skipped does not enter
- * the window (so one spike does not widen the band that judges the next), and a non-finite value neither
- * enters it nor asks for a skip here (the guard skips non-finite steps on its own). A window whose values
- * are all equal has {@code std = 0}, so any larger value is a spike.
+ * <p>As in OLMo-core: the window holds the last {@code window} earlier values (default 128, OLMo-core's
+ * {@code rolling_interval_length}); {@code std} is the sample standard deviation (divided by N - 1, as
+ * {@code torch.std_mean}); {@code k} defaults to 6 ({@code sigma_factor}); a window whose values are all
+ * equal has {@code std = 0}, so any larger value is a spike. Where this differs from OLMo-core
+ * ({@code src/olmo_core/optim/skip_step_optimizer.py}, {@code get_step_factor}, at commit a14de852):
+ * <ul>
+ *   <li><b>The minimum count.</b> OLMo-core judges once its list holds {@code max(20, window / 2)} values
+ *       counting the current one (63 earlier values for a window of 128, and never for a window under 19,
+ *       whose list stops at {@code window + 1}). Here {@code minSamples} counts earlier values only, and
+ *       defaults to {@code max(2, window / 2)}: 64 for a window of 128, one step later than OLMo-core.</li>
+ *   <li><b>Skipped values.</b> OLMo-core appends every value, skipped or not. Here a value that is skipped
+ *       does not enter the window, so one spike does not widen the band that judges the next.</li>
+ *   <li><b>NaN and infinity.</b> OLMo-core appends them too: the comparison with a NaN value is false, so
+ *       that step is skipped, and while the value is in the window its mean and std are NaN, so every step
+ *       for the next {@code window} steps is skipped. Here a non-finite value neither enters the window nor
+ *       is judged (the guard skips non-finite steps on its own), and later steps are judged as before.</li>
+ *   <li><b>One signal per transform.</b> OLMo-core judges the loss and the grad norm together and skips
+ *       when either spikes; here {@code spike} and {@code loss-spike} are two transforms (chain both for
+ *       OLMo-core's pair).</li>
+ * </ul>
  *
  * <p>The grad-norm variant judges the 2-norm of the gradients as they reach it (put it first in the chain
  * to judge the pre-clip norm); the loss variant judges the step's training loss. Transforms after it in
@@ -64,7 +77,7 @@ public final class SpikeGuard implements GradientTransform {
     private final int minSamples;
     private final ArrayDeque<Double> values = new ArrayDeque<>();
 
-    /** A guard on {@code signal} with OLMo-core's window (128) and minimum samples (64). */
+    /** A guard on {@code signal} with OLMo-core's window (128) and 64 earlier values before it judges. */
     public SpikeGuard(Signal signal, double k) {
         this(signal, k, DEFAULT_WINDOW, defaultMinSamples(DEFAULT_WINDOW));
     }
@@ -94,7 +107,10 @@ public final class SpikeGuard implements GradientTransform {
         this.minSamples = minSamples;
     }
 
-    /** OLMo-core's {@code max(2, window / 2)}. */
+    /**
+     * {@code max(2, window / 2)} earlier values: OLMo-core's {@code window / 2}, counted without the current
+     * value and without OLMo-core's floor of 20 (see the class documentation).
+     */
     public static int defaultMinSamples(int window) {
         return Math.max(2, window / 2);
     }

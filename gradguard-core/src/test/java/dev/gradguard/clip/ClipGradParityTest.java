@@ -32,9 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Known differences, which the cases take into account:
  * <ul>
- *   <li>For {@code p = inf} libtorch's C++ throws on an empty gradient ({@code max()} of 0 elements), as
- *       PyTorch's CPU path does ({@code linalg.vector_norm}); ClipGrad counts it as 0. Such cases assert
- *       that libtorch throws and compare with libtorch run on the non-empty gradients.</li>
+ *   <li>For {@code p = inf} an empty gradient is an error in libtorch's C++, in PyTorch and in ClipGrad
+ *       ({@code max()} of 0 elements): such cases assert that both throw and nothing changed.</li>
  *   <li>libtorch's C++ computes {@code max_norm / (norm + 1e-6)} by division and returns a single
  *       tensor's norm without re-norming it; PyTorch (and ClipGrad) multiply by the reciprocal and always
  *       norm the stacked norms. Both can move the last bit, hence a float tolerance.</li>
@@ -81,16 +80,24 @@ class ClipGradParityTest {
             List<double[]> before = grads(ours);
 
             boolean hasEmptyGrad = ours.stream().anyMatch(p -> p.grad().defined() && p.grad().numel() == 0);
-            List<Tensor> libtorchInput = theirs;
             if (normType == INF && hasEmptyGrad) {
-                assertThrows(RuntimeException.class, () -> torch.clip_grad_norm_(vector(cloneWithGrads(ours)),
-                        maxNorm, normType, false), what + ": libtorch throws on the inf norm of an empty gradient");
-                libtorchInput = theirs.stream().filter(p -> !p.grad().defined() || p.grad().numel() > 0).toList();
+                assertThrows(RuntimeException.class, () -> torch.clip_grad_norm_(vector(theirs), maxNorm, normType,
+                        errorIfNonfinite), what + ": libtorch throws on the inf norm of an empty gradient");
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> ClipGrad.clipGradNorm(ours, maxNorm, normType, errorIfNonfinite), what);
+                assertTrue(e.getMessage().startsWith("normType inf needs every gradient to have elements"),
+                        e.getMessage());
+                assertThrows(IllegalArgumentException.class,
+                        () -> ClipGrad.getTotalNorm(definedGrads(split), normType, false), what + " (split API)");
+                for (int i = 0; i < ours.size(); i++) {
+                    assertAllClose(before.get(i), gradValues(ours.get(i)), 0, 0, what + ": unchanged, grad " + i);
+                }
+                return;
             }
 
             Double libtorchNorm = null;
             try {
-                libtorchNorm = torch.clip_grad_norm_(vector(libtorchInput), maxNorm, normType, errorIfNonfinite);
+                libtorchNorm = torch.clip_grad_norm_(vector(theirs), maxNorm, normType, errorIfNonfinite);
             } catch (RuntimeException e) {
                 assertTrue(errorIfNonfinite && e.getMessage().contains("non-finite"), what + ": " + e.getMessage());
             }

@@ -25,6 +25,7 @@ import org.bytedeco.pytorch.SGD;
 import org.bytedeco.pytorch.SGDOptions;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -140,11 +141,18 @@ class GradBufferTest {
         scalar.mul(new Scalar(3)).add(vector.mul(new Scalar(4)).sum()).add(empty.sum()).backward();
         assertArrayEquals(new double[] {3}, gradValues(scalar));
         assertArrayEquals(new long[] {2, 0, 3}, empty.grad().sizes().vec().get());
-        for (double p : new double[] {1, 2, Double.POSITIVE_INFINITY}) {
+        for (double p : new double[] {1, 2}) {
             double expected = ClipGrad.getTotalNorm(List.of(scalar.grad(), empty.grad(), vector.grad()), p, false)
                     .item_double();
             assertEquals(expected, buffer.totalNorm(p).item_double(), 1e-6, "p " + p);
         }
+        // as in PyTorch and libtorch's C++ clip_grad_norm_, the inf norm of an empty gradient is an error
+        assertThrows(RuntimeException.class, () -> torch.clip_grad_norm_(new TensorVector(scalar, empty, vector),
+                1.0, Double.POSITIVE_INFINITY, false));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> buffer.totalNorm(Double.POSITIVE_INFINITY));
+        assertEquals("normType inf needs every gradient to have elements, but parameter 1 has shape [2, 0, 3] "
+                + "(PyTorch raises too); use a finite normType or bind without that parameter", e.getMessage());
         assertEquals(Math.sqrt(41), buffer.clipNorm(1.0).item_double(), 1e-5);
         assertClose(1.0, buffer.totalNorm(2).item_double(), 1e-5, 0, "clipped to maxNorm");
     }

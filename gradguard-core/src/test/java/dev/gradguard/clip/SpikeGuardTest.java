@@ -123,4 +123,21 @@ class SpikeGuardTest {
         }
         assertEquals(2, skips);
     }
+    /**
+     * A worked sequence through each documented difference from OLMo-core's {@code get_step_factor}
+     * (window 4, k 2, 2 earlier values before judging). OLMo-core on the same norms would skip step 3 too,
+     * keep 50 in its window (mean of [1.0, 1.1, 0.9, 50] = 13.25, so 1.3 at step 6 would pass), and skip
+     * steps 5 to 9 after the NaN at step 4 (NaN in its window); here:
+     */
+    @Test
+    void workedSequenceKeepsSkippedAndNonFiniteValuesOutOfTheWindow() {
+        SpikeGuard guard = new SpikeGuard(SpikeGuard.Signal.GRAD_NORM, 2, 4, 2);
+        double[] norms = {1.0, 1.1, 0.9, 50, Double.NaN, 1.0, 1.3, 1.05, 0.95, 1.0};
+        // step 1: one earlier value, not judged. Step 2: [1.0, 1.1], mean 1.05, std 0.0707; 0.9 passes.
+        // step 3: [1.0, 1.1, 0.9], mean 1.0, std 0.1; 50 - 1.0 > 0.2, skipped and kept out.
+        // step 4: NaN, not judged and kept out. Step 5: 1.0 passes; window [1.0, 1.1, 0.9, 1.0].
+        // step 6: mean 1.0, std sqrt(0.02 / 3) = 0.0816; 1.3 - 1.0 = 0.3 > 0.163, skipped.
+        assertEquals(List.of(3, 6), skippedSteps(guard, norms));
+        assertEquals(List.of(1.0, 1.05, 0.95, 1.0), guard.stateDict().get("window"));
+    }
 }
