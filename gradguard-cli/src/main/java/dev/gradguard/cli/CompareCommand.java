@@ -91,14 +91,19 @@ public final class CompareCommand implements Callable<Integer> {
                 parallel == null ? Torch.defaultThreads() : parallel, train, runTimeout);
 
         Path dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), "compare");
-        prepare(dir);
-        System.err.printf("gradguard compare: %d policies x %d seeds, %d at a time, into %s%n",
-                options.policies().size(), options.seeds(), options.parallel(), dir);
-        long start = System.nanoTime();
-        List<RunResult> results = Comparison.run(options, dir, System.err);
-        double wall = (System.nanoTime() - start) / 1e9;
-        String metric = metricName(dir);
-        ComparisonFiles.write(results, options, metric, dir, wall);
+        List<RunResult> results;
+        try (RunDirectory claimed = RunDirectory.open(dir, overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.CREATE)) {
+            System.err.printf("gradguard compare: %d policies x %d seeds, %d at a time, into %s%n",
+                    options.policies().size(), options.seeds(), options.parallel(), dir);
+            long start = System.nanoTime();
+            results = Comparison.run(options, claimed, System.err);
+            double wall = (System.nanoTime() - start) / 1e9;
+            String metric = metricName(dir);
+            for (String file : List.of("compare.json", "compare.md", "compare.png")) {
+                claimed.record(dir.resolve(file));
+            }
+            ComparisonFiles.write(results, options, metric, dir, wall);
+        }
         System.out.print(Files.readString(dir.resolve("compare.md")));
         System.out.println("\nWrote " + dir.resolve("compare.json") + ", compare.md and compare.png");
         return results.stream().anyMatch(r -> r.error().isPresent()) ? ExitCodes.INTERNAL : ExitCodes.OK;
@@ -113,25 +118,6 @@ public final class CompareCommand implements Callable<Integer> {
             return Stream.of(text.split(";")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         }
         return Stream.of(text.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-    }
-
-    private void prepare(Path dir) throws IOException {
-        if (Files.isDirectory(dir)) {
-            try (Stream<Path> entries = Files.list(dir)) {
-                if (entries.findAny().isPresent()) {
-                    if (!overwrite) {
-                        throw new IllegalArgumentException("--out " + dir + " already holds files; choose another --out or pass --overwrite");
-                    }
-                    for (String name : List.of("compare.json", "compare.md", "compare.png", "train.json")) {
-                        Files.deleteIfExists(dir.resolve(name));
-                    }
-                    for (String sub : List.of("runs", "logs")) {
-                        RunDirectory.deleteTree(dir.resolve(sub));
-                    }
-                }
-            }
-        }
-        Files.createDirectories(dir);
     }
 
     private static String metricName(Path dir) throws IOException {

@@ -2,6 +2,7 @@ package dev.gradguard.compare;
 
 import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
+import dev.gradguard.session.RunDirectory;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.run.TrainSettings;
@@ -50,19 +51,26 @@ public final class Comparison {
     /**
      * Runs the grid and returns its rows in grid order (policy by policy, seed by seed).
      *
+     * @param out the comparison's directory, claimed by the caller; every file the comparison writes is recorded
+     *     in it (the runs are runs of their own, in {@code runs/})
      * @throws IllegalArgumentException when the shared settings are invalid (checked before any run starts)
      */
-    public static List<RunResult> run(CompareOptions options, Path outDir, PrintStream progress) throws IOException {
+    public static List<RunResult> run(CompareOptions options, RunDirectory out, PrintStream progress) throws IOException {
         TrainSettings.defaults().with(options.train(), "comparison settings");
+        Path outDir = out.path();
+        out.recordDirectory(outDir.resolve("runs"));
         Files.createDirectories(outDir.resolve("runs"));
+        out.recordDirectory(outDir.resolve("logs"));
         Files.createDirectories(outDir.resolve("logs"));
         Path config = outDir.resolve("train.json");
+        out.record(config);
         Files.writeString(config, Json.pretty().writeValueAsString(options.train()) + "\n");
 
         List<Cell> cells = new ArrayList<>();
         for (String policy : options.policies()) {
             for (long seed = 0; seed < options.seeds(); seed++) {
                 String name = slug(policy) + "-seed" + seed;
+                out.record(outDir.resolve("logs").resolve(name + ".log"));
                 cells.add(new Cell(policy, seed, outDir.resolve("runs").resolve(name), outDir.resolve("logs").resolve(name + ".log")));
             }
         }

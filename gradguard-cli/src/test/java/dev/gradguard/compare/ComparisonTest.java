@@ -35,7 +35,7 @@ class ComparisonTest {
     void aGridRunsEachCellInItsOwnJvmAndWritesJsonMarkdownAndAChart() throws Exception {
         CompareOptions options = new CompareOptions(List.of("none", "norm:1.0"), 2, 2, shortRuns(), 300);
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
-        List<RunResult> rows = Comparison.run(options, tmp, new PrintStream(progress, true, StandardCharsets.UTF_8));
+        List<RunResult> rows = Comparison.run(options, claim(tmp), new PrintStream(progress, true, StandardCharsets.UTF_8));
         dev.gradguard.report.ComparisonFiles.write(rows, options, "test_mse", tmp, 1.0);
 
         assertEquals(4, rows.size());
@@ -70,7 +70,7 @@ class ComparisonTest {
         bad.put("task", "charlm");
         bad.put("data", tmp.resolve("missing.txt").toString());
         CompareOptions options = new CompareOptions(List.of("norm:1.0"), 2, 2, bad, 300);
-        List<RunResult> rows = Comparison.run(options, tmp, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        List<RunResult> rows = Comparison.run(options, claim(tmp), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         assertEquals(2, rows.size());
         for (RunResult r : rows) {
             assertTrue(r.error().orElseThrow().startsWith("exit code 3: gradguard: error:"), r.error().toString());
@@ -125,5 +125,10 @@ class ComparisonTest {
                 IllegalArgumentException.class, () -> new CompareOptions(List.of("none"), 0, 1, t, 10)).getMessage());
         assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new CompareOptions(List.of("nrom:1"), 1, 1, t, 10)).getMessage().startsWith("unknown clip policy 'nrom:1'"));
+    }
+
+    /** The test's directory as a comparison claims it (an empty temporary directory). */
+    private static dev.gradguard.session.RunDirectory claim(java.nio.file.Path dir) {
+        return dev.gradguard.session.RunDirectory.open(dir, dev.gradguard.session.RunDirectory.Mode.CREATE);
     }
 }

@@ -232,28 +232,49 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     /**
-     * Removes what an earlier run recorded: its files, and in a recorded directory only gradguard's own
-     * checkpoint directories ({@code step-N}, {@code .tmp-*}), the directory itself only once empty.
+     * Removes what an earlier run recorded: its files; and in a recorded directory (a name ending in {@code /})
+     * only what gradguard writes there: checkpoint directories ({@code step-N}, {@code .tmp-*}) and nested runs
+     * (directories holding their own marker, removed the same way), the directory itself only once empty.
      */
     private static void removeRecordedFiles(Path dir, Set<String> recorded) throws IOException {
         for (String name : recorded) {
             Path p = dir.resolve(name);
-            if (name.endsWith("/")) {
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    for (String child : entries(p)) {
-                        if (OWN_CHECKPOINT.matcher(child).matches()) {
-                            deleteTree(p.resolve(child));
-                        }
-                    }
-                    if (entries(p).isEmpty()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (!name.endsWith("/") && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                 Files.delete(p);
             }
         }
+        // directories after files, so that a directory whose recorded files are gone can go too
+        for (String name : recorded) {
+            if (name.endsWith("/")) {
+                removeOwnDirectory(dir.resolve(name));
+            }
+        }
         Files.deleteIfExists(dir.resolve(MARKER));
+    }
+
+    private static void removeOwnDirectory(Path p) throws IOException {
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        for (String child : entries(p)) {
+            Path c = p.resolve(child);
+            if (!Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            if (OWN_CHECKPOINT.matcher(child).matches()) {
+                deleteTree(c);
+            } else if (isRun(c)) {
+                removeRecordedFiles(c, recordedFiles(readMarker(c)));
+                Files.deleteIfExists(c.resolve(LOCK));
+                if (entries(c).isEmpty()) {
+                    Files.delete(c);
+                }
+            }
+        }
+        if (entries(p).isEmpty()) {
+            Files.deleteIfExists(p.resolve(LOCK));
+            Files.delete(p);
+        }
     }
 
     /**
@@ -268,7 +289,7 @@ public final class RunDirectory implements AutoCloseable {
         record(name);
     }
 
-    private void record(String name) {
+    private synchronized void record(String name) {
         if (lock != null && files.add(name)) {
             writeMarker();
         }
@@ -276,7 +297,17 @@ public final class RunDirectory implements AutoCloseable {
 
     /** Records the checkpoint directory: an overwrite removes only gradguard's checkpoints in it. */
     public void recordCheckpoints() {
-        record(CheckpointStore.DIRECTORY_NAME + "/");
+        recordDirectory(dir.resolve(CheckpointStore.DIRECTORY_NAME));
+    }
+
+    /**
+     * Records a directory that holds gradguard's checkpoints or nested runs: an overwrite removes those (and the
+     * directory, once empty), never anything else in it.
+     */
+    public void recordDirectory(Path directory) {
+        Path absolute = directory.toAbsolutePath().normalize();
+        Path root = dir.toAbsolutePath().normalize();
+        record((absolute.startsWith(root) ? root.relativize(absolute).toString() : absolute.toString()) + "/");
     }
 
     private void writeMarker() {
