@@ -7,6 +7,7 @@ import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.checkpoint.SavedCheckpoint;
 import dev.gradguard.checkpoint.SkippedCheckpoint;
 import dev.gradguard.dist.DataParallel;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.EventFileWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
@@ -165,7 +166,7 @@ final class RunCheckpoints implements TrainingListener {
 
     @Override
     public void onStep(StepResult result) {
-        if (settings.rollback() > 0 && result.skipped() && !result.nonFinite() && !result.lossScaleOverflow()
+        if (settings.rollback() > 0 && result.skipReason().equals(Optional.of(SkipReason.SPIKE))
                 && result.stopReason().isEmpty()) {
             rollBack(result);
         }
@@ -184,7 +185,7 @@ final class RunCheckpoints implements TrainingListener {
      * logged once. After {@code --rollback} rollbacks the run stops.
      */
     private void rollBack(StepResult spike) {
-        String reason = spike.skipReason().orElse("spike");
+        String reason = spike.skip().get().detail();
         if (rollbacks.size() >= settings.rollback()) {
             trainer.stopAfterThisStep("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
                     + spike.step() + ": " + reason);
@@ -204,8 +205,7 @@ final class RunCheckpoints implements TrainingListener {
                 back.put(kept, now.get(kept));
             }
         }
-        c.restoreModel(trainer.model().module());
-        c.restoreOptimizer(trainer.optimizer());
+        c.restoreWeights(trainer.model().module(), trainer.optimizer());
         trainer.loadStateDict(back);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("step", spike.step());
