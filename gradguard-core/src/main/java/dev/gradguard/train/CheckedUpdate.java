@@ -55,7 +55,22 @@ final class CheckedUpdate {
     private final List<Tensor> saved = new ArrayList<>();
     private final boolean stateless;
     private final ByteArrayOutputStream stateBytes = new ByteArrayOutputStream();
-    private final ArchiveWriter writer;
+
+    /** Where {@link #WRITER} writes, set around each {@code save_to} on the calling thread. */
+    private static final ThreadLocal<ByteArrayOutputStream> TARGET = new ThreadLocal<>();
+    /**
+     * One callback for every instance: JavaCPP keeps a small fixed number of native thunks per callback class,
+     * and one per trainer would run out (a null function pointer, a SIGSEGV) in a process that builds many.
+     */
+    private static final ArchiveWriter WRITER = new ArchiveWriter() {
+        @Override
+        public long call(Pointer data, long size) {
+            byte[] chunk = new byte[Math.toIntExact(size)];
+            new BytePointer(data).capacity(size).get(chunk);
+            TARGET.get().write(chunk, 0, chunk.length);
+            return size;
+        }
+    }.retainReference();
 
     CheckedUpdate(Parameters parameters, Optimizer optimizer) {
         this.optimizer = optimizer;
@@ -66,15 +81,6 @@ final class CheckedUpdate {
             }
         }
         this.stateless = keepsNoState(optimizer);
-        this.writer = new ArchiveWriter() {
-            @Override
-            public long call(Pointer data, long size) {
-                byte[] chunk = new byte[Math.toIntExact(size)];
-                new BytePointer(data).capacity(size).get(chunk);
-                stateBytes.write(chunk, 0, chunk.length);
-                return size;
-            }
-        }.retainReference();
     }
 
     /**
@@ -145,7 +151,10 @@ final class CheckedUpdate {
         try (PointerScope scope = new PointerScope()) {
             OutputArchive archive = new OutputArchive();
             optimizer.save(archive);
-            archive.save_to(writer);
+            TARGET.set(stateBytes);
+            archive.save_to(WRITER);
+        } finally {
+            TARGET.remove();
         }
         return stateBytes.toByteArray();
     }
