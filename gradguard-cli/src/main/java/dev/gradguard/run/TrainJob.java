@@ -359,7 +359,7 @@ public final class TrainJob {
         String measured = String.format(Locale.ROOT, "%s %.4g on held-out data (trivial baseline %.4g; success when %s)",
                 e.metric(), e.value(), e.baseline(), e.criterion());
         String guard = outcome.nonFiniteSteps() == 0 ? ""
-                : String.format(Locale.ROOT, " The guard skipped %d step(s) with non-finite loss or gradients.",
+                : String.format(Locale.ROOT, " The guard skipped %d step(s) with a non-finite loss, gradient or update.",
                         outcome.nonFiniteSteps());
         Optional<String> stop = outcome.stopReason();
         if (stop.isPresent()) {
