@@ -60,19 +60,19 @@ public final class ConsoleProgress implements TrainingListener {
         }
         seen++;
         last = r;
-        if (r.clipped()) {
+        if (r.gradients().clipped()) {
             clipped++;
         }
         if (r.skipped()) {
             skipped++;
             clearLine();
-            out.printf(Locale.ROOT, "step %d skipped: %s%n", r.step(), r.skipReason().orElse("?"));
+            out.printf(Locale.ROOT, "step %d skipped: %s%n", r.step(), r.skip().get().detail());
         }
-        if (r.attribution().isPresent()) {
+        if (r.diagnostics().attribution().isPresent()) {
             clearLine();
-            out.printf(Locale.ROOT, "step %d layers: %s%n", r.step(), r.attribution().get().describe());
+            out.printf(Locale.ROOT, "step %d layers: %s%n", r.step(), r.diagnostics().attribution().get().describe());
         }
-        for (var decision : r.control()) {
+        for (var decision : r.diagnostics().control()) {
             clearLine();
             out.printf(Locale.ROOT, "step %d controller: %s%n", r.step(), decision.reason());
         }
@@ -119,7 +119,7 @@ public final class ConsoleProgress implements TrainingListener {
             s.append('[').append("#".repeat(filled)).append("-".repeat(BAR_WIDTH - filled)).append("] ");
         }
         s.append(String.format(Locale.ROOT, "step %d/%d %3.0f%% | loss %.4g | grad %.3g | clip %.0f%% | lr %.3g | skipped %d | ETA %s",
-                done, totalSteps, fraction * 100, last.loss(), last.gradNorm(),
+                done, totalSteps, fraction * 100, last.loss(), last.gradients().norm(),
                 seen == 0 ? 0.0 : 100.0 * clipped / seen, last.lr(), skipped, duration(eta)));
         return s.toString();
     }

@@ -135,7 +135,7 @@ class TrainCommandTest {
         JsonNode s = summary(dir);
         assertFalse(s.get("completed").asBoolean());
         assertEquals(7, s.get("steps").asInt(), "steps 0-2 applied, 3-6 non-finite; the fourth stops the run");
-        assertTrue(s.get("stop_reason").asText().startsWith("4 consecutive steps had non-finite loss or gradients"));
+        assertTrue(s.get("stop_reason").asText().startsWith("4 consecutive steps had a non-finite loss, gradient or update"));
         assertTrue(s.get("params_finite").asBoolean());
         assertTrue(Files.size(dir.resolve("model.pt")) > 0);
         assertTrue(console.err().contains("Training stopped early after 7 steps"), console.err());

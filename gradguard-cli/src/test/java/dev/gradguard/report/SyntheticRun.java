@@ -1,6 +1,8 @@
 package dev.gradguard.report;
 
 import dev.gradguard.control.ControlDecision;
+import dev.gradguard.guard.Skip;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.EventFileWriter;
@@ -101,9 +103,12 @@ public final class SyntheticRun {
         List<ControlDecision> control = s == THRESHOLD_RAISED_AFTER
                 ? List.of(new ControlDecision(s, ControlDecision.Kind.RELAX_THRESHOLD, 1.0, 2.0, "test"))
                 : List.of();
-        return new StepResult(s, nonFinite ? Double.NaN : loss(s), norm, clippedNorm, clipped,
-                clipped ? clippedNorm / norm : 1.0, 0.5, skipped, nonFinite, false,
-                skipped ? Optional.of(nonFinite ? "non-finite gradients" : "gradient spike") : Optional.empty(),
-                Optional.empty(), Optional.empty(), control, java.util.OptionalDouble.empty(), 1.0);
+        Optional<Skip> skip = !skipped ? Optional.empty() : Optional.of(nonFinite
+                ? new Skip(SkipReason.NON_FINITE_GRADIENT, "non-finite gradients")
+                : new Skip(SkipReason.SPIKE, "gradient spike"));
+        return new StepResult(s, nonFinite ? Double.NaN : loss(s), 0.5,
+                new StepResult.Gradients(norm, clippedNorm, clipped, clipped ? clippedNorm / norm : 1.0), skip,
+                Optional.empty(), new StepResult.Diagnostics(Optional.empty(), control, java.util.OptionalDouble.empty()),
+                1.0);
     }
 }

@@ -3,6 +3,8 @@ package dev.gradguard.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradguard.guard.Skip;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.train.StepResult;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -14,9 +16,9 @@ import org.junit.jupiter.api.Test;
 class ConsoleProgressTest {
 
     private static StepResult step(long i, boolean clipped, boolean skipped) {
-        return new StepResult(i, 0.25, 3.5, clipped ? 1.0 : 3.5, clipped, clipped ? 1 / 3.5 : 1.0, 0.1, skipped,
-                skipped, false, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(),
-                java.util.List.of(), java.util.OptionalDouble.empty(), 12.0);
+        return new StepResult(i, 0.25, 0.1, new StepResult.Gradients(3.5, clipped ? 1.0 : 3.5, clipped, clipped ? 1 / 3.5 : 1.0),
+                skipped ? Optional.of(new Skip(SkipReason.NON_FINITE_LOSS, "loss is NaN")) : Optional.empty(),
+                Optional.empty(), StepResult.Diagnostics.none(), 12.0);
     }
 
     @Test

@@ -20,6 +20,7 @@ import org.bytedeco.pytorch.OptimizerParamGroupVector;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A checkpoint whose files all matched their manifest when it was read, and the means to apply it.
@@ -100,16 +101,32 @@ public final class LoadedCheckpoint {
      * Restores everything into a trainer built like the one saved: model, optimizer, the trainer's own state
      * (loop counters, data position, pipeline, guard, schedule, controller), then the generator.
      *
-     * @throws CheckpointException when the model or optimizer does not fit (checked before anything changes),
-     *     or when loading fails part-way; then the trainer is in no defined state and must not train on
+     * @throws CheckpointException when the model or optimizer does not fit, or a saved weight or optimizer
+     *     state tensor holds NaN or an infinity (all checked before anything changes), or when loading fails
+     *     part-way; then the trainer is in no defined state and must not train on
      */
     public void restore(Trainer trainer) {
-        checkModel(trainer.model().module());
-        checkOptimizer(trainer.optimizer());
-        restoreModel(trainer.model().module());
-        restoreOptimizer(trainer.optimizer());
+        restoreWeights(trainer.model().module(), trainer.optimizer());
         restoreState(trainer);
         restoreGenerator();
+    }
+
+    /**
+     * Restores the model and the optimizer together: both archives are read and checked (fit and finiteness)
+     * before either changes, so a bad optimizer state does not leave new weights behind.
+     *
+     * @throws CheckpointException as {@link #restoreModel} and {@link #restoreOptimizer}; the model and the
+     *     optimizer are untouched when a check fails
+     */
+    public void restoreWeights(Module model, Optimizer optimizer) {
+        checkModel(model);
+        checkOptimizer(optimizer);
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            List<Copy> weights = finiteModelTensors(model);
+            InputArchive state = finiteOptimizerArchive(optimizer);
+            copyAll(weights);
+            loadOptimizer(optimizer, state);
+        }
     }
 
     /**
@@ -119,26 +136,51 @@ public final class LoadedCheckpoint {
      * DDP's Reducer put on it (the Reducer then silently stops averaging it).
      *
      * @throws CheckpointException when {@code model}'s parameters or buffers differ from the checkpoint's
-     *     (names, dtypes or shapes; the model is then untouched), or when libtorch cannot load the archive
+     *     (names, dtypes or shapes), when a saved parameter or buffer holds NaN or an infinity (naming it; the
+     *     model is then untouched), or when libtorch cannot load the archive
      */
     public void restoreModel(Module model) {
         checkModel(model);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            copyAll(finiteModelTensors(model));
+        }
+    }
+
+    /** A saved tensor and the live one it goes into. */
+    private record Copy(String name, Tensor saved, Tensor target) {
+    }
+
+    private List<Copy> finiteModelTensors(Module model) {
+        List<Copy> copies = new ArrayList<>();
+        try {
             InputArchive archive = new InputArchive();
             archive.load_from(modelArchive().toString(), deviceOf(model.parameters()));
-            copyInto(archive, model.named_parameters(true));
-            copyInto(archive, model.named_buffers(true));
+            read(archive, model.named_parameters(true), copies);
+            read(archive, model.named_buffers(true), copies);
         } catch (RuntimeException e) {
             throw new CheckpointException(directory, "libtorch could not load " + Manifest.MODEL + ": "
                     + CheckpointException.firstLine(e), e);
         }
+        for (Copy c : copies) {
+            if (c.saved().is_floating_point() && !torch.isfinite(c.saved()).all().item_bool()) {
+                throw new CheckpointException(directory, Manifest.MODEL + ": " + c.name()
+                        + " holds NaN or an infinity; refusing to load non-finite weights");
+            }
+        }
+        return copies;
+    }
+
+    private static void copyAll(List<Copy> copies) {
+        for (Copy c : copies) {
+            c.target().copy_(c.saved());
+        }
     }
 
     /**
-     * Copies the archived tensor of each name into the live one. A dotted name ({@code rnn.weight_ih_l0}) is
+     * Reads the archived tensor of each live one's name. A dotted name ({@code rnn.weight_ih_l0}) is
      * found where {@code Module.save} put it: in the archive of each submodule on the path.
      */
-    private static void copyInto(InputArchive root, StringTensorDict live) {
+    private static void read(InputArchive root, StringTensorDict live, List<Copy> into) {
         for (long i = 0; i < live.size(); i++) {
             String name = live.get(i).key().getString();
             Tensor target = new Tensor(live.get(i).value());
@@ -151,7 +193,7 @@ public final class LoadedCheckpoint {
             }
             Tensor saved = new Tensor();
             archive.read(path[path.length - 1], saved);
-            target.copy_(saved);
+            into.add(new Copy(name, saved, target));
         }
     }
 
@@ -160,16 +202,37 @@ public final class LoadedCheckpoint {
      * parameters, in the same order, as the saved one (as {@code Optimizers.create} builds it over
      * {@code Parameters.of(model)}).
      *
-     * @throws CheckpointException when the kind or the parameters' shapes differ (the optimizer is then
+     * @throws CheckpointException when the kind or the parameters' shapes differ, or when a saved state tensor
+     *     (a momentum buffer, Adam's moments) holds NaN or an infinity (naming it; the optimizer is then
      *     untouched), or when libtorch cannot load the archive
      */
     public void restoreOptimizer(Optimizer optimizer) {
         checkOptimizer(optimizer);
         try (PointerScope scope = new PointerScope()) {
-            InputArchive archive = new InputArchive();
+            loadOptimizer(optimizer, finiteOptimizerArchive(optimizer));
+        }
+    }
+
+    private InputArchive finiteOptimizerArchive(Optimizer optimizer) {
+        InputArchive archive = new InputArchive();
+        try {
             OptimizerParamGroupVector groups = optimizer.param_groups();
             archive.load_from(optimizerArchive().toString(),
                     deviceOf(groups.size() == 0 ? new TensorVector() : groups.get(0).params()));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(directory, "libtorch could not load " + Manifest.OPTIMIZER + ": "
+                    + CheckpointException.firstLine(e), e);
+        }
+        Optional<String> nonFinite = OptimizerArchives.firstNonFinite(archive, fingerprint);
+        if (nonFinite.isPresent()) {
+            throw new CheckpointException(directory, Manifest.OPTIMIZER + ": " + nonFinite.get()
+                    + " holds NaN or an infinity; refusing to load a non-finite optimizer state");
+        }
+        return archive;
+    }
+
+    private void loadOptimizer(Optimizer optimizer, InputArchive archive) {
+        try {
             optimizer.load(archive);
         } catch (RuntimeException e) {
             throw new CheckpointException(directory, "libtorch could not load " + Manifest.OPTIMIZER + ": "

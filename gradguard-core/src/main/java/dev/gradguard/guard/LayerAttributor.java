@@ -86,11 +86,9 @@ public final class LayerAttributor {
     }
 
     private String trigger(PipelineReport clip, GuardDecision decision) {
-        if (decision.nonFinite()) {
-            return decision.skipReason().orElse("non-finite values");
-        }
-        if (decision.skipReason().isPresent()) {
-            return "skipped: " + decision.skipReason().get();
+        if (decision.skip().isPresent()) {
+            Skip skip = decision.skip().get();
+            return skip.reason().nonFinite() ? skip.detail() : "skipped: " + skip.detail();
         }
         double coefficient = clip.coefficient();
         if (clip.clipped() && coefficient < hardClipCoefficient) {

@@ -6,12 +6,14 @@ import dev.gradguard.state.Stateful;
 import java.math.BigDecimal;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
  * Never lets a NaN or an infinity reach the weights: a step whose loss, pre-clip or post-clip gradient
  * norm is not finite is skipped (the optimizer does not step, so weights and optimizer state stay
- * bit-identical), counted, and reported. At the {@code maxConsecutive}-th non-finite step in a row the
+ * bit-identical), counted, and reported; so is a step whose update turned out not finite
+ * ({@link #afterUpdate}, after the trainer undid it). At the {@code maxConsecutive}-th non-finite step in a row the
  * decision says to stop the run. A transform's request to skip (a spike guard) is honoured
  * too, and counted as skipped but not as non-finite.
  *
@@ -47,7 +49,8 @@ public final class NonFiniteGuard implements Stateful {
      * @param step the 0-based step
      * @param loss the step's loss
      * @param clip what the gradient pipeline measured and did
-     * @return apply, skip, or (at the {@code maxConsecutive}-th non-finite step in a row) skip and stop
+     * @return apply (then report the optimizer step's outcome to {@link #afterUpdate}), skip, or (at the
+     *     {@code maxConsecutive}-th non-finite step in a row) skip and stop
      */
     public GuardDecision decide(long step, double loss, PipelineReport clip) {
         return decide(step, loss, clip, OptionalDouble.empty());
@@ -59,46 +62,70 @@ public final class NonFiniteGuard implements Stateful {
      * @param loweredLossScale present when the loss scaler found an inf or NaN in this step's scaled gradients,
      *     holding the scale it lowers the loss scale to (for the skip reason)
      * @return as {@link #decide(long, double, PipelineReport)}, or, for an overflow with a finite loss, a skip
-     *     that is a {@link GuardDecision#lossScaleOverflow()}
+     *     with reason {@link SkipReason#FP16_OVERFLOW}
      */
     public GuardDecision decide(long step, double loss, PipelineReport clip, OptionalDouble loweredLossScale) {
         if (loweredLossScale.isPresent() && Double.isFinite(loss)) {
             skippedSteps++;
-            return GuardDecision.lossScaleOverflow("fp16 gradient overflow: loss scale lowered to "
+            return GuardDecision.skip(SkipReason.FP16_OVERFLOW, "fp16 gradient overflow: loss scale lowered to "
                     + new BigDecimal(loweredLossScale.getAsDouble()).stripTrailingZeros().toPlainString());
         }
-        String nonFinite = nonFiniteReason(loss, clip);
-        if (nonFinite != null) {
-            skippedSteps++;
-            nonFiniteSteps++;
-            consecutiveNonFinite++;
-            if (consecutiveNonFinite >= maxConsecutive) {
-                return GuardDecision.stop(nonFinite, consecutiveNonFinite
-                        + " consecutive steps had non-finite loss or gradients (last at step " + step + ": "
-                        + nonFinite + "); stopping. Lower --lr, clip harder (e.g. --clip norm:1.0), or raise "
-                        + "--max-nonfinite");
-            }
-            return GuardDecision.skip(true, nonFinite);
+        if (!Double.isFinite(loss)) {
+            return nonFinite(step, SkipReason.NON_FINITE_LOSS, "loss is " + loss);
         }
-        consecutiveNonFinite = 0;
+        if (!Double.isFinite(clip.preClipNorm())) {
+            return nonFinite(step, SkipReason.NON_FINITE_GRADIENT, "gradient norm is " + clip.preClipNorm());
+        }
+        if (!Double.isFinite(clip.postClipNorm())) {
+            return nonFinite(step, SkipReason.NON_FINITE_GRADIENT, "clipped gradient norm is " + clip.postClipNorm());
+        }
         if (clip.skipReason().isPresent()) {
+            consecutiveNonFinite = 0;
             skippedSteps++;
-            return GuardDecision.skip(false, clip.skipReason().get());
+            return GuardDecision.skip(SkipReason.SPIKE, clip.skipReason().get());
         }
         return GuardDecision.apply();
     }
 
-    private static String nonFiniteReason(double loss, PipelineReport clip) {
-        if (!Double.isFinite(loss)) {
-            return "loss is " + loss;
+    /**
+     * Records how an update that {@link #decide} allowed went: the optimizer stepped and left finite weights
+     * (which ends a run of non-finite steps), or it would have put NaN or an infinity into them and was undone
+     * (a non-finite step with reason {@link SkipReason#UPDATE}, counted like a non-finite gradient).
+     *
+     * @param step the 0-based step
+     * @param nonFiniteUpdate empty when the update was applied; else what was not finite
+     * @return apply, or a skip (at the {@code maxConsecutive}-th non-finite step in a row, skip and stop)
+     */
+    public GuardDecision afterUpdate(long step, Optional<String> nonFiniteUpdate) {
+        if (nonFiniteUpdate.isEmpty()) {
+            consecutiveNonFinite = 0;
+            return GuardDecision.apply();
         }
-        if (!Double.isFinite(clip.preClipNorm())) {
-            return "gradient norm is " + clip.preClipNorm();
+        return nonFinite(step, SkipReason.UPDATE, nonFiniteUpdate.get());
+    }
+
+    /**
+     * Records that another data-parallel rank skipped a step this rank would have applied: counted as skipped;
+     * a run of non-finite steps is neither extended nor broken.
+     *
+     * @return the skip, with reason {@link SkipReason#PEER_SKIPPED}
+     */
+    public GuardDecision peerSkipped() {
+        skippedSteps++;
+        return GuardDecision.skip(SkipReason.PEER_SKIPPED, "another data-parallel rank skipped this step");
+    }
+
+    private GuardDecision nonFinite(long step, SkipReason reason, String detail) {
+        skippedSteps++;
+        nonFiniteSteps++;
+        consecutiveNonFinite++;
+        if (consecutiveNonFinite >= maxConsecutive) {
+            return GuardDecision.stop(reason, detail, consecutiveNonFinite
+                    + " consecutive steps had a non-finite loss, gradient or update (last at step " + step + ": "
+                    + detail + "); stopping. Lower --lr, clip harder (e.g. --clip norm:1.0), or raise "
+                    + "--max-nonfinite");
         }
-        if (!Double.isFinite(clip.postClipNorm())) {
-            return "clipped gradient norm is " + clip.postClipNorm();
-        }
-        return null;
+        return GuardDecision.skip(reason, detail);
     }
 
     /** Steps whose update was not applied, for any reason. */
@@ -106,7 +133,7 @@ public final class NonFiniteGuard implements Stateful {
         return skippedSteps;
     }
 
-    /** Steps skipped because the loss or gradients were not finite. */
+    /** Steps skipped because the loss, gradients or update were not finite. */
     public long nonFiniteSteps() {
         return nonFiniteSteps;
     }

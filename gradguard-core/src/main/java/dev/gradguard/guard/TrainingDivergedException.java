@@ -1,6 +1,6 @@
 package dev.gradguard.guard;
 
-/** Too many consecutive steps had non-finite loss or gradients; training cannot go on usefully. */
+/** Too many consecutive steps had a non-finite loss, gradient or update; training cannot go on usefully. */
 public final class TrainingDivergedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final long step;

@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
  * grad_norm_clipped, clipped, clip_coef, lr, skipped, time_ms}, plus {@code loss_scale} (the scale this
- * step's loss was multiplied by) in fp16 runs, {@code nonfinite} and
- * {@code skip_reason} on skipped steps, {@code attribution} (trigger, nonfinite_layers, top_layers) on
+ * step's loss was multiplied by) in fp16 runs, {@code nonfinite}, {@code skip_reason} (one readable line) and
+ * {@code skip_code} (a {@link dev.gradguard.guard.SkipReason#code()}) on skipped steps, {@code attribution} (trigger, nonfinite_layers, top_layers) on
  * non-finite, skipped and hard-clipped steps, and {@code control} (kind, old, new, reason) on steps where
  * the controller changed something. Each line is flushed when written, so a killed run leaves every
  * finished step on disk.
@@ -64,19 +64,20 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", r.step());
         m.put("loss", Json.number(r.loss()));
-        m.put("grad_norm", Json.number(r.gradNorm()));
-        m.put("grad_norm_clipped", Json.number(r.gradNormClipped()));
-        m.put("clipped", r.clipped());
-        m.put("clip_coef", Json.number(r.clipCoef()));
+        m.put("grad_norm", Json.number(r.gradients().norm()));
+        m.put("grad_norm_clipped", Json.number(r.gradients().clippedNorm()));
+        m.put("clipped", r.gradients().clipped());
+        m.put("clip_coef", Json.number(r.gradients().clipCoef()));
         m.put("lr", Json.number(r.lr()));
-        r.lossScale().ifPresent(scale -> m.put("loss_scale", Json.number(scale)));
+        r.diagnostics().lossScale().ifPresent(scale -> m.put("loss_scale", Json.number(scale)));
         m.put("skipped", r.skipped());
         m.put("time_ms", Math.round(r.timeMs() * 1000.0) / 1000.0);
-        if (r.skipped()) {
-            m.put("nonfinite", r.nonFinite());
-            m.put("skip_reason", r.skipReason().orElse(""));
-        }
-        r.attribution().ifPresent(a -> {
+        r.skip().ifPresent(skip -> {
+            m.put("nonfinite", skip.reason().nonFinite());
+            m.put("skip_reason", skip.detail());
+            m.put("skip_code", skip.reason().code());
+        });
+        r.diagnostics().attribution().ifPresent(a -> {
             Map<String, Object> at = new LinkedHashMap<>();
             at.put("trigger", a.trigger());
             at.put("nonfinite_layers", a.nonFiniteLayers());
@@ -88,8 +89,8 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
             }).toList());
             m.put("attribution", at);
         });
-        if (!r.control().isEmpty()) {
-            m.put("control", r.control().stream().map(d -> {
+        if (!r.diagnostics().control().isEmpty()) {
+            m.put("control", r.diagnostics().control().stream().map(d -> {
                 Map<String, Object> c = new LinkedHashMap<>();
                 c.put("kind", d.kind().name().toLowerCase(java.util.Locale.ROOT));
                 c.put("old", Json.number(d.oldValue()));

@@ -7,6 +7,7 @@ import dev.gradguard.checkpoint.LoadedCheckpoint;
 import dev.gradguard.checkpoint.SavedCheckpoint;
 import dev.gradguard.checkpoint.SkippedCheckpoint;
 import dev.gradguard.dist.DataParallel;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.EventFileWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
@@ -183,7 +184,7 @@ final class SessionCheckpoints implements TrainingListener {
 
     @Override
     public void onStep(StepResult result) {
-        if (policy.maxRollbacks() > 0 && result.skipped() && !result.nonFinite() && !result.lossScaleOverflow()
+        if (policy.maxRollbacks() > 0 && result.skipReason().equals(Optional.of(SkipReason.SPIKE))
                 && result.stopReason().isEmpty()) {
             rollBack(result);
         }
@@ -202,7 +203,7 @@ final class SessionCheckpoints implements TrainingListener {
      * logged once. After {@link CheckpointPolicy#maxRollbacks()} rollbacks the run stops.
      */
     private void rollBack(StepResult spike) {
-        String reason = spike.skipReason().orElse("spike");
+        String reason = spike.skip().get().detail();
         if (rollbacks.size() >= policy.maxRollbacks()) {
             trainer.stopAfterThisStep("gave up after " + rollbacks.size() + " rollbacks; the last spike, at step "
                     + spike.step() + ": " + reason);
@@ -222,8 +223,7 @@ final class SessionCheckpoints implements TrainingListener {
                 back.put(kept, now.get(kept));
             }
         }
-        c.restoreModel(trainer.model().module());
-        c.restoreOptimizer(trainer.optimizer());
+        c.restoreWeights(trainer.model().module(), trainer.optimizer());
         trainer.loadStateDict(back);
         rollbacks.add(new Rollback(spike.step(), c.step(), spike.step() + 1 - c.step(), reason));
         LOG.log(Level.WARNING, "step " + spike.step() + " spiked (" + reason + "): rolled back to the checkpoint of step "

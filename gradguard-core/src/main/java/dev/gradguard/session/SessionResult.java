@@ -109,7 +109,7 @@ public record SessionResult(Map<String, String> labels, TrainingOutcome outcome,
                     + measured + "." + (runDirectory.isPresent() ? " The last good weights are saved." : "");
         }
         String guard = outcome.nonFiniteSteps() == 0 ? ""
-                : String.format(Locale.ROOT, " The guard skipped %d step(s) with non-finite loss or gradients.",
+                : String.format(Locale.ROOT, " The guard skipped %d step(s) with a non-finite loss, gradient or update.",
                         outcome.nonFiniteSteps());
         String verdict = evaluation.map(e -> e.learned() ? "The model learned: " : "The model did not learn: ")
                 .orElse("Training finished: ");

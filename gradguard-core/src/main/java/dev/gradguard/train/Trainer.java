@@ -22,7 +22,6 @@ import dev.gradguard.guard.TrainingDivergedException;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.LrSchedule;
-import dev.gradguard.optim.Optimizers;
 import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
 import java.util.ArrayDeque;
@@ -87,6 +86,7 @@ public final class Trainer implements Stateful, AutoCloseable {
     private final Device device;
     private final Precision precision;
     private final GradScaler scaler;
+    private final CheckedUpdate update;
 
     private volatile String stopRequest;
     private String stopAfterStep;
@@ -117,6 +117,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         parallel.useGradSync(b.gradSync, parameters);
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
+        this.update = new CheckedUpdate(parameters, optimizer);
     }
 
     public static Builder builder() {
@@ -139,10 +140,13 @@ public final class Trainer implements Stateful, AutoCloseable {
      *   <li>the gradient pipeline (clipping), once, after the last micro-batch;</li>
      *   <li>the guard's decision, agreed by every rank (the same all-reduce carries any rank's stop
      *       request): a non-finite loss or gradient, an fp16 overflow, or a transform's request, skips the
-     *       update;
-     *       on such steps and hard-clipped ones, the layers the trouble came from are found;</li>
-     *   <li>the optimizer step at the schedule's learning rate times the controller's scale, and the
-     *       schedule's advance, only when applied;</li>
+     *       update;</li>
+     *   <li>the optimizer step at the schedule's learning rate times the controller's scale, checked: an
+     *       update that would leave a parameter NaN or infinite (or a learning rate that is not finite) is
+     *       undone, parameters and optimizer state alike, and the step is skipped with reason
+     *       {@link dev.gradguard.guard.SkipReason#UPDATE} (see {@link CheckedUpdate} for the cost); the
+     *       schedule advances only when the update was applied;</li>
+     *   <li>on skipped and hard-clipped steps, the layers the trouble came from are found;</li>
      *   <li>in fp16, the loss scale is updated: lowered after an overflow, raised after a growth interval of
      *       finite steps;</li>
      *   <li>the controller observes the step (its changes apply from the next step on);</li>
@@ -190,15 +194,17 @@ public final class Trainer implements Stateful, AutoCloseable {
             boolean calibrating = overflow && !scaler.atFloor();
             GuardDecision decision = unanimous(guard.decide(current, loss, clip,
                     calibrating ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()));
-            Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
 
             double lr = schedule.lr() * controller.lrScale();
             if (decision.applyUpdate()) {
-                Optimizers.setLr(optimizer, lr);
-                optimizer.step();
+                // the same on every rank: same weights, gradients, optimizer state and learning rate
+                decision = guard.afterUpdate(current, update.step(lr));
+            }
+            if (decision.applyUpdate()) {
                 schedule.afterUpdate(loss);
                 rememberLoss(loss);
             }
+            Optional<LayerAttribution> attribution = attributor.attribute(parameters, clip, decision);
             scaler.update();
 
             List<ControlDecision> control = controller.observe(current, clip, decision.applyUpdate());
@@ -206,10 +212,11 @@ public final class Trainer implements Stateful, AutoCloseable {
             if (clip.clipped()) {
                 clippedSteps++;
             }
-            result = new StepResult(current, loss, clip.preClipNorm(), clip.postClipNorm(), clip.clipped(),
-                    clip.coefficient(), lr, !decision.applyUpdate(), decision.nonFinite(), decision.lossScaleOverflow(),
-                    decision.skipReason(), decision.stopReason(), attribution, control,
-                    scaler.enabled() ? OptionalDouble.of(lossScale) : OptionalDouble.empty(),
+            result = new StepResult(current, loss, lr,
+                    new StepResult.Gradients(clip.preClipNorm(), clip.postClipNorm(), clip.clipped(), clip.coefficient()),
+                    decision.skip(), decision.stopReason(),
+                    new StepResult.Diagnostics(attribution, control,
+                            scaler.enabled() ? OptionalDouble.of(lossScale) : OptionalDouble.empty()),
                     (System.nanoTime() - start) / 1e6);
         }
         step++;
@@ -300,8 +307,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         if (agreed.applyEverywhere() || !local.applyUpdate()) {
             return local;
         }
-        return new GuardDecision(false, false, false, Optional.of("another data-parallel rank skipped this step"),
-                Optional.empty());
+        return guard.peerSkipped();
     }
 
     /** Zeroes the gradients in place: the flat buffers when bound, else every gradient tensor. */

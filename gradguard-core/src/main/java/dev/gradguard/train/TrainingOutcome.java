@@ -10,7 +10,7 @@ import java.util.Optional;
  *     NaN when no step was applied
  * @param skippedSteps steps whose update was not applied
  * @param clippedSteps steps whose gradients the pipeline changed
- * @param nonFiniteSteps steps with non-finite loss or gradients
+ * @param nonFiniteSteps steps with a non-finite loss, gradient or update
  * @param stopReason present when training stopped before the requested steps, saying why
  * @param wallSeconds wall time of the call
  */

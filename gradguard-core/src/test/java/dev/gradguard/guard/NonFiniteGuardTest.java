@@ -22,19 +22,65 @@ class NonFiniteGuardTest {
         GuardDecision d = g.decide(0, 0.5, norms(2.0, 1.0));
         assertTrue(d.applyUpdate());
         assertFalse(d.nonFinite());
-        assertTrue(d.skipReason().isEmpty());
+        assertTrue(d.skip().isEmpty());
         assertEquals(0, g.skippedSteps());
     }
 
     @Test
     void eachKindOfNonFiniteValueSkipsAndSaysWhich() {
         NonFiniteGuard g = new NonFiniteGuard(100);
-        assertEquals("loss is NaN", g.decide(0, Double.NaN, norms(1, 1)).skipReason().orElseThrow());
-        assertEquals("gradient norm is Infinity", g.decide(1, 0.1, norms(Double.POSITIVE_INFINITY, 0)).skipReason().orElseThrow());
-        assertEquals("clipped gradient norm is NaN", g.decide(2, 0.1, norms(3, Double.NaN)).skipReason().orElseThrow());
-        assertEquals(3, g.skippedSteps());
-        assertEquals(3, g.nonFiniteSteps());
-        assertEquals(3, g.consecutiveNonFinite());
+        assertEquals(new Skip(SkipReason.NON_FINITE_LOSS, "loss is NaN"), g.decide(0, Double.NaN, norms(1, 1)).skip().orElseThrow());
+        assertEquals(new Skip(SkipReason.NON_FINITE_GRADIENT, "gradient norm is Infinity"),
+                g.decide(1, 0.1, norms(Double.POSITIVE_INFINITY, 0)).skip().orElseThrow());
+        assertEquals(new Skip(SkipReason.NON_FINITE_GRADIENT, "clipped gradient norm is NaN"),
+                g.decide(2, 0.1, norms(3, Double.NaN)).skip().orElseThrow());
+        assertEquals(new Skip(SkipReason.UPDATE, "the update made parameter w non-finite"),
+                g.afterUpdate(3, Optional.of("the update made parameter w non-finite")).skip().orElseThrow());
+        assertEquals(4, g.skippedSteps());
+        assertEquals(4, g.nonFiniteSteps());
+        assertEquals(4, g.consecutiveNonFinite());
+    }
+
+    @Test
+    void anAppliedUpdateEndsARunOfNonFiniteStepsAndADecisionAloneDoesNot() {
+        NonFiniteGuard g = new NonFiniteGuard(3);
+        g.decide(0, Double.NaN, norms(1, 1));
+        assertTrue(g.decide(1, 0.3, norms(1, 1)).applyUpdate());
+        assertEquals(1, g.consecutiveNonFinite(), "the update may still turn out non-finite");
+        assertTrue(g.afterUpdate(1, Optional.empty()).applyUpdate());
+        assertEquals(0, g.consecutiveNonFinite());
+    }
+
+    @Test
+    void rejectedUpdatesCountTowardTheStop() {
+        NonFiniteGuard g = new NonFiniteGuard(2);
+        g.decide(0, 0.3, norms(1, 1));
+        assertTrue(g.afterUpdate(0, Optional.of("lr overflow")).stopReason().isEmpty());
+        g.decide(1, 0.3, norms(1, 1));
+        GuardDecision second = g.afterUpdate(1, Optional.of("lr overflow"));
+        assertEquals(SkipReason.UPDATE, second.skip().orElseThrow().reason());
+        assertTrue(second.stopReason().orElseThrow().startsWith("2 consecutive steps had a non-finite loss, gradient or "
+                + "update (last at step 1: lr overflow)"), second.stopReason().get());
+    }
+
+    @Test
+    void aPeerSkipIsCountedAsSkippedButNotAsNonFinite() {
+        NonFiniteGuard g = new NonFiniteGuard(3);
+        g.decide(0, Double.NaN, norms(1, 1));
+        GuardDecision peer = g.peerSkipped();
+        assertEquals(SkipReason.PEER_SKIPPED, peer.skip().orElseThrow().reason());
+        assertFalse(peer.nonFinite());
+        assertEquals(2, g.skippedSteps());
+        assertEquals(1, g.nonFiniteSteps());
+        assertEquals(1, g.consecutiveNonFinite());
+    }
+
+    @Test
+    void skipReasonCodesAreStableAndOnlyLossGradientAndUpdateAreNonFinite() {
+        assertEquals(List.of("nonfinite_loss", "nonfinite_gradient", "update", "fp16_overflow", "spike", "peer_skipped"),
+                java.util.Arrays.stream(SkipReason.values()).map(SkipReason::code).toList());
+        assertEquals(List.of(SkipReason.NON_FINITE_LOSS, SkipReason.NON_FINITE_GRADIENT, SkipReason.UPDATE),
+                java.util.Arrays.stream(SkipReason.values()).filter(SkipReason::nonFinite).toList());
     }
 
     @Test
@@ -43,6 +89,7 @@ class NonFiniteGuardTest {
         g.decide(0, Double.NaN, norms(1, 1));
         g.decide(1, Double.NaN, norms(1, 1));
         g.decide(2, 0.3, norms(1, 1));
+        g.afterUpdate(2, Optional.empty());
         assertEquals(0, g.consecutiveNonFinite());
         assertTrue(g.decide(3, Double.NaN, norms(1, 1)).stopReason().isEmpty());
         assertEquals(3, g.skippedSteps());
@@ -56,7 +103,7 @@ class NonFiniteGuardTest {
         GuardDecision third = g.decide(12, 0.2, norms(Double.NaN, Double.NaN));
         assertFalse(third.applyUpdate());
         String reason = third.stopReason().orElseThrow();
-        assertTrue(reason.startsWith("3 consecutive steps had non-finite loss or gradients (last at step 12: gradient norm is NaN)"), reason);
+        assertTrue(reason.startsWith("3 consecutive steps had a non-finite loss, gradient or update (last at step 12: gradient norm is NaN)"), reason);
     }
 
     @Test
@@ -66,7 +113,7 @@ class NonFiniteGuardTest {
         GuardDecision d = g.decide(0, 0.1, spike);
         assertFalse(d.applyUpdate());
         assertFalse(d.nonFinite());
-        assertEquals("grad norm 50 is a spike", d.skipReason().orElseThrow());
+        assertEquals("grad norm 50 is a spike", d.skip().orElseThrow().detail());
         assertEquals(1, g.skippedSteps());
         assertEquals(0, g.nonFiniteSteps());
     }
@@ -82,16 +129,16 @@ class NonFiniteGuardTest {
             assertTrue(overflow.stopReason().isEmpty(), "step " + step);
         }
         assertFalse(overflow.applyUpdate());
-        assertTrue(overflow.lossScaleOverflow());
+        assertEquals(SkipReason.FP16_OVERFLOW, overflow.skip().orElseThrow().reason());
         assertFalse(overflow.nonFinite());
-        assertEquals("fp16 gradient overflow: loss scale lowered to 32768", overflow.skipReason().orElseThrow());
+        assertEquals("fp16 gradient overflow: loss scale lowered to 32768", overflow.skip().orElseThrow().detail());
         assertEquals(6, g.skippedSteps());
         assertEquals(1, g.nonFiniteSteps());
         assertEquals(1, g.consecutiveNonFinite(), "overflows neither extend nor break a run of non-finite steps");
 
         GuardDecision lossNaN = g.decide(6, Double.NaN, norms(Double.NaN, Double.NaN), java.util.OptionalDouble.of(0.5));
         assertTrue(lossNaN.nonFinite(), "a non-finite loss is not a scaling artefact");
-        assertFalse(lossNaN.lossScaleOverflow());
+        assertEquals(SkipReason.NON_FINITE_LOSS, lossNaN.skip().orElseThrow().reason());
         assertTrue(lossNaN.stopReason().isPresent(), "the second non-finite step in a row stops the run");
     }
 

@@ -14,6 +14,7 @@ import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
@@ -22,6 +23,7 @@ import dev.gradguard.optim.Schedules;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -87,7 +89,7 @@ class MixedPrecisionTrainingTest {
         double loss16 = steps.get(0).loss();
         assertNotEquals(loss32, loss16);
         assertEquals(loss32, loss16, 0.02 * loss32);
-        assertTrue(steps.get(0).lossScale().isEmpty(), "bf16 needs no loss scale");
+        assertTrue(steps.get(0).diagnostics().lossScale().isEmpty(), "bf16 needs no loss scale");
         assertFalse(torch.is_autocast_enabled(DeviceType.CPU), "autocast is off again after each step");
     }
 
@@ -127,17 +129,17 @@ class MixedPrecisionTrainingTest {
         String initial = t.parameters().checksum();
         StepResult first = t.step();
         assertTrue(first.skipped());
-        assertTrue(first.lossScaleOverflow());
+        assertTrue(first.skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW)));
         assertFalse(first.nonFinite());
-        assertEquals("fp16 gradient overflow: loss scale lowered to 549755813888", first.skipReason().orElseThrow());
-        assertEquals(TWO_POW_40, first.lossScale().getAsDouble());
+        assertEquals("fp16 gradient overflow: loss scale lowered to 549755813888", first.skip().orElseThrow().detail());
+        assertEquals(TWO_POW_40, first.diagnostics().lossScale().getAsDouble());
         assertEquals(initial, t.parameters().checksum(), "a skipped step leaves the weights bit-identical");
 
         TrainingOutcome outcome = t.run(60);
         assertTrue(outcome.completed(), outcome.stopReason().orElse(""));
         int overflows = 0;
-        while (steps.get(overflows).lossScaleOverflow()) {
-            assertEquals(TWO_POW_40 / Math.pow(2, overflows), steps.get(overflows).lossScale().getAsDouble());
+        while (steps.get(overflows).skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW))) {
+            assertEquals(TWO_POW_40 / Math.pow(2, overflows), steps.get(overflows).diagnostics().lossScale().getAsDouble());
             overflows++;
         }
         assertTrue(overflows > 3, "more overflows in a row than --max-nonfinite allows: " + overflows);
@@ -150,9 +152,9 @@ class MixedPrecisionTrainingTest {
         int finiteInARow = 0;
         int growths = 0;
         for (StepResult r : steps) {
-            assertEquals(expected, r.lossScale().getAsDouble(), "step " + r.step());
-            assertEquals(r.lossScaleOverflow(), r.skipped(), "step " + r.step());
-            if (r.lossScaleOverflow()) {
+            assertEquals(expected, r.diagnostics().lossScale().getAsDouble(), "step " + r.step());
+            assertEquals(r.skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW)), r.skipped(), "step " + r.step());
+            if (r.skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW))) {
                 expected /= 2;
                 finiteInARow = 0;
             } else if (++finiteInARow == 3) {
@@ -184,11 +186,11 @@ class MixedPrecisionTrainingTest {
         // 8x the floor: three halvings while calibrating, then three non-finite steps at the floor
         assertEquals(6, steps.size());
         for (int i = 0; i < 3; i++) {
-            assertTrue(steps.get(i).lossScaleOverflow() && !steps.get(i).nonFinite(), "step " + i);
+            assertTrue(steps.get(i).skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW)) && !steps.get(i).nonFinite(), "step " + i);
         }
         for (int i = 3; i < 6; i++) {
-            assertTrue(steps.get(i).nonFinite() && !steps.get(i).lossScaleOverflow(), "step " + i);
-            assertEquals((double) GradScaler.MIN_SCALE, steps.get(i).lossScale().getAsDouble(), "the scale stays at its floor");
+            assertTrue(steps.get(i).nonFinite() && !steps.get(i).skipReason().equals(Optional.of(SkipReason.FP16_OVERFLOW)), "step " + i);
+            assertEquals((double) GradScaler.MIN_SCALE, steps.get(i).diagnostics().lossScale().getAsDouble(), "the scale stays at its floor");
         }
         assertEquals(3, outcome.nonFiniteSteps());
         assertEquals(initial, t.parameters().checksum(), "no step was applied");
@@ -206,11 +208,11 @@ class MixedPrecisionTrainingTest {
         StepResult a = fp32.get(0);
         StepResult b = fp16.get(0);
         assertFalse(b.skipped());
-        assertEquals(65536.0, b.lossScale().getAsDouble());
-        assertEquals(a.gradNorm(), b.gradNorm(), 0.01 * a.gradNorm(), "not 65536 times larger");
-        assertTrue(b.clipped());
-        assertEquals(0.01, b.gradNormClipped(), 1e-6);
-        assertEquals(a.clipCoef(), b.clipCoef(), 0.01 * a.clipCoef());
+        assertEquals(65536.0, b.diagnostics().lossScale().getAsDouble());
+        assertEquals(a.gradients().norm(), b.gradients().norm(), 0.01 * a.gradients().norm(), "not 65536 times larger");
+        assertTrue(b.gradients().clipped());
+        assertEquals(0.01, b.gradients().clippedNorm(), 1e-6);
+        assertEquals(a.gradients().clipCoef(), b.gradients().clipCoef(), 0.01 * a.gradients().clipCoef());
     }
 
     @Test

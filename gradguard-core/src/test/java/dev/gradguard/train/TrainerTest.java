@@ -97,7 +97,7 @@ class TrainerTest {
 
         assertTrue(poisoned.skipped());
         assertTrue(poisoned.nonFinite());
-        assertTrue(Double.isNaN(poisoned.gradNorm()));
+        assertTrue(Double.isNaN(poisoned.gradients().norm()));
         assertEquals(weightsBefore, t.parameters().checksum());
         assertArrayEquals(adamBefore, optimizerBytes(t.optimizer(), "after"));
         assertTrue(t.parameters().allFinite());
@@ -188,7 +188,7 @@ class TrainerTest {
                 .pipeline(ClipPolicies.parse("norm:0.1"))
                 .accumulation(accumulation).build();
         StepResult r = t.step();
-        assertTrue(r.clipped(), "the step is clipped once, after the last micro-batch");
+        assertTrue(r.gradients().clipped(), "the step is clipped once, after the last micro-batch");
         StringBuilder s = new StringBuilder();
         for (double v : dev.gradguard.engine.Tensors.toDoubles(torch.cat(new org.bytedeco.pytorch.TensorVector(
                 t.parameters().tensors().stream().map(p -> p.detach().flatten()).toArray(org.bytedeco.pytorch.Tensor[]::new))))) {
@@ -235,14 +235,14 @@ class TrainerTest {
                 .build();
         t.run(16);
         // every step clips hard, so every 5th step in a row halves the scale, down to the floor 0.2
-        List<Long> decided = steps.stream().filter(r -> !r.control().isEmpty()).map(StepResult::step).toList();
+        List<Long> decided = steps.stream().filter(r -> !r.diagnostics().control().isEmpty()).map(StepResult::step).toList();
         assertEquals(List.of(4L, 9L, 14L), decided);
         assertEquals(0.08, steps.get(4).lr(), 1e-12);
         assertEquals(0.04, steps.get(5).lr(), 1e-12);
         assertEquals(0.02, steps.get(10).lr(), 1e-12);
         assertEquals(0.016, steps.get(15).lr(), 1e-12, "0.08 x floor 0.2");
         assertEquals(0.2, t.controller().lrScale(), 1e-12);
-        assertEquals(dev.gradguard.control.ControlDecision.Kind.LOWER_LR, steps.get(4).control().get(0).kind());
+        assertEquals(dev.gradguard.control.ControlDecision.Kind.LOWER_LR, steps.get(4).diagnostics().control().get(0).kind());
         assertEquals(0.2, ((Number) ((Map<?, ?>) t.stateDict().get("controller")).get("lr_scale")).doubleValue(), 1e-12);
     }
 

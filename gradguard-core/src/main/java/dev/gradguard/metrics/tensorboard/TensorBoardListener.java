@@ -81,20 +81,20 @@ public final class TensorBoardListener implements TrainingListener, Closeable {
         double now = now();
         try {
             writer.addScalar("train/loss", r.loss(), r.step(), now);
-            writer.addScalar("train/grad_norm", r.gradNorm(), r.step(), now);
-            writer.addScalar("train/grad_norm_clipped", r.gradNormClipped(), r.step(), now);
-            writer.addScalar("train/clip_coef", r.clipCoef(), r.step(), now);
+            writer.addScalar("train/grad_norm", r.gradients().norm(), r.step(), now);
+            writer.addScalar("train/grad_norm_clipped", r.gradients().clippedNorm(), r.step(), now);
+            writer.addScalar("train/clip_coef", r.gradients().clipCoef(), r.step(), now);
             writer.addScalar("train/lr", r.lr(), r.step(), now);
-            writer.addScalar("train/clipped", r.clipped() ? 1 : 0, r.step(), now);
+            writer.addScalar("train/clipped", r.gradients().clipped() ? 1 : 0, r.step(), now);
             writer.addScalar("train/skipped", r.skipped() ? 1 : 0, r.step(), now);
-            if (r.lossScale().isPresent()) {
-                writer.addScalar("train/loss_scale", r.lossScale().getAsDouble(), r.step(), now);
+            if (r.diagnostics().lossScale().isPresent()) {
+                writer.addScalar("train/loss_scale", r.diagnostics().lossScale().getAsDouble(), r.step(), now);
             }
-            if (r.attribution().isPresent()) {
-                for (var layer : r.attribution().get().topLayers()) {
+            if (r.diagnostics().attribution().isPresent()) {
+                for (var layer : r.diagnostics().attribution().get().topLayers()) {
                     writer.addScalar(TROUBLE_NORM + layer.name(), layer.norm(), r.step(), now);
                 }
-                for (var layer : r.attribution().get().nonFinite()) {
+                for (var layer : r.diagnostics().attribution().get().nonFinite()) {
                     writer.addScalar(TROUBLE_NORM + layer.name(), layer.finiteNorm(), r.step(), now);
                     writer.addScalar(TROUBLE_NONFINITE + layer.name(), layer.nonFiniteElements(), r.step(), now);
                 }

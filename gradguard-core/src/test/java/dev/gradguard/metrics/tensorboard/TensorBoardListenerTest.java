@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradguard.guard.Skip;
+import dev.gradguard.guard.SkipReason;
 import dev.gradguard.train.StepResult;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,9 +27,9 @@ class TensorBoardListenerTest {
 
     private static StepResult step(long i, boolean clipped, boolean skipped) {
         double loss = skipped ? Double.NaN : 1.0 / (i + 1);
-        return new StepResult(i, loss, 4.0, clipped ? 1.0 : 4.0, clipped, clipped ? 0.25 : 1.0, 0.1, skipped,
-                skipped, false, skipped ? Optional.of("loss is NaN") : Optional.empty(), Optional.empty(), Optional.empty(),
-                java.util.List.of(), java.util.OptionalDouble.empty(), 5.0);
+        return new StepResult(i, loss, 0.1, new StepResult.Gradients(4.0, clipped ? 1.0 : 4.0, clipped, clipped ? 0.25 : 1.0),
+                skipped ? Optional.of(new Skip(SkipReason.NON_FINITE_LOSS, "loss is NaN")) : Optional.empty(),
+                Optional.empty(), StepResult.Diagnostics.none(), 5.0);
     }
 
     /** The scalars of {@code events}, as tag -> value, for one step. */
@@ -69,9 +71,10 @@ class TensorBoardListenerTest {
     void fp16StepsAlsoWriteTheirLossScale() throws IOException {
         Path file;
         try (TensorBoardListener tb = new TensorBoardListener(new EventFileWriter(dir, Duration.ZERO), 100)) {
-            tb.onStep(new StepResult(0, 0.5, 4.0, 4.0, false, 1.0, 0.1, true, false, true,
-                    Optional.of("fp16 gradient overflow: loss scale lowered to 32768"), Optional.empty(), Optional.empty(),
-                    List.of(), java.util.OptionalDouble.of(65536.0), 5.0));
+            tb.onStep(new StepResult(0, 0.5, 0.1, new StepResult.Gradients(4.0, 4.0, false, 1.0),
+                    Optional.of(new Skip(SkipReason.FP16_OVERFLOW, "fp16 gradient overflow: loss scale lowered to 32768")),
+                    Optional.empty(), new StepResult.Diagnostics(Optional.empty(), List.of(), java.util.OptionalDouble.of(65536.0)),
+                    5.0));
             file = tb.file();
         }
         Map<String, Double> scalars = scalarsAt(EventFileReader.readAll(file), 0);
