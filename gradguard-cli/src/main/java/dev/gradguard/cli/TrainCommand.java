@@ -204,7 +204,9 @@ public final class TrainCommand implements Callable<Integer> {
      * @throws CheckpointException when the run has no config.json, so there is nothing to resume
      */
     private static Path resumableConfig(Path dir) {
-        if (!RunDirectory.isRun(dir)) {
+        // a data-parallel rank other than 0 only reads the run; rank 0 checks the directory for every rank
+        boolean mainRank = !DistEnv.isLaunched(System.getenv()) || DistEnv.fromEnvironment().isMain();
+        if (mainRank && !RunDirectory.isRun(dir)) {
             throw new IllegalArgumentException("--resume: " + dir + " is not a gradguard run (no "
                     + RunDirectory.MARKER + " marker), so there is nothing to resume");
         }

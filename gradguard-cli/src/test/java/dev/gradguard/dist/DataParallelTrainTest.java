@@ -169,7 +169,8 @@ class DataParallelTrainTest {
         assertTrue(launcher.exitValue() != 0, text);
         java.util.regex.Matcher r0 = java.util.regex.Pattern.compile("\\[rank 0\\] Training stopped after (\\d+) steps"
                 + " \\(another data-parallel rank was asked to stop\\)").matcher(text);
-        java.util.regex.Matcher r1 = java.util.regex.Pattern.compile("\\[rank 1\\] rank 1 stopped after (\\d+) steps").matcher(text);
+        java.util.regex.Matcher r1 = java.util.regex.Pattern.compile("\\[rank 1\\] Training stopped after (\\d+) steps"
+                + " \\(interrupted by a signal\\)").matcher(text);
         assertTrue(r0.find() && r1.find(), text);
         long steps = Long.parseLong(r0.group(1));
         assertEquals(steps, Long.parseLong(r1.group(1)), "both ranks stopped before the same step");

@@ -83,6 +83,8 @@ final class SessionCheckpoints implements TrainingListener {
      */
     LoadedCheckpoint newestValid() {
         LatestCheckpoint latest = store.latestValid();
+        // every rank says what it found before any rank gives up, so that none waits for another in vain
+        agreeOnCheckpoint(latest.checkpoint(), "resume from");
         if (latest.checkpoint().isEmpty()) {
             List<SkippedCheckpoint> damaged = latest.skipped().stream()
                     .filter(c -> c.path().getFileName().toString().startsWith("step-")).toList();
@@ -97,7 +99,6 @@ final class SessionCheckpoints implements TrainingListener {
         for (SkippedCheckpoint skipped : latest.skipped()) {
             LOG.log(Level.WARNING, "skipping checkpoint " + skipped);
         }
-        agreeOnCheckpoint(latest.checkpoint(), "resume from");
         return latest.checkpoint().get();
     }
 
