@@ -161,6 +161,12 @@ public final class TrainCommand implements Callable<Integer> {
             PrintStream text = json ? System.err : System.out;
             text.println(result.sentence());
             text.println("Run directory: " + dir);
+            if (result.runDirectory().isPresent() && result.rank() == 0) {
+                text.println(result.stoppedEarly() || result.interrupted()
+                        ? "Next: continue it with 'gradguard train --resume --out " + dir + "', or look at it with "
+                                + "'gradguard report " + dir + "'"
+                        : "Next: 'gradguard report " + dir + "' for the charts, or 'tensorboard --logdir " + dir + "'");
+            }
             if (json) {
                 System.out.println(Json.pretty().writeValueAsString(result.summary()));
             }

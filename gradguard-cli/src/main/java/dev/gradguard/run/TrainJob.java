@@ -30,6 +30,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
@@ -139,7 +141,13 @@ public final class TrainJob {
                     .evaluation(m -> task.evaluate(onDevice(m, device)));
             settings.tensorboard().ifPresent(builder::tensorBoardDirectory);
             if (parallel.isMain() && progress != null) {
-                builder.listener(new ConsoleProgress(progress, terminal));
+                builder.listener(new ConsoleProgress(progress, terminal, List.of(
+                        String.format(Locale.ROOT, "gradguard: %s %s/%s, %,d parameters, on %s with %d thread(s)%s, into %s",
+                                resume ? "resuming" : "training", task.name(), modelName,
+                                Parameters.of(model.module()).numel(), Devices.name(device), Torch.threads(),
+                                parallel.worldSize() > 1 ? " x " + parallel.worldSize() + " ranks" : "", out),
+                        "gradguard: watch it: tensorboard --logdir " + out + "   (or: gradguard serve "
+                                + out.toAbsolutePath().getParent() + ")")));
             }
             try (TrainingSession session = builder.build()) {
                 SessionResult result = session.run(settings.steps());

@@ -241,4 +241,21 @@ class TrainCommandTest {
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("nospike"), "--rollback", "3"));
         assertTrue(console.err().contains("--rollback needs a spike guard in --clip"), console.err());
     }
+
+    @Test
+    void aRunThatClipsHardOnMostStepsStaysCalmOnTheConsoleAndSaysWhatToDoNext() throws Exception {
+        Path dir = tmp.resolve("calm");
+        // adding at its default learning rate clips hard (coefficient < 0.1) on most steps
+        assertEquals(0, Main.run("train", "--task", "adding", "--steps", "300", "--length", "20", "--eval-samples", "200",
+                "--threads", "1", "--out", dir.toString()), console.err());
+        List<String> err = console.err().lines().toList();
+        long troubled = Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> l.contains("\"attribution\""))
+                .count();
+        assertTrue(troubled > 30, "the run really is troubled on many steps: " + troubled);
+        assertTrue(err.size() <= 30, err.size() + " lines:\n" + console.err());
+        assertTrue(err.get(0).startsWith("gradguard: training adding/"), err.get(0));
+        assertTrue(err.get(0).contains(" parameters, on cpu with 1 thread(s), into " + dir), err.get(0));
+        assertTrue(err.get(1).startsWith("gradguard: watch it: tensorboard --logdir " + dir), err.get(1));
+        assertTrue(console.out().contains("Next: 'gradguard report " + dir + "'"), console.out());
+    }
 }
