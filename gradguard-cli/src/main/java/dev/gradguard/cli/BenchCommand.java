@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code gradguard bench}: benchmarks that print ratios measured side by side in one run. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench",
+        header = "Measure clipping and training-step speed, side by side.", mixinStandardHelpOptions = true,
         description = "Benchmarks: medians of interleaved repeats, ratios measured side by side in one run.",
         subcommands = {BenchCommand.Clip.class, BenchCommand.Step.class, BenchCommand.Dist.class})
 public final class BenchCommand {

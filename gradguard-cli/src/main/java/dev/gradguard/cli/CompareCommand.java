@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code gradguard compare}: a grid of clip policies x seeds, each run isolated in its own JVM. */
-@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "compare",
+        header = "Train one task under several clip policies and seeds, side by side.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Train the same task under several clip policies and seeds, in parallel (one thread per run, each",
             "run in its own JVM so one crash does not stop the others), and write compare.json, compare.md and",

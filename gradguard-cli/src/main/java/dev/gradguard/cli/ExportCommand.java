@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code gradguard export}: a run's weights as a file PyTorch loads. */
-@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "export",
+        header = "Write a run's weights as a safetensors file that PyTorch loads.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Write a run's weights as a safetensors file that PyTorch loads.",
             "The names are the model's named_parameters() names, float32 stays float32, and the metadata holds the "

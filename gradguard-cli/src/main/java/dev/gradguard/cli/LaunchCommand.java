@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code gradguard launch}: starts the worker JVMs of a data-parallel job, torchrun-style. */
-@Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "launch",
+        header = "Start data-parallel workers, like torchrun.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Start N worker JVMs running 'gradguard <args after -->', each with torchrun's environment:",
             "RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, and GRADGUARD_THREADS",

@@ -18,7 +18,11 @@ public final class Main {
     /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
     public static int run(String... args) {
         ConsoleLog.install();
+        // the help texts name the defaults through ${gradguard.default.KEY}, from the one place they are defined
+        dev.gradguard.run.TrainSettings.defaults().asMap()
+                .forEach((key, value) -> System.setProperty("gradguard.default." + key, String.valueOf(value)));
         CommandLine cli = new CommandLine(new Main());
+        cli.setUsageHelpAutoWidth(true);
         cli.setExecutionExceptionHandler(new ErrorHandler());
         cli.setParameterExceptionHandler(new ErrorHandler.Usage());
         return cli.execute(args);

@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code gradguard report}: a self-contained HTML report of a run or a comparison. */
-@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "report",
+        header = "Write a self-contained HTML report of a run or a comparison.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Write a self-contained HTML report (it opens offline: charts inline as SVG, nothing fetched) of a",
             "train run directory (loss, gradient norms before and after clipping with the threshold, clip rate,",

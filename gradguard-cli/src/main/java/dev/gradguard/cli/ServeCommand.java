@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code gradguard serve}: a live, read-only web dashboard of the runs in a directory. */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "serve",
+        header = "Serve a live, read-only dashboard of the runs in a directory.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Serve a read-only web dashboard of the runs in RUNS_DIR (each subdirectory with a metrics.jsonl):",
             "a list of the runs, and per run its loss, gradient norms, clip rate and learning rate, updated live",

@@ -19,45 +19,47 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code gradguard train}: trains a built-in task with the guarded loop and writes a run directory. */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train",
+        header = "Train a model with guarded steps: clipping, no NaN in the weights.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Train a model with the guarded loop: gradient clipping, a guard that never lets NaN or inf reach",
-            "the weights, metrics in <out>/metrics.jsonl and a summary in <out>/summary.json.",
-            "With no flags it runs the default job (about a minute on 2 cores) and says whether the model learned.",
-            "Settings come from built-in defaults, then --config FILE (YAML or JSON, same keys as the flags",
-            "without '--'), then flags."},
-        footer = {"", "Exit codes: 0 done, 2 bad flags/config, 3 bad data, 4 bad checkpoint, 5 stopped after too many",
-            "non-finite steps, 130/143 stopped by SIGINT/SIGTERM (a checkpoint is saved first; 143 also for a",
-            "data-parallel rank stopped because another rank was signalled)."})
+            "Trains with the guarded loop: gradient clipping, a guard that never lets NaN or inf reach the weights, "
+                    + "metrics in <out>/metrics.jsonl and a summary in <out>/summary.json. With no flags it runs the "
+                    + "default job (the README gives its measured time) and says whether the model learned.",
+            "Settings come from built-in defaults, then --config FILE (YAML or JSON, the flags' names without "
+                    + "'--'), then flags."},
+        footer = {"", "Exit codes: 0 done, 2 bad flags, config or run directory, 3 bad data, 4 no valid checkpoint "
+                + "or a run file that cannot be written, 5 stopped after too many non-finite steps, 130/143 stopped "
+                + "by SIGINT/SIGTERM (a checkpoint is saved first; 143 also for a data-parallel rank stopped because "
+                + "another rank was signalled)."})
 public final class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm")
+    @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm (default: ${gradguard.default.task})")
     String task;
     @Option(names = "--model", paramLabel = "NAME", description = "rnn, lstm or gru (default: the task's)")
     String model;
-    @Option(names = "--steps", paramLabel = "N", description = "training steps")
+    @Option(names = "--steps", paramLabel = "N", description = "training steps (default: ${gradguard.default.steps})")
     String steps;
-    @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch")
+    @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch (default: ${gradguard.default.batch-size})")
     String batchSize;
-    @Option(names = "--lr", paramLabel = "LR", description = "learning rate")
+    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default: ${gradguard.default.lr})")
     String lr;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, adam or adamw (PyTorch's defaults)")
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, adam or adamw, with PyTorch's defaults (default: ${gradguard.default.optimizer})")
     String optimizer;
-    @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum")
+    @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum (default: ${gradguard.default.momentum})")
     String momentum;
-    @Option(names = "--nesterov", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "Nesterov momentum for SGD")
+    @Option(names = "--nesterov", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "Nesterov momentum for SGD (default: false)")
     String nesterov;
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "weight decay (decoupled for adamw)")
+    @Option(names = "--weight-decay", paramLabel = "WD", description = "weight decay, decoupled for adamw (default: PyTorch's, 0 for sgd and adam, 0.01 for adamw)")
     String weightDecay;
-    @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX[:P], value:V, agc:FACTOR, autoclip:P[:WINDOW], zclip[:Z], spike[:K], loss-spike[:K], spike-abs:T; chain with ',' (e.g. spike:6,zclip)")
+    @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX[:P], value:V, agc:FACTOR, autoclip:P[:WINDOW], zclip[:Z], spike[:K], loss-spike[:K], spike-abs:T; chain with ',' (e.g. spike:6,zclip) (default: ${gradguard.default.clip})")
     String clip;
-    @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers")
+    @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers (default: ${gradguard.default.controller})")
     String controller;
-    @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]")
+    @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]] (default: ${gradguard.default.schedule})")
     String schedule;
-    @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data")
+    @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data (default: ${gradguard.default.seed})")
     String seed;
-    @Option(names = "--init-from", paramLabel = "FILE", description = "start from the weights in a .safetensors file (from gradguard export, or PyTorch's safetensors.torch.save_file with the model's names) instead of the seed's")
+    @Option(names = "--init-from", paramLabel = "FILE", description = "start from the weights in a .safetensors file (from gradguard export, or PyTorch's safetensors.torch.save_file with the model's names) instead of the seed's (default: none)")
     String initFrom;
     @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: the machine's cores)")
     String threads;
@@ -71,19 +73,19 @@ public final class TrainCommand implements Callable<Integer> {
     String lossScaleGrowthInterval;
     @Option(names = "--flush-denormal", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "flush denormal floats to zero, torch.set_flush_denormal (default true: denormals slow CPU math tens of times)")
     String flushDenormal;
-    @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last)")
+    @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last) (default: 1)")
     String accumulate;
-    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model")
+    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model (default: the task's: 32 for adding and temporal-order, 128 for charlm)")
     String hidden;
-    @Option(names = "--length", paramLabel = "T", description = "sequence length (adding, temporal-order) or window (charlm)")
+    @Option(names = "--length", paramLabel = "T", description = "sequence length (adding, temporal-order) or window (charlm) (default: the task's: 30 for adding, 100 for temporal-order, 64 for charlm)")
     String length;
-    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file for charlm")
+    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file for charlm (required there)")
     String data;
-    @Option(names = "--eval-samples", paramLabel = "N", description = "held-out sequences for evaluation")
+    @Option(names = "--eval-samples", paramLabel = "N", description = "held-out sequences for evaluation (default: ${gradguard.default.eval-samples})")
     String evalSamples;
     @Option(names = "--max-nonfinite", paramLabel = "N", description = "stop after N consecutive non-finite steps (default 20)")
     String maxNonfinite;
-    @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work")
+    @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work (default: none)")
     String injectNonfinite;
 
     @Option(names = "--grad-buffer", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "bind gradients into one flat buffer per device and dtype, so clipping runs at memory speed (default true)")
@@ -109,11 +111,11 @@ public final class TrainCommand implements Callable<Integer> {
             description = "serve a live dashboard of the runs next to this one on 127.0.0.1:PORT (default 6007) while training")
     Integer dashboard;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with the same keys as the flags")
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with the flags' names as keys (default: none)")
     Path config;
     @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<task>-<time>)")
     Path out;
-    @Option(names = "--overwrite", description = "replace the outputs of a run already in --out")
+    @Option(names = "--overwrite", description = "replace an earlier gradguard run in --out (only the files it wrote; a directory that is not a run is refused)")
     boolean overwrite;
     @Option(names = "--json", description = "print summary.json on standard output")
     boolean json;
