@@ -43,7 +43,10 @@ import org.bytedeco.pytorch.global.torch;
  *       back only when an update is undone. SGD without momentum keeps no state, and this copy is skipped;</li>
  *   <li>the check: one read of every parameter and one host sync.</li>
  * </ul>
- * {@code gradguard bench step} measures the whole guarded step against a bare loop.
+ * {@code gradguard bench step} measures the guarded step with and without this check side by side
+ * ({@code Trainer.Builder.checkUpdate(false)} turns it off); the README gives the measured share. No cheaper
+ * exact restore is known with the Java binding: it exposes no accessor to the optimizer state, so the state
+ * can be neither copied tensor by tensor nor checked before the step commits it.
  *
  * <p>Not covered: a non-finite value that the optimizer writes into its state but not (yet) into the
  * parameters, such as Adam's second moment overflowing float32 where the update itself stays finite. It is
