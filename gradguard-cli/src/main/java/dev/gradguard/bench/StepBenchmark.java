@@ -38,9 +38,11 @@ import org.bytedeco.pytorch.global.torch;
  * {@code gradguard bench step}: what the full guard costs in a whole training step of real models. For
  * each model, a bare loop (zero the gradients, forward, loss, backward, optimizer step: what a user writes
  * without gradguard) and the gradguard {@link Trainer} with the full guard (norm clipping, the non-finite
- * guard, {@code metrics.jsonl}) train two copies of the same model on the same fixed batch, interleaved
- * step by step in one run, so that machine noise hits both arms alike. The overhead is the ratio of the
- * median step times, in percent.
+ * guard, {@code metrics.jsonl}) train copies of the same model on the same fixed batch, interleaved
+ * step by step in one run, so that machine noise hits the arms alike. The overhead is the ratio of the
+ * median step times, in percent. A third arm, the same trainer without the update check
+ * ({@link Trainer.Builder#checkUpdate}), gives what that check (a copy of the parameters and of the
+ * optimizer state before each optimizer step, and a finiteness check after it) costs within the guarded step.
  *
  * <p>Both arms run on the device the options name: the models are built on the CPU from the same seed and
  * moved there, and the batch is made on the CPU and copied there once. On a GPU each timed step starts and
@@ -83,7 +85,8 @@ public final class StepBenchmark {
      * the guard's overhead in percent.
      */
     public record Result(String device, String model, String shape, long parameters, int steps, double bareMedianMs,
-            double guardedMedianMs, double overheadPercent, double pairedOverheadPercent) {
+            double guardedMedianMs, double overheadPercent, double pairedOverheadPercent, double uncheckedMedianMs,
+            double checkPercent, double pairedCheckPercent) {
 
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -96,6 +99,9 @@ public final class StepBenchmark {
             m.put("guarded_median_ms", guardedMedianMs);
             m.put("overhead_percent", overheadPercent);
             m.put("paired_overhead_percent", pairedOverheadPercent);
+            m.put("unchecked_median_ms", uncheckedMedianMs);
+            m.put("update_check_percent", checkPercent);
+            m.put("paired_update_check_percent", pairedCheckPercent);
             return m;
         }
     }
@@ -151,46 +157,63 @@ public final class StepBenchmark {
         torch.manual_seed(1);
         Model guarded = w.model().get();
         guarded.module().to(device, false);
+        torch.manual_seed(1);
+        Model uncheckedModel = w.model().get();
+        uncheckedModel.module().to(device, false);
         Optimizer bareOptimizer = Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(bare.module()));
 
-        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile)) {
-            Trainer trainer = Trainer.builder()
-                    .model(guarded)
-                    .data(BatchSource.repeating(batch))
-                    .loss(w.loss())
-                    .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(guarded.module())))
-                    .schedule(Schedules.parse("constant", 1e-4, Long.MAX_VALUE))
-                    .pipeline(ClipPolicies.parse("norm:1.0"))
-                    .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
-                    .listener(metrics)
-                    .device(device)
-                    .build();
+        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile);
+                MetricsJsonlWriter uncheckedMetrics = new MetricsJsonlWriter(
+                        metricsFile.resolveSibling("unchecked-" + metricsFile.getFileName()));
+                Trainer trainer = guardedTrainer(guarded, batch, w, metrics, device, true);
+                Trainer unchecked = guardedTrainer(uncheckedModel, batch, w, uncheckedMetrics, device, false)) {
+            Runnable bareStep = () -> bareStep(bare, bareOptimizer, batch, w.loss());
+            List<Runnable> arms = List.of(bareStep, trainer::step, unchecked::step);
             for (int i = 0; i < options.warmup(); i++) {
-                bareStep(bare, bareOptimizer, batch, w.loss());
-                trainer.step();
+                arms.forEach(Runnable::run);
             }
-            double[] bareMs = new double[options.steps()];
-            double[] guardedMs = new double[options.steps()];
+            double[][] ms = new double[arms.size()][options.steps()];
             for (int i = 0; i < options.steps(); i++) {
-                // alternate which arm goes first, so neither always runs on a warmer cache
-                if (i % 2 == 0) {
-                    bareMs[i] = time(device, () -> bareStep(bare, bareOptimizer, batch, w.loss()));
-                    guardedMs[i] = time(device, trainer::step);
-                } else {
-                    guardedMs[i] = time(device, trainer::step);
-                    bareMs[i] = time(device, () -> bareStep(bare, bareOptimizer, batch, w.loss()));
+                // rotate which arm goes first, so that none always runs on a warmer cache
+                for (int k = 0; k < arms.size(); k++) {
+                    int arm = (i + k) % arms.size();
+                    ms[arm][i] = time(device, arms.get(arm));
                 }
             }
-            double[] ratios = new double[options.steps()];
-            for (int i = 0; i < ratios.length; i++) {
-                ratios[i] = guardedMs[i] / bareMs[i];
-            }
-            double bareMedian = Stats.median(bareMs);
-            double guardedMedian = Stats.median(guardedMs);
+            double bareMedian = Stats.median(ms[0]);
+            double guardedMedian = Stats.median(ms[1]);
+            double uncheckedMedian = Stats.median(ms[2]);
             return new Result(Devices.name(device), w.name(), w.shape(), Parameters.of(bare.module()).numel(),
                     options.steps(), bareMedian, guardedMedian, 100 * (guardedMedian / bareMedian - 1),
-                    100 * (Stats.median(ratios) - 1));
+                    100 * (pairedRatio(ms[1], ms[0]) - 1), uncheckedMedian,
+                    100 * (guardedMedian / uncheckedMedian - 1), 100 * (pairedRatio(ms[1], ms[2]) - 1));
         }
+    }
+
+    /** The median of the step-by-step ratios {@code a[i] / b[i]}. */
+    private static double pairedRatio(double[] a, double[] b) {
+        double[] ratios = new double[a.length];
+        for (int i = 0; i < ratios.length; i++) {
+            ratios[i] = a[i] / b[i];
+        }
+        return Stats.median(ratios);
+    }
+
+    /** The gradguard trainer with the full guard, with or without the update check. */
+    private static Trainer guardedTrainer(Model model, Batch batch, Workload w, MetricsJsonlWriter metrics, Device device,
+            boolean checkUpdate) {
+        return Trainer.builder()
+                .model(model)
+                .data(BatchSource.repeating(batch))
+                .loss(w.loss())
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(model.module())))
+                .schedule(Schedules.parse("constant", 1e-4, Long.MAX_VALUE))
+                .pipeline(ClipPolicies.parse("norm:1.0"))
+                .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
+                .listener(metrics)
+                .device(device)
+                .checkUpdate(checkUpdate)
+                .build();
     }
 
     /** The loop a user writes without gradguard. */
@@ -215,13 +238,16 @@ public final class StepBenchmark {
     public static String table(List<Result> results, Options options) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT,
-                "%nFull guard vs bare loop on %s, %d interleaved steps per arm, %d thread(s), medians%n%n",
+                "%nFull guard vs bare loop on %s, %d interleaved steps per arm, %d thread(s), medians; update check:"
+                        + " the guarded step against the same step without it%n%n",
                 Devices.name(options.device()), options.steps(), options.threads()));
-        s.append("| model | shape | parameters | bare ms | guarded ms | overhead | paired overhead |\n");
-        s.append("|---|---|---:|---:|---:|---:|---:|\n");
+        s.append("| model | shape | parameters | bare ms | guarded ms | overhead | paired overhead"
+                + " | unchecked ms | update check | paired update check |\n");
+        s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {
-            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %+.2f%% | %+.2f%% |%n", r.model(), r.shape(),
-                    r.parameters(), r.bareMedianMs(), r.guardedMedianMs(), r.overheadPercent(), r.pairedOverheadPercent()));
+            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %+.2f%% | %+.2f%% | %.2f | %+.2f%% | %+.2f%% |%n",
+                    r.model(), r.shape(), r.parameters(), r.bareMedianMs(), r.guardedMedianMs(), r.overheadPercent(),
+                    r.pairedOverheadPercent(), r.uncheckedMedianMs(), r.checkPercent(), r.pairedCheckPercent()));
         }
         return s.toString();
     }

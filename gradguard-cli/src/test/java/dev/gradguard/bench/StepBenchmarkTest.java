@@ -38,6 +38,10 @@ class StepBenchmarkTest {
         assertEquals(2, r.steps());
         assertTrue(r.bareMedianMs() > 0 && r.guardedMedianMs() > 0, r.toString());
         assertTrue(Double.isFinite(r.overheadPercent()) && Double.isFinite(r.pairedOverheadPercent()), r.toString());
+        assertTrue(r.uncheckedMedianMs() > 0, r.toString());
+        assertEquals(100 * (r.guardedMedianMs() / r.uncheckedMedianMs() - 1), r.checkPercent(), 1e-9);
+        assertTrue(Double.isFinite(r.pairedCheckPercent()), r.toString());
+        assertEquals(r.checkPercent(), r.toMap().get("update_check_percent"));
         assertEquals("cpu", r.toMap().get("device"));
 
         String table = printed.toString(StandardCharsets.UTF_8);

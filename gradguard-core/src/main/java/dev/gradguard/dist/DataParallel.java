@@ -4,6 +4,7 @@ import dev.gradguard.clip.GradBuffer;
 import dev.gradguard.model.Parameters;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,7 +29,9 @@ import org.bytedeco.pytorch.global.torch;
  *   <li>after the guard's decision, before the optimizer step:
  *       {@code apply = agreeAll(decision.applyUpdate())}, so a step skipped on one rank (a non-finite loss
  *       there) is skipped on all; the averaged gradients are then already non-finite everywhere, but a
- *       loss-based decision is per rank;</li>
+ *       loss-based decision is per rank. {@link #agree} does this and finds out in the same all-reduce
+ *       whether some parameter received no gradient on any rank; {@link #missingEverywhere} then says which,
+ *       for the optimizer step to leave out;</li>
  *   <li>the loss to log: {@link #average(double)} of the step's loss (one more tiny all-reduce);</li>
  *   <li>metrics, checkpoints and console output only where {@link #isMain()}; a check that the ranks did
  *       not drift: {@code gatherChecksums(parameters.checksum())} now and then.</li>
@@ -241,20 +244,55 @@ public final class DataParallel implements AutoCloseable {
      *
      * @param applyEverywhere every rank applies the update
      * @param stopAnywhere some rank was asked to stop
+     * @param allReceivedSomewhere on some rank every parameter received a gradient, so no parameter went
+     *     without one on every rank (and {@link #missingEverywhere} need not be asked)
      */
-    public record Agreement(boolean applyEverywhere, boolean stopAnywhere) {
+    public record Agreement(boolean applyEverywhere, boolean stopAnywhere, boolean allReceivedSomewhere) {
     }
 
     /**
-     * {@link #agreeAll}{@code (apply)} and {@link #anyTrue}{@code (stop)} in one two-element all-reduce: a
-     * step's collectives are few, since each costs about 0.2 ms over loopback.
+     * {@link #agreeAll}{@code (apply)}, {@link #anyTrue}{@code (stop)} and {@link #anyTrue}{@code (allReceived)}
+     * in one three-element all-reduce: a step's collectives are few, since each costs about 0.2 ms over
+     * loopback.
+     *
+     * @param allReceived whether every parameter that requires grad received a gradient in this step here
      */
-    public Agreement agree(boolean apply, boolean stop) {
+    public Agreement agree(boolean apply, boolean stop, boolean allReceived) {
         if (group == null) {
-            return new Agreement(apply, stop);
+            return new Agreement(apply, stop, allReceived);
         }
-        double[] flags = group.allReduce(new double[] {apply ? 0 : 1, stop ? 1 : 0}, DistGroup.Op.MAX);
-        return new Agreement(flags[0] == 0, flags[1] == 1);
+        double[] flags = group.allReduce(new double[] {apply ? 0 : 1, stop ? 1 : 0, allReceived ? 1 : 0},
+                DistGroup.Op.MAX);
+        return new Agreement(flags[0] == 0, flags[1] == 1, flags[2] == 1);
+    }
+
+    /**
+     * The parameters that received no gradient on any rank, the same set on every rank: these are the ones
+     * PyTorch's DDP ({@code find_unused_parameters=True}) leaves without a gradient, so the optimizer skips
+     * them; a parameter that received one on some rank only has the average of that rank's gradient and the
+     * others' zeros, as in DDP. One all-reduce of {@code count} flags; ask only when
+     * {@link Agreement#allReceivedSomewhere()} is false, on every rank alike.
+     *
+     * @param missing this rank's parameters (indices below {@code count}) that received no gradient
+     * @param count the number of parameters
+     */
+    public BitSet missingEverywhere(BitSet missing, int count) {
+        Objects.requireNonNull(missing, "missing");
+        if (group == null) {
+            return (BitSet) missing.clone();
+        }
+        double[] flags = new double[count];
+        for (int i = missing.nextSetBit(0); i >= 0 && i < count; i = missing.nextSetBit(i + 1)) {
+            flags[i] = 1;
+        }
+        double[] everywhere = group.allReduce(flags, DistGroup.Op.MIN);
+        BitSet result = new BitSet(count);
+        for (int i = 0; i < count; i++) {
+            if (everywhere[i] == 1) {
+                result.set(i);
+            }
+        }
+        return result;
     }
 
     /** True on every rank when {@code local} is true on any rank (e.g. "stop now"). */

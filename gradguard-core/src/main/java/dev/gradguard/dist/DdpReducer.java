@@ -28,7 +28,10 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>A backward without {@link #beforeBackward()} (the earlier micro-batches of an accumulating step)
  * leaves the gradients local, as DDP's {@code no_sync()} does. Every parameter that requires a gradient
- * must receive one in every syncing backward ({@code find_unused_parameters} is off).
+ * must receive one in every syncing backward: {@code find_unused_parameters} is off, DDP's default, since
+ * turning it on makes the Reducer walk the autograd graph from the outputs at every step. A model with
+ * branches that some steps skip trains with {@link GradSync#FLAT}, where the trainer leaves a parameter that
+ * no rank's backward reached out of the update, as DDP with {@code find_unused_parameters=True} does.
  *
  * <p>The gradients are not turned into views of the Reducer's buckets ({@code gradient_as_bucket_view} is
  * off): they stay whatever tensors they were, e.g. views into the trainer's flat {@code GradBuffer}, and the
@@ -121,7 +124,7 @@ final class DdpReducer implements AutoCloseable {
         }
         return new IllegalStateException("DDP's Reducer: some parameter got no gradient in this step's backward, so its"
                 + " bucket was never averaged (unused parameters are not supported with --grad-sync reducer); use"
-                + " --grad-sync flat, which averages a missing gradient as zeros", e);
+                + " --grad-sync flat, which leaves a parameter no rank's backward reached out of the update", e);
     }
 
     private void check() {

@@ -4,6 +4,7 @@ import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.Optimizers;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -42,7 +43,10 @@ import org.bytedeco.pytorch.global.torch;
  *       back only when an update is undone. SGD without momentum keeps no state, and this copy is skipped;</li>
  *   <li>the check: one read of every parameter and one host sync.</li>
  * </ul>
- * {@code gradguard bench step} measures the whole guarded step against a bare loop.
+ * {@code gradguard bench step} measures the guarded step with and without this check side by side
+ * ({@code Trainer.Builder.checkUpdate(false)} turns it off); the README gives the measured share. No cheaper
+ * exact restore is known with the Java binding: it exposes no accessor to the optimizer state, so the state
+ * can be neither copied tensor by tensor nor checked before the step commits it.
  *
  * <p>Not covered: a non-finite value that the optimizer writes into its state but not (yet) into the
  * parameters, such as Adam's second moment overflowing float32 where the update itself stays finite. It is
@@ -54,6 +58,7 @@ final class CheckedUpdate {
     private final Parameters parameters;
     private final List<Tensor> saved = new ArrayList<>();
     private final boolean stateless;
+    private final boolean check;
     private final ByteArrayOutputStream stateBytes = new ByteArrayOutputStream();
 
     /** Where {@link #WRITER} writes, set around each {@code save_to} on the calling thread. */
@@ -72,12 +77,19 @@ final class CheckedUpdate {
         }
     }.retainReference();
 
-    CheckedUpdate(Parameters parameters, Optimizer optimizer) {
+    /**
+     * @param check whether to check the update at all; without the check a step only keeps the withheld
+     *     parameters out of the optimizer step, and copies nothing
+     */
+    CheckedUpdate(Parameters parameters, Optimizer optimizer, boolean check) {
         this.optimizer = optimizer;
         this.parameters = parameters;
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            for (Tensor p : parameters) {
-                saved.add(torch.empty_like(p).retainReference());
+        this.check = check;
+        if (check) {
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                for (Tensor p : parameters) {
+                    saved.add(torch.empty_like(p).retainReference());
+                }
             }
         }
         this.stateless = keepsNoState(optimizer);
@@ -86,12 +98,19 @@ final class CheckedUpdate {
     /**
      * Steps the optimizer at {@code lr} unless that would leave a parameter NaN or infinite.
      *
+     * @param withheld the indices (in {@link Parameters} order) of parameters that received no gradient in
+     *     this step, which the step leaves untouched
      * @return empty when the update was applied; otherwise what was not finite, with the parameters and the
      *     optimizer state as they were before the call
      */
-    Optional<String> step(double lr) {
+    Optional<String> step(double lr, BitSet withheld) {
         if (!(Double.isFinite(lr) && lr >= 0)) {
             return Optional.of("learning rate is " + lr + " (must be finite and >= 0)");
+        }
+        if (!check) {
+            Optimizers.setLr(optimizer, lr);
+            stepWithout(withheld);
+            return Optional.empty();
         }
         byte[] state = stateless ? null : saveState();
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -102,7 +121,7 @@ final class CheckedUpdate {
         Optimizers.setLr(optimizer, lr);
         Optional<String> nonFinite;
         try {
-            optimizer.step();
+            stepWithout(withheld);
             nonFinite = firstNonFinite();
         } catch (RuntimeException e) {
             // e.g. "value cannot be converted to type float without overflow" for lr beyond float32, thrown
@@ -120,6 +139,29 @@ final class CheckedUpdate {
             }
         }
         return nonFinite;
+    }
+
+    /**
+     * Steps the optimizer with the gradients of the {@code withheld} parameters undefined, as PyTorch's are
+     * after {@code zero_grad()} when no backward reached them: libtorch's optimizers skip such a parameter
+     * entirely (weight decay, momentum and step count alike). The very same gradient tensors are put back
+     * afterwards, so a gradient buffer's views stay bound.
+     */
+    private void stepWithout(BitSet withheld) {
+        List<Tensor> gradients = new ArrayList<>(withheld.cardinality());
+        for (int i = withheld.nextSetBit(0); i >= 0; i = withheld.nextSetBit(i + 1)) {
+            Tensor grad = parameters.get(i).mutable_grad();
+            gradients.add(new Tensor(grad));
+            grad.put(new Tensor());
+        }
+        try {
+            optimizer.step();
+        } finally {
+            int k = 0;
+            for (int i = withheld.nextSetBit(0); i >= 0; i = withheld.nextSetBit(i + 1)) {
+                parameters.get(i).mutable_grad().put(gradients.get(k++));
+            }
+        }
     }
 
     private static String firstLine(RuntimeException e) {

@@ -26,6 +26,7 @@ import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,10 @@ import org.bytedeco.pytorch.global.torch;
  * {@link GradBuffer} per (device, dtype), so backward accumulates straight into it and clipping costs one
  * reduction and at most one multiply per buffer ({@link Builder#gradBuffer(boolean)} turns it off). With
  * the buffer bound, {@code Optimizer.zero_grad()} throws on the views; the trainer zeroes the buffer itself.
+ * A parameter that a step's backward passes do not reach (a branch the forward pass did not take) holds a
+ * zero gradient then, where PyTorch's {@code zero_grad()} leaves {@code None}; the trainer records which
+ * parameters received a gradient (hooks on their gradient accumulators) and keeps the others out of the
+ * optimizer step, as PyTorch does, with or without the buffer.
  *
  * <p>Mixed precision ({@link Builder#precision}): the forward pass and the loss run under {@link Autocast} in
  * bfloat16 or float16, while parameters, gradients and optimizer state stay float32. With float16 a
@@ -87,6 +92,7 @@ public final class Trainer implements Stateful, AutoCloseable {
     private final Precision precision;
     private final GradScaler scaler;
     private final CheckedUpdate update;
+    private final GradientArrivals arrivals;
 
     private volatile String stopRequest;
     private String stopAfterStep;
@@ -117,7 +123,8 @@ public final class Trainer implements Stateful, AutoCloseable {
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         parallel.useGradSync(b.gradSync, parameters);
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
-        this.update = new CheckedUpdate(parameters, optimizer);
+        this.update = new CheckedUpdate(parameters, optimizer, b.checkUpdate);
+        this.arrivals = new GradientArrivals(parameters);
     }
 
     public static Builder builder() {
@@ -145,7 +152,9 @@ public final class Trainer implements Stateful, AutoCloseable {
      *       update that would leave a parameter NaN or infinite (or a learning rate that is not finite) is
      *       undone, parameters and optimizer state alike, and the step is skipped with reason
      *       {@link dev.gradguard.guard.SkipReason#UPDATE} (see {@link CheckedUpdate} for the cost); the
-     *       schedule advances only when the update was applied;</li>
+     *       schedule advances only when the update was applied. Parameters that no backward of the step
+     *       reached (on any rank) are left out of the update, as PyTorch's optimizers skip a parameter whose
+     *       gradient is {@code None}: no weight decay, momentum or step count for them;</li>
      *   <li>on skipped and hard-clipped steps, the layers the trouble came from are found;</li>
      *   <li>in fp16, the loss scale is updated: lowered after an overflow, raised after a growth interval of
      *       finite steps;</li>
@@ -192,13 +201,14 @@ public final class Trainer implements Stateful, AutoCloseable {
 
             // an fp16 overflow lowers the scale and skips the step; at the scale's floor it is a divergence
             boolean calibrating = overflow && !scaler.atFloor();
-            GuardDecision decision = unanimous(guard.decide(current, loss, clip,
-                    calibrating ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()));
+            Decision agreed = unanimous(guard.decide(current, loss, clip,
+                    calibrating ? OptionalDouble.of(scaler.nextScale()) : OptionalDouble.empty()), arrivals.missing());
+            GuardDecision decision = agreed.guard();
 
             double lr = schedule.lr() * controller.lrScale();
             if (decision.applyUpdate()) {
-                // the same on every rank: same weights, gradients, optimizer state and learning rate
-                decision = guard.afterUpdate(current, update.step(lr));
+                // the same on every rank: same weights, gradients, optimizer state, learning rate and unused set
+                decision = guard.afterUpdate(current, update.step(lr, agreed.unused()));
             }
             if (decision.applyUpdate()) {
                 schedule.afterUpdate(loss);
@@ -294,24 +304,39 @@ public final class Trainer implements Stateful, AutoCloseable {
     }
 
     /**
-     * A skip on any rank is a skip on every rank, so the replicas never drift apart. The same one all-reduce
-     * carries any rank's stop request, which {@link #run} acts on before the next step.
+     * The guard's decision and the parameters the update leaves out, as every rank agreed them.
+     *
+     * @param unused the parameters that received no gradient on any rank
      */
-    private GuardDecision unanimous(GuardDecision local) {
+    private record Decision(GuardDecision guard, BitSet unused) {
+    }
+
+    /**
+     * A skip on any rank is a skip on every rank, so the replicas never drift apart. The same one all-reduce
+     * carries any rank's stop request, which {@link #run} acts on before the next step, and whether some
+     * parameter received no gradient on every rank; only then does a second all-reduce say which.
+     *
+     * @param missing the parameters that received no gradient in this step on this rank
+     */
+    private Decision unanimous(GuardDecision local, BitSet missing) {
         String request = stopRequest;
-        DataParallel.Agreement agreed = parallel.agree(local.applyUpdate(), request != null);
+        DataParallel.Agreement agreed = parallel.agree(local.applyUpdate(), request != null, missing.isEmpty());
         if (agreed.stopAnywhere() && request == null && parallel.worldSize() > 1) {
             stopRequest = "another data-parallel rank was asked to stop";
         }
         agreedStop = agreed.stopAnywhere();
-        if (agreed.applyEverywhere() || !local.applyUpdate()) {
-            return local;
-        }
-        return guard.peerSkipped();
+        BitSet unused = agreed.allReceivedSomewhere() ? new BitSet()
+                : parallel.missingEverywhere(missing, parameters.size());
+        GuardDecision decision = agreed.applyEverywhere() || !local.applyUpdate() ? local : guard.peerSkipped();
+        return new Decision(decision, unused);
     }
 
-    /** Zeroes the gradients in place: the flat buffers when bound, else every gradient tensor. */
+    /**
+     * Zeroes the gradients in place: the flat buffers when bound, else every gradient tensor; and forgets which
+     * parameters received one, so that those this step's backward passes do not reach stay out of its update.
+     */
     private void zeroGradients() {
+        arrivals.reset();
         if (buffer.isPresent()) {
             buffer.get().zero();
         } else {
@@ -434,11 +459,13 @@ public final class Trainer implements Stateful, AutoCloseable {
 
     /**
      * Unbinds the gradient buffer: every parameter gets a gradient tensor of its own again, so the model can be
-     * trained by plain libtorch code afterwards ({@code Optimizer.zero_grad()} included). The trainer must not
-     * step after this.
+     * trained by plain libtorch code afterwards ({@code Optimizer.zero_grad()} included), and removes the hooks
+     * that record which parameters receive gradients (a trainer that is never closed leaves them on the model's
+     * parameters, and one small object per parameter in memory). The trainer must not step after this.
      */
     @Override
     public void close() {
+        arrivals.close();
         buffer.ifPresent(GradBuffer::unbind);
     }
 
@@ -462,6 +489,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         private Device device = new Device("cpu");
         private Precision precision = Precision.FP32;
         private GradScaler scaler;
+        private boolean checkUpdate = true;
 
         private Builder() {
         }
@@ -577,6 +605,18 @@ public final class Trainer implements Stateful, AutoCloseable {
                 return GradScaler.disabled();
             }
             return scaler != null ? scaler : GradScaler.withDefaults();
+        }
+
+        /**
+         * Whether the optimizer step is checked (default true): with the check, an update that would leave a
+         * parameter NaN or infinite is undone and the step skipped with reason
+         * {@link dev.gradguard.guard.SkipReason#UPDATE}; without it such an update reaches the weights, and
+         * the step saves the copy of the parameters and optimizer state the check needs (see
+         * {@code gradguard bench step} for what that costs).
+         */
+        public Builder checkUpdate(boolean enabled) {
+            this.checkUpdate = enabled;
+            return this;
         }
 
         /** Micro-batches per step, at least 1; gradients are clipped once, after the last. */

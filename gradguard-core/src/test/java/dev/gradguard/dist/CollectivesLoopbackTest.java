@@ -71,6 +71,12 @@ class CollectivesLoopbackTest {
     }
 
     @Test
+    void aParameterUnusedOnEveryRankIsLeftOutOfTheUpdateAsInPyTorch() throws Exception {
+        String text = launchWorkers("unused-branch");
+        assertTrue(text.contains("[rank 0] OK unused-branch") && text.contains("[rank 1] OK unused-branch"), text);
+    }
+
+    @Test
     void aDeadPeerMakesTheOtherFailWithinTheTimeout() throws Exception {
         int port = freePort();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");

@@ -25,6 +25,7 @@ public final class DistWorkerMain {
             case "data-parallel" -> dataParallel(env);
             case "reducer" -> reducer(env);
             case "reducer-unused" -> reducerUnused(env);
+            case "unused-branch" -> unusedBranch(env);
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.exit(0);
@@ -265,6 +266,84 @@ public final class DistWorkerMain {
             } catch (CollectiveException e) {
                 System.out.println("FAILED_AFTER_MS " + (System.nanoTime() - t0) / 1_000_000 + " " + e.getMessage());
             }
+        }
+    }
+
+    /** out = a(x), plus b(x) where the input's last column is set (read from the first row). */
+    static final class Branchy extends org.bytedeco.pytorch.Module implements dev.gradguard.model.Model {
+        final org.bytedeco.pytorch.LinearImpl a = register_module("a", new org.bytedeco.pytorch.LinearImpl(3, 2));
+        final org.bytedeco.pytorch.LinearImpl b = register_module("b", new org.bytedeco.pytorch.LinearImpl(3, 2));
+
+        @Override
+        public org.bytedeco.pytorch.Module module() {
+            return this;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor features = x.narrow(1, 0, 3);
+            Tensor out = a.forward(features);
+            return x.get(0).get(3).item_double() != 0 ? out.add(b.forward(features)) : out;
+        }
+    }
+
+    /** Rank {@code rank}'s batch at {@code step}: b is used by no rank at step 0, by rank 0 only at 1, by both at 2. */
+    private static dev.gradguard.data.Batch branchBatch(int rank, int step) {
+        boolean usesB = step == 2 || (step == 1 && rank == 0);
+        Tensor x = torch.cat(new org.bytedeco.pytorch.TensorVector(randn(50 + 10L * step + rank, 4, 3),
+                torch.full(new long[] {4, 1}, new org.bytedeco.pytorch.Scalar(usesB ? 1.0 : 0.0))), 1);
+        return new dev.gradguard.data.Batch(x.retainReference(), randn(70 + 10L * step + rank, 4, 2).retainReference());
+    }
+
+    /**
+     * Three AdamW steps of the guarded trainer on a model with a branch that a rank's batch may skip, against
+     * plain libtorch with PyTorch's semantics on one process: the loss is the mean of both ranks' losses,
+     * gradients are set to none before each step, so a parameter that no rank used has none and AdamW skips
+     * it (as DDP with find_unused_parameters=True leaves it). Both ranks must end bit-identical, equal to the
+     * reference, with b untouched after step 0.
+     */
+    private static void unusedBranch(DistEnv env) {
+        try (DataParallel dp = DataParallel.init(env, Duration.ofSeconds(30))) {
+            torch.manual_seed(3);
+            Branchy model = new Branchy();
+            torch.manual_seed(3);
+            Branchy reference = new Branchy();
+            Parameters params = Parameters.of(model);
+            org.bytedeco.pytorch.Optimizer refOptimizer = dev.gradguard.optim.Optimizers.create(
+                    new dev.gradguard.optim.OptimizerSpec("adamw", 0.1, 0, false, 0.1, 0.9, 0.999, 1e-8),
+                    Parameters.of(reference));
+            int[] step = {0};
+            try (dev.gradguard.train.Trainer trainer = dev.gradguard.train.Trainer.builder().model(model)
+                    .data(() -> branchBatch(dp.rank(), step[0])).loss(torch::mse_loss)
+                    .optimizer(dev.gradguard.optim.Optimizers.create(
+                            new dev.gradguard.optim.OptimizerSpec("adamw", 0.1, 0, false, 0.1, 0.9, 0.999, 1e-8), params))
+                    .schedule(dev.gradguard.optim.Schedules.constant(0.1)).dataParallel(dp).build()) {
+                Tensor bBefore = params.get(2).clone();
+                for (; step[0] < 3; step[0]++) {
+                    trainer.step();
+                    refOptimizer.zero_grad(true);
+                    Tensor loss = null;
+                    for (int r = 0; r < 2; r++) {
+                        dev.gradguard.data.Batch batch = branchBatch(r, step[0]);
+                        Tensor l = torch.mse_loss(reference.forward(batch.input()), batch.target());
+                        loss = loss == null ? l : loss.add(l);
+                    }
+                    loss.div(new org.bytedeco.pytorch.Scalar(2.0)).backward();
+                    refOptimizer.step();
+                    if (step[0] == 0) {
+                        check(torch.equal(params.get(2), bBefore), "b.weight untouched when no rank used it");
+                    }
+                    List<String> sums = dp.gatherChecksums(params.checksum());
+                    check(sums.get(0).equals(sums.get(1)), "bit-identical parameters on both ranks: " + sums);
+                    Parameters ref = Parameters.of(reference);
+                    for (int i = 0; i < params.size(); i++) {
+                        check(torch.allclose(params.get(i), ref.get(i), 1e-5, 1e-6, false),
+                                "step " + step[0] + " " + params.name(i) + " equals the single-process reference");
+                    }
+                }
+                check(!torch.equal(params.get(2), bBefore), "b.weight trained once some rank used it");
+            }
+            System.out.println("OK unused-branch " + params.checksum());
         }
     }
 
