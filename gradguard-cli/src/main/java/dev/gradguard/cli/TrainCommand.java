@@ -159,7 +159,8 @@ public final class TrainCommand implements Callable<Integer> {
         PrintStream progress = quiet ? null : System.err;
         TrainJob.AfterRun say = result -> {
             PrintStream text = json ? System.err : System.out;
-            text.println(result.sentence());
+            text.println(result.sentence() + (result.interrupted() && result.checkpointDirectory().isPresent()
+                    ? " Resume with --resume." : ""));
             text.println("Run directory: " + dir);
             if (json) {
                 System.out.println(Json.pretty().writeValueAsString(result.summary()));

@@ -75,8 +75,8 @@ public final class NonFiniteGuard implements Stateful {
             if (consecutiveNonFinite >= maxConsecutive) {
                 return GuardDecision.stop(nonFinite, consecutiveNonFinite
                         + " consecutive steps had non-finite loss or gradients (last at step " + step + ": "
-                        + nonFinite + "); stopping. Lower --lr, clip harder (e.g. --clip norm:1.0), or raise "
-                        + "--max-nonfinite");
+                        + nonFinite + "); stopping. Lower the learning rate, clip harder, or allow more non-finite steps in a "
+                        + "row");
             }
             return GuardDecision.skip(true, nonFinite);
         }
