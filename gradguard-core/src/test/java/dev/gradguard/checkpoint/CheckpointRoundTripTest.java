@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
 import dev.gradguard.data.Batch;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
@@ -161,8 +161,8 @@ class CheckpointRoundTripTest {
         TinyModels.Net net = TinyModels.net(seed, 8);
         return Trainer.builder().model(net).data(new TinyModels.Data(seed)).loss(torch::mse_loss)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 0.05), Parameters.of(net)))
-                .schedule(Schedules.parse("cosine", 0.05, 10))
-                .pipeline(ClipPolicies.parse("norm:0.5"))
+                .schedule(Schedules.cosine(0.05, 10, 0))
+                .pipeline(Clip.chain(Clip.norm(0.5)))
                 .build();
     }
 
