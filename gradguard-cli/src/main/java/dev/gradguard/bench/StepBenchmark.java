@@ -1,6 +1,6 @@
 package dev.gradguard.bench;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Devices;
@@ -207,8 +207,8 @@ public final class StepBenchmark {
                 .data(BatchSource.repeating(batch))
                 .loss(w.loss())
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(model.module())))
-                .schedule(Schedules.parse("constant", 1e-4, Long.MAX_VALUE))
-                .pipeline(ClipPolicies.parse("norm:1.0"))
+                .schedule(Schedules.constant(1e-4))
+                .pipeline(Clip.chain(Clip.norm(1.0)))
                 .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
                 .listener(metrics)
                 .device(device)

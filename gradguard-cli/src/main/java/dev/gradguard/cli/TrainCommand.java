@@ -161,7 +161,8 @@ public final class TrainCommand implements Callable<Integer> {
         PrintStream progress = quiet ? null : System.err;
         TrainJob.AfterRun say = result -> {
             PrintStream text = json ? System.err : System.out;
-            text.println(result.sentence());
+            text.println(result.sentence() + (result.interrupted() && result.checkpointDirectory().isPresent()
+                    ? " Resume with --resume." : ""));
             text.println("Run directory: " + dir);
             if (result.runDirectory().isPresent() && result.rank() == 0) {
                 text.println(result.stoppedEarly() || result.interrupted()

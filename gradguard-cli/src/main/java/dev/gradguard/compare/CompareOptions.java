@@ -1,6 +1,6 @@
 package dev.gradguard.compare;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.cli.spec.ClipSpecs;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +26,7 @@ public record CompareOptions(List<String> policies, int seeds, int parallel, Map
             throw new IllegalArgumentException("--policies is empty; give at least one clip policy");
         }
         for (String p : policies) {
-            ClipPolicies.parse(p);
+            ClipSpecs.parse(p);
         }
         if (seeds < 1) {
             throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);

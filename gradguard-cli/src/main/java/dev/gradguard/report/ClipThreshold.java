@@ -1,6 +1,6 @@
 package dev.gradguard.report;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.clip.GradientTransform;
 import dev.gradguard.clip.NormClip;
 import java.util.OptionalDouble;
@@ -20,7 +20,7 @@ public final class ClipThreshold {
     public static OptionalDouble of(String clipSpec) {
         OptionalDouble threshold = OptionalDouble.empty();
         try {
-            for (GradientTransform t : ClipPolicies.parse(clipSpec).transforms()) {
+            for (GradientTransform t : ClipSpecs.parse(clipSpec).transforms()) {
                 if (t instanceof NormClip norm && norm.normType() == 2.0
                         && (threshold.isEmpty() || norm.threshold() < threshold.getAsDouble())) {
                     threshold = OptionalDouble.of(norm.threshold());

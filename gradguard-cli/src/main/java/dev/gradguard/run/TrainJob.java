@@ -2,12 +2,13 @@ package dev.gradguard.run;
 
 import dev.gradguard.amp.GradScaler;
 import dev.gradguard.amp.Precision;
+import dev.gradguard.cli.spec.ClipSpecs;
+import dev.gradguard.cli.spec.ControllerSpecs;
+import dev.gradguard.cli.spec.ScheduleSpecs;
 import dev.gradguard.clip.AbsoluteSpikeGuard;
-import dev.gradguard.clip.ClipPolicies;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.SpikeGuard;
 import dev.gradguard.control.Controller;
-import dev.gradguard.control.Controllers;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
 import dev.gradguard.dist.DistEnv;
@@ -18,7 +19,6 @@ import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
-import dev.gradguard.optim.Schedules;
 import dev.gradguard.session.CheckpointPolicy;
 import dev.gradguard.session.SessionResult;
 import dev.gradguard.session.TrainingSession;
@@ -86,15 +86,15 @@ public final class TrainJob {
         Device device = Devices.resolveForWorker(settings.device(), distEnv.localRank());
         GradScaler scaler = gradScaler(settings);
         checkPrecision(settings.precision(), task, modelName, device, settings.seed());
-        GradientPipeline pipeline = ClipPolicies.parse(settings.clip());
-        Controller controller = Controllers.parse(settings.controller(), pipeline);
+        GradientPipeline pipeline = ClipSpecs.parse(settings.clip());
+        Controller controller = ControllerSpecs.parse(settings.controller(), pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
                 .noneMatch(t -> t instanceof SpikeGuard || t instanceof AbsoluteSpikeGuard)) {
             throw new IllegalArgumentException("--rollback needs a spike guard in --clip to say what a spike is "
                     + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
         }
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
-        var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
+        var schedule = ScheduleSpecs.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
         CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpointEvery(), settings.keepCheckpoints(),
                 settings.rollback());

@@ -1,8 +1,9 @@
 package dev.gradguard.run;
 
 import dev.gradguard.amp.Precision;
-import dev.gradguard.clip.ClipPolicies;
-import dev.gradguard.control.Controllers;
+import dev.gradguard.cli.spec.ClipSpecs;
+import dev.gradguard.cli.spec.ControllerSpecs;
+import dev.gradguard.cli.spec.ScheduleSpecs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,10 +36,9 @@ public final class TrainSettings {
         define(Setting.bool("nesterov"), false);
         define(Setting.numberOrDefault("weight-decay",
                 "a finite number >= 0, or default (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
-        define(Setting.text("clip", "a clip policy (" + ClipPolicies.ALLOWED + ")"), "norm:1.0");
-        define(Setting.text("controller", "a controller (" + Controllers.ALLOWED + ")"), "none");
-        define(Setting.text("schedule", "an LR schedule: constant, warmup:STEPS, cosine, cosine:WARMUP, "
-                + "step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]]"), "constant");
+        define(Setting.text("clip", "a clip policy (" + ClipSpecs.ALLOWED + ")"), "norm:1.0");
+        define(Setting.text("controller", "a controller (" + ControllerSpecs.ALLOWED + ")"), "none");
+        define(Setting.text("schedule", "an LR schedule: " + ScheduleSpecs.ALLOWED), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
         define(Setting.optionalText("init-from", "a .safetensors file of the model's weights (gradguard export)"), "");
         define(Setting.text("device", "one of " + dev.gradguard.engine.Devices.ALLOWED), "auto");

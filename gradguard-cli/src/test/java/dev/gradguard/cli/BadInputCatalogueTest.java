@@ -74,7 +74,7 @@ class BadInputCatalogueTest {
         expect(2, "Unknown options: '--lrr', '0.1' (did you mean --lr?)", "--lrr", "0.1");
         expect(2, "(did you mean --batch-size?)", "--batchsize", "3");
         expect(2, "'clip' must be", "--clip", "", "--out", out("a").toString());
-        expect(2, "clip policy 'norm:-1': maxNorm must be a number >= 0", "--clip", "norm:-1", "--out", out("a").toString());
+        expect(2, "clip policy 'norm:-1': MAX must be a number >= 0", "--clip", "norm:-1", "--out", out("a").toString());
         expect(2, "'batch-size' must be an integer in [1, 1000000], got '0'", "--batch-size", "0");
         expect(2, "'lr' must be a finite number > 0, got 'NaN'", "--lr", "NaN");
         expect(2, "'lr' must be a finite number > 0, got '-1'", "--lr", "-1");

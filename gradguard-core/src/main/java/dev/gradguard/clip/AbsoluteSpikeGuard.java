@@ -1,7 +1,9 @@
 package dev.gradguard.clip;
 
 import dev.gradguard.model.Parameters;
+import dev.gradguard.state.StateMaps;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -19,7 +21,7 @@ public final class AbsoluteSpikeGuard implements GradientTransform {
     /** @param threshold the largest norm whose step is applied, {@code >= 0} */
     public AbsoluteSpikeGuard(double threshold) {
         if (!(threshold >= 0)) {
-            throw new IllegalArgumentException("THRESHOLD must be a number >= 0, got " + threshold);
+            throw new IllegalArgumentException("threshold must be a number >= 0, got " + threshold);
         }
         this.threshold = threshold;
     }
@@ -28,19 +30,25 @@ public final class AbsoluteSpikeGuard implements GradientTransform {
         return threshold;
     }
 
-    /** {@code spike-abs:THRESHOLD}. */
+    /** {@code spike-abs}. */
     @Override
-    public String spec() {
-        return "spike-abs:" + ClipPolicies.format(threshold);
+    public String name() {
+        return "spike-abs";
+    }
+
+    /** {@code threshold}. */
+    @Override
+    public Map<String, Object> config() {
+        return Map.of("threshold", StateMaps.jsonDouble(threshold));
     }
 
     @Override
     public TransformReport apply(Parameters parameters, GradientContext context) {
         double norm = context.gradNormValue();
         if (norm > threshold) {
-            return new TransformReport(spec(), norm, norm, 1.0, false, Optional.of(String.format(Locale.ROOT,
-                    "grad norm %.6g exceeds the skip threshold %s", norm, ClipPolicies.format(threshold))));
+            return new TransformReport(name(), norm, norm, 1.0, false, Optional.of(String.format(Locale.ROOT,
+                    "grad norm %.6g exceeds the skip threshold %s", norm, threshold)));
         }
-        return TransformReport.unchanged(spec(), norm);
+        return TransformReport.unchanged(name(), norm);
     }
 }

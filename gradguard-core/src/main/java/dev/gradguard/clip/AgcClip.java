@@ -2,7 +2,9 @@ package dev.gradguard.clip;
 
 import dev.gradguard.model.Parameters;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -42,11 +44,6 @@ public final class AgcClip implements GradientTransform {
     public static final double DEFAULT_CLIP_FACTOR = 0.01;
     /** timm's default {@code eps}, the smallest weight norm a bound is computed from. */
     public static final double DEFAULT_EPS = 1e-3;
-    /** The spec keyword for the final layer in an exclusion list. */
-    static final String FINAL_LAYER = "final";
-    /** The spec keyword for an empty exclusion list. */
-    static final String NOTHING = "none";
-
     private static final double GRAD_NORM_FLOOR = 1e-6;
 
     private final double clipFactor;
@@ -66,25 +63,21 @@ public final class AgcClip implements GradientTransform {
      * @param excludeFinalLayer whether the final layer (see the class doc) is left alone; false with no
      *     patterns clips every parameter
      * @param excludePatterns names, module prefixes or globs of further parameters to leave alone; none
-     *     may be empty or contain {@code , : +} (they separate the parts of a spec)
+     *     may be empty
      * @throws IllegalArgumentException naming the bad argument
      */
     public AgcClip(double clipFactor, double eps, boolean excludeFinalLayer, List<String> excludePatterns) {
         if (!(clipFactor > 0 && Double.isFinite(clipFactor))) {
-            throw new IllegalArgumentException("FACTOR must be a finite number > 0, got " + clipFactor);
+            throw new IllegalArgumentException("clipFactor must be a finite number > 0, got " + clipFactor);
         }
         if (!(eps > 0 && Double.isFinite(eps))) {
-            throw new IllegalArgumentException("EPS must be a finite number > 0, got " + eps);
+            throw new IllegalArgumentException("eps must be a finite number > 0, got " + eps);
         }
         List<Pattern> compiled = new ArrayList<>();
         for (String p : Objects.requireNonNull(excludePatterns, "excludePatterns")) {
-            if (p == null || p.isEmpty() || p.contains(",") || p.contains(":") || p.contains("+")) {
-                throw new IllegalArgumentException("an exclusion pattern must be non-empty without ',', ':' or '+', got '"
-                        + p + "'");
-            }
-            if (p.equals(FINAL_LAYER) || p.equals(NOTHING)) {
-                throw new IllegalArgumentException("'" + p + "' is a keyword, not a pattern; write '" + p
-                        + ".*' to exclude a module of that name");
+            if (p == null || p.isEmpty()) {
+                throw new IllegalArgumentException("excludePatterns must hold non-empty patterns, got "
+                        + (p == null ? "null" : "''"));
             }
             compiled.add(p.contains("*") ? globPattern(p) : null);
         }
@@ -111,28 +104,21 @@ public final class AgcClip implements GradientTransform {
         return excludePatterns;
     }
 
-    /**
-     * {@code agc:FACTOR}, {@code agc:FACTOR:EPS} or {@code agc:FACTOR:EPS:EXCLUDE}, the shortest that says
-     * this configuration; EXCLUDE is {@code none} or {@code +}-joined items, {@code final} for the final
-     * layer and patterns for the rest.
-     */
+    /** {@code agc}. */
     @Override
-    public String spec() {
-        String base = "agc:" + ClipPolicies.format(clipFactor);
-        boolean defaultExclusion = excludeFinalLayer && excludePatterns.isEmpty();
-        if (defaultExclusion && eps == DEFAULT_EPS) {
-            return base;
-        }
-        base += ":" + ClipPolicies.format(eps);
-        if (defaultExclusion) {
-            return base;
-        }
-        List<String> items = new ArrayList<>();
-        if (excludeFinalLayer) {
-            items.add(FINAL_LAYER);
-        }
-        items.addAll(excludePatterns);
-        return base + ":" + (items.isEmpty() ? NOTHING : String.join("+", items));
+    public String name() {
+        return "agc";
+    }
+
+    /** {@code clipFactor}, {@code eps}, {@code excludeFinalLayer} and {@code excludePatterns}. */
+    @Override
+    public Map<String, Object> config() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("clipFactor", clipFactor);
+        config.put("eps", eps);
+        config.put("excludeFinalLayer", excludeFinalLayer);
+        config.put("excludePatterns", excludePatterns);
+        return config;
     }
 
     /** The names of the parameters this transform leaves alone, in order. */
@@ -171,11 +157,11 @@ public final class AgcClip implements GradientTransform {
         }
         double before = context.gradNormValue();
         if (!clipped) {
-            return TransformReport.unchanged(spec(), before);
+            return TransformReport.unchanged(name(), before);
         }
         double after = context.ops().totalNorm(2.0).item_double();
         double coefficient = before == 0.0 ? 1.0 : after / before;
-        return new TransformReport(spec(), before, after, coefficient, true, Optional.empty());
+        return new TransformReport(name(), before, after, coefficient, true, Optional.empty());
     }
 
     /** timm's {@code unitwise_norm}: per output unit, or the whole tensor when it has at most one dimension. */

@@ -53,10 +53,10 @@ public final class AutoClip implements GradientTransform {
      */
     public AutoClip(double percentile, int window) {
         if (!(percentile >= 0 && percentile <= 100)) {
-            throw new IllegalArgumentException("P must be a percentile in [0, 100], got " + percentile);
+            throw new IllegalArgumentException("percentile must be in [0, 100], got " + percentile);
         }
         if (window < 0) {
-            throw new IllegalArgumentException("WINDOW must be an integer >= 1 (omit it for an unbounded history), got "
+            throw new IllegalArgumentException("window must be >= 1, or UNBOUNDED (0) for an unbounded history, got "
                     + window);
         }
         this.percentile = percentile;
@@ -77,27 +77,35 @@ public final class AutoClip implements GradientTransform {
         return List.copyOf(arrivals);
     }
 
-    /** {@code autoclip:P} or {@code autoclip:P:WINDOW}. */
+    /** {@code autoclip}. */
     @Override
-    public String spec() {
-        String base = "autoclip:" + ClipPolicies.format(percentile);
-        return window == UNBOUNDED ? base : base + ":" + window;
+    public String name() {
+        return "autoclip";
+    }
+
+    /** {@code percentile} and {@code window} ({@link #UNBOUNDED} for an unbounded history). */
+    @Override
+    public Map<String, Object> config() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("percentile", percentile);
+        config.put("window", window);
+        return config;
     }
 
     @Override
     public TransformReport apply(Parameters parameters, GradientContext context) {
         double norm = context.gradNormValue();
         if (!Double.isFinite(norm)) {
-            return TransformReport.unchanged(spec(), norm);
+            return TransformReport.unchanged(name(), norm);
         }
         record(norm);
         double threshold = percentile(sorted, size, percentile);
         double coefficient = Math.min(1.0, threshold / (norm + 1e-6));
         if (!(coefficient < 1.0)) {
-            return TransformReport.unchanged(spec(), norm);
+            return TransformReport.unchanged(name(), norm);
         }
         context.ops().clipWithNorm(threshold, context.gradNorm());
-        return new TransformReport(spec(), norm, norm * coefficient, coefficient, true, Optional.empty());
+        return new TransformReport(name(), norm, norm * coefficient, coefficient, true, Optional.empty());
     }
 
     private void record(double norm) {
@@ -157,7 +165,7 @@ public final class AutoClip implements GradientTransform {
         double[] history = StateMaps.getDoubles(state, "history");
         if (window != UNBOUNDED && history.length > window) {
             throw new IllegalArgumentException("state key 'history' holds " + history.length
-                    + " norms but " + spec() + " keeps at most " + window);
+                    + " norms but this AutoClip keeps at most " + window);
         }
         arrivals.clear();
         size = 0;

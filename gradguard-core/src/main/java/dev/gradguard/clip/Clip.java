@@ -3,7 +3,7 @@ package dev.gradguard.clip;
 import java.util.List;
 
 /**
- * Typed factories for every gradient policy, the library's spelling of the CLI's {@code --clip} specs. Policies
+ * Typed factories for every gradient policy; each policy's class has constructors for its further settings. Policies
  * compose left to right with {@link #chain}: {@code Clip.chain(Clip.spike(6), Clip.zclip())} first skips spikes,
  * then clips what is left.
  */

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -20,9 +19,14 @@ import org.bytedeco.pytorch.Tensor;
  * finite no transform runs (the guard skips the step), and when a transform asks to skip the step, the
  * transforms after it do not see it.
  *
- * <p>The pipeline's state is the list of its transforms' states, in order.
+ * <p>The pipeline's state holds, for each transform under the key {@code INDEX:NAME} (e.g. {@code 0:norm}), its
+ * {@link GradientTransform#config() configuration} and its state. Restoring checks both: a checkpoint of another
+ * chain, or of the same chain configured otherwise, is refused before anything changes.
  */
 public final class GradientPipeline implements Stateful {
+    private static final String CONFIG = "config";
+    private static final String STATE = "state";
+
     private final List<GradientTransform> transforms;
 
     private GradientPipeline(List<GradientTransform> transforms) {
@@ -43,12 +47,9 @@ public final class GradientPipeline implements Stateful {
         return transforms;
     }
 
-    /** The pipeline as {@code --clip} spells it: the transforms' specs joined by {@code ,}, or {@code none}. */
-    public String spec() {
-        if (transforms.isEmpty()) {
-            return "none";
-        }
-        return transforms.stream().map(GradientTransform::spec).collect(Collectors.joining(","));
+    /** The transforms' {@link GradientTransform#name() names}, in order. */
+    public List<String> names() {
+        return transforms.stream().map(GradientTransform::name).toList();
     }
 
     /**
@@ -103,19 +104,42 @@ public final class GradientPipeline implements Stateful {
     public Map<String, Object> stateDict() {
         Map<String, Object> state = new LinkedHashMap<>();
         for (int i = 0; i < transforms.size(); i++) {
-            state.put(i + ":" + transforms.get(i).spec(), transforms.get(i).stateDict());
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put(CONFIG, transforms.get(i).config());
+            entry.put(STATE, transforms.get(i).stateDict());
+            state.put(key(i), entry);
         }
         return state;
     }
 
+    /**
+     * @throws IllegalArgumentException when the saved pipeline has other transforms, or one configured otherwise
+     *     (nothing has changed then), or a transform rejects its state
+     */
     @Override
     public void loadStateDict(Map<String, Object> state) {
-        if (state.size() != transforms.size()) {
-            throw new IllegalArgumentException("the saved gradient pipeline has " + state.size()
-                    + " transforms " + state.keySet() + " but this run's has " + transforms.size() + " (" + spec() + ")");
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < transforms.size(); i++) {
+            keys.add(key(i));
+        }
+        if (!keys.equals(new ArrayList<>(state.keySet()))) {
+            throw new IllegalArgumentException("the saved gradient pipeline is " + state.keySet() + " but this one is "
+                    + keys);
         }
         for (int i = 0; i < transforms.size(); i++) {
-            transforms.get(i).loadStateDict(StateMaps.getMap(state, i + ":" + transforms.get(i).spec()));
+            Map<String, Object> saved = StateMaps.getMap(StateMaps.getMap(state, key(i)), CONFIG);
+            Map<String, Object> current = transforms.get(i).config();
+            if (!StateMaps.sameJson(saved, current)) {
+                throw new IllegalArgumentException("transform " + key(i) + " was saved with " + saved
+                        + " but is configured with " + current + " here");
+            }
         }
+        for (int i = 0; i < transforms.size(); i++) {
+            transforms.get(i).loadStateDict(StateMaps.getMap(StateMaps.getMap(state, key(i)), STATE));
+        }
+    }
+
+    private String key(int i) {
+        return i + ":" + transforms.get(i).name();
     }
 }

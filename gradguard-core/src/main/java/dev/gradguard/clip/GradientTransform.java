@@ -11,8 +11,23 @@ import java.util.Map;
  */
 public interface GradientTransform extends Stateful {
 
-    /** The transform as {@code --clip} spells it, e.g. {@code norm:1.0} or {@code value:0.5}. */
-    String spec();
+    /**
+     * The transform's kind, a short stable name such as {@code norm} or {@code zclip}: it names the transform in
+     * reports and keys its state in a checkpoint, so it never changes while a run goes on.
+     */
+    String name();
+
+    /**
+     * The transform's configuration, keyed by its constructor's parameter names (e.g. {@code maxNorm} and
+     * {@code normType}), as JSON-compatible values: numbers (non-finite ones as {@link
+     * dev.gradguard.state.StateMaps#jsonDouble} strings), booleans, strings and lists of strings. It is the
+     * CONFIGURED value of anything a controller may change later. A checkpoint records it, and a pipeline refuses
+     * to restore a transform's state saved with another configuration. The default, for transforms without
+     * settings, is empty.
+     */
+    default Map<String, Object> config() {
+        return Map.of();
+    }
 
     /**
      * Transforms the gradients of {@code parameters} in place.
@@ -31,7 +46,7 @@ public interface GradientTransform extends Stateful {
     @Override
     default void loadStateDict(Map<String, Object> state) {
         if (!state.isEmpty()) {
-            throw new IllegalArgumentException(spec() + " has no state, but the checkpoint holds " + state.keySet());
+            throw new IllegalArgumentException(name() + " has no state, but the checkpoint holds " + state.keySet());
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.gradguard.clip;
 
 import dev.gradguard.model.Parameters;
 import dev.gradguard.state.StateMaps;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.pytorch.Tensor;
@@ -52,11 +53,19 @@ public final class NormClip implements GradientTransform, ThresholdClip {
         return normType;
     }
 
-    /** The spec with the configured threshold; the current one is in the state. */
+    /** {@code norm}. */
     @Override
-    public String spec() {
-        String max = ClipPolicies.format(configuredMaxNorm);
-        return normType == 2.0 ? "norm:" + max : "norm:" + max + ":" + ClipPolicies.format(normType);
+    public String name() {
+        return "norm";
+    }
+
+    /** {@code maxNorm} as configured (the current threshold is in the state) and {@code normType}. */
+    @Override
+    public Map<String, Object> config() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("maxNorm", StateMaps.jsonDouble(configuredMaxNorm));
+        config.put("normType", StateMaps.jsonDouble(normType));
+        return config;
     }
 
     @Override
@@ -73,7 +82,7 @@ public final class NormClip implements GradientTransform, ThresholdClip {
             context.ops().clipWithNorm(maxNorm, norm);
         }
         double before = context.gradNormValue();
-        return new TransformReport(spec(), before, before * coefficient, coefficient, scales, Optional.empty());
+        return new TransformReport(name(), before, before * coefficient, coefficient, scales, Optional.empty());
     }
 
     @Override

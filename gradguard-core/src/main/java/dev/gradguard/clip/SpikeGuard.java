@@ -52,22 +52,17 @@ public final class SpikeGuard implements GradientTransform {
 
     /** What the guard watches. */
     public enum Signal {
-        /** The gradients' 2-norm as it reaches the guard; spec {@code spike:...}. */
+        /** The gradients' 2-norm as it reaches the guard; the guard's name is {@code spike}. */
         GRAD_NORM("spike", "grad norm"),
-        /** The step's training loss; spec {@code loss-spike:...}. */
+        /** The step's training loss; the guard's name is {@code loss-spike}. */
         LOSS("loss-spike", "loss");
 
-        private final String specName;
+        private final String guardName;
         private final String description;
 
-        Signal(String specName, String description) {
-            this.specName = specName;
+        Signal(String guardName, String description) {
+            this.guardName = guardName;
             this.description = description;
-        }
-
-        /** The spec's first field, {@code spike} or {@code loss-spike}. */
-        public String specName() {
-            return specName;
         }
     }
 
@@ -93,13 +88,13 @@ public final class SpikeGuard implements GradientTransform {
     public SpikeGuard(Signal signal, double k, int window, int minSamples) {
         this.signal = Objects.requireNonNull(signal, "signal");
         if (!(k > 0 && Double.isFinite(k))) {
-            throw new IllegalArgumentException("K must be a finite number > 0, got " + k);
+            throw new IllegalArgumentException("k must be a finite number > 0, got " + k);
         }
         if (window < 2) {
-            throw new IllegalArgumentException("WINDOW must be an integer >= 2, got " + window);
+            throw new IllegalArgumentException("window must be >= 2, got " + window);
         }
         if (minSamples < 2 || minSamples > window) {
-            throw new IllegalArgumentException("MIN_SAMPLES must be an integer in [2, WINDOW = " + window + "], got "
+            throw new IllegalArgumentException("minSamples must be in [2, window = " + window + "], got "
                     + minSamples);
         }
         this.k = k;
@@ -131,17 +126,20 @@ public final class SpikeGuard implements GradientTransform {
         return minSamples;
     }
 
-    /**
-     * {@code spike:K}, {@code spike:K:WINDOW} or {@code spike:K:WINDOW:MIN_SAMPLES} (or the same with
-     * {@code loss-spike}), the shortest that says this configuration.
-     */
+    /** {@code spike} for the grad norm, {@code loss-spike} for the loss. */
     @Override
-    public String spec() {
-        String base = signal.specName + ":" + ClipPolicies.format(k);
-        if (minSamples == defaultMinSamples(window)) {
-            return window == DEFAULT_WINDOW ? base : base + ":" + window;
-        }
-        return base + ":" + window + ":" + minSamples;
+    public String name() {
+        return signal.guardName;
+    }
+
+    /** {@code k}, {@code window} and {@code minSamples}; the signal is in the {@link #name()}. */
+    @Override
+    public Map<String, Object> config() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("k", k);
+        config.put("window", window);
+        config.put("minSamples", minSamples);
+        return config;
     }
 
     @Override
@@ -149,7 +147,7 @@ public final class SpikeGuard implements GradientTransform {
         double norm = context.gradNormValue();
         double v = signal == Signal.LOSS ? context.loss() : norm;
         if (!Double.isFinite(v)) {
-            return TransformReport.unchanged(spec(), norm);
+            return TransformReport.unchanged(name(), norm);
         }
         if (values.size() >= minSamples) {
             double mean = 0;
@@ -165,15 +163,15 @@ public final class SpikeGuard implements GradientTransform {
             if (v - mean > k * std) {
                 String reason = String.format(Locale.ROOT, "%s %.6g is more than k = %s standard deviations above "
                         + "its rolling mean (mean %.6g, std %.6g, over the last %d values)", signal.description, v,
-                        ClipPolicies.format(k), mean, std, values.size());
-                return new TransformReport(spec(), norm, norm, 1.0, false, Optional.of(reason));
+                        k, mean, std, values.size());
+                return new TransformReport(name(), norm, norm, 1.0, false, Optional.of(reason));
             }
         }
         if (values.size() == window) {
             values.removeFirst();
         }
         values.addLast(v);
-        return TransformReport.unchanged(spec(), norm);
+        return TransformReport.unchanged(name(), norm);
     }
 
     @Override
@@ -188,7 +186,7 @@ public final class SpikeGuard implements GradientTransform {
         double[] saved = StateMaps.getDoubles(state, "window");
         if (saved.length > window) {
             throw new IllegalArgumentException("state key 'window' holds " + saved.length + " values but "
-                    + spec() + " keeps at most " + window);
+                    + name() + " keeps at most " + window);
         }
         values.clear();
         for (double v : saved) {

@@ -6,10 +6,10 @@ import java.util.Optional;
  * A transform whose clipping is bounded by one threshold on the gradients' 2-norm that a controller may
  * change while training runs (e.g. {@link ZClip}'s {@code max_grad_norm}).
  *
- * <p>Contract for implementations: {@link GradientTransform#spec()} keeps naming the CONFIGURED
- * threshold (the pipeline's checkpoint keys are built from the specs, so they must not change during a
- * run), and {@link GradientTransform#stateDict()} carries the CURRENT one, so that a checkpoint restores a
- * threshold a controller changed.
+ * <p>Contract for implementations: {@link GradientTransform#config()} keeps naming the CONFIGURED
+ * threshold (a checkpoint compares it with the restoring run's, so it must not change during a run), and
+ * {@link GradientTransform#stateDict()} carries the CURRENT one, so that a checkpoint restores a threshold a
+ * controller changed.
  *
  * <p>Not thread-safe: the training thread reads and sets the threshold between steps.
  */

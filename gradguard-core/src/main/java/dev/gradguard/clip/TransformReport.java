@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * What one transform did to one step's gradients.
  *
- * @param transform the transform's spec
+ * @param transform the transform's {@link GradientTransform#name() name}
  * @param normBefore the gradients' 2-norm before it
  * @param normAfter the gradients' 2-norm after it
  * @param coefficient the factor the gradients were scaled by (1 when unchanged; for element-wise

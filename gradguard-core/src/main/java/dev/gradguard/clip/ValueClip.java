@@ -1,6 +1,8 @@
 package dev.gradguard.clip;
 
 import dev.gradguard.model.Parameters;
+import dev.gradguard.state.StateMaps;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -16,9 +18,16 @@ public final class ValueClip implements GradientTransform {
         this.clipValue = clipValue;
     }
 
+    /** {@code value}. */
     @Override
-    public String spec() {
-        return "value:" + ClipPolicies.format(clipValue);
+    public String name() {
+        return "value";
+    }
+
+    /** {@code clipValue}. */
+    @Override
+    public Map<String, Object> config() {
+        return Map.of("clipValue", StateMaps.jsonDouble(clipValue));
     }
 
     @Override
@@ -29,6 +38,6 @@ public final class ValueClip implements GradientTransform {
         // Clamping only ever shrinks elements, so the norm drops exactly when some element was clamped.
         boolean clipped = after < before || Double.isNaN(after) != Double.isNaN(before);
         double coefficient = before == 0.0 ? 1.0 : after / before;
-        return new TransformReport(spec(), before, after, coefficient, clipped, Optional.empty());
+        return new TransformReport(name(), before, after, coefficient, clipped, Optional.empty());
     }
 }

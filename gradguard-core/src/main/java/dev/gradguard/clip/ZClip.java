@@ -30,7 +30,7 @@ import java.util.Optional;
  * threshold 1.500001; afterwards mean = 1.01500003 and var = 0.2495568.
  *
  * <p>A non-finite {@code g} leaves the gradients and the statistics unchanged (the guard skips the step).
- * {@code maxGradNorm} is the {@link ThresholdClip} threshold a controller may change; {@link #spec()} keeps
+ * {@code maxGradNorm} is the {@link ThresholdClip} threshold a controller may change; {@link #config()} keeps
  * the configured value and the state carries the current one. State: the warm-up norms, whether the EMA
  * is initialized, mean, var, and the current {@code maxGradNorm}.
  *
@@ -46,19 +46,9 @@ public final class ZClip implements GradientTransform, ThresholdClip {
         /** The EMA mean. */
         MEAN;
 
-        /** The name ZClip and specs use: {@code adaptive_scaling} or {@code mean}. */
-        public String specName() {
+        /** The value of {@code clip_option} in the authors' {@code zclip.py}: {@code adaptive_scaling} or {@code mean}. */
+        public String authorsName() {
             return name().toLowerCase(Locale.ROOT);
-        }
-
-        /** @throws IllegalArgumentException unless {@code name} is {@code adaptive_scaling} or {@code mean} */
-        public static ClipOption fromSpecName(String name) {
-            for (ClipOption o : values()) {
-                if (o.specName().equals(name.trim().toLowerCase(Locale.ROOT))) {
-                    return o;
-                }
-            }
-            throw new IllegalArgumentException("option must be adaptive_scaling or mean, got '" + name + "'");
         }
     }
 
@@ -77,26 +67,26 @@ public final class ZClip implements GradientTransform, ThresholdClip {
     public record Options(double alpha, double zThresh, double maxGradNorm, double eps, int warmupSteps,
             ClipOption clipOption, double clipFactor) {
 
-        /** @throws IllegalArgumentException naming the first bad field, as the spec key calls it */
+        /** @throws IllegalArgumentException naming the first bad field */
         public Options {
             if (!(alpha >= 0 && alpha < 1)) {
                 throw new IllegalArgumentException("alpha must be in [0, 1), got " + alpha);
             }
             if (!(zThresh > 0 && Double.isFinite(zThresh))) {
-                throw new IllegalArgumentException("Z must be a finite number > 0, got " + zThresh);
+                throw new IllegalArgumentException("zThresh must be a finite number > 0, got " + zThresh);
             }
             if (!(maxGradNorm >= 0)) {
-                throw new IllegalArgumentException("max must be a number >= 0 or inf, got " + maxGradNorm);
+                throw new IllegalArgumentException("maxGradNorm must be a number >= 0 or infinity, got " + maxGradNorm);
             }
             if (!(eps >= 0 && Double.isFinite(eps))) {
                 throw new IllegalArgumentException("eps must be a finite number >= 0, got " + eps);
             }
             if (warmupSteps < 1) {
-                throw new IllegalArgumentException("warmup must be an integer >= 1, got " + warmupSteps);
+                throw new IllegalArgumentException("warmupSteps must be >= 1, got " + warmupSteps);
             }
             Objects.requireNonNull(clipOption, "clipOption");
             if (!(clipFactor > 0 && Double.isFinite(clipFactor))) {
-                throw new IllegalArgumentException("factor must be a finite number > 0, got " + clipFactor);
+                throw new IllegalArgumentException("clipFactor must be a finite number > 0, got " + clipFactor);
             }
         }
 
@@ -179,49 +169,39 @@ public final class ZClip implements GradientTransform, ThresholdClip {
     @Override
     public void setThreshold(double threshold) {
         if (!(threshold >= 0)) {
-            throw new IllegalArgumentException("ZClip's max_grad_norm must be >= 0, got " + threshold);
+            throw new IllegalArgumentException("threshold must be >= 0, got " + threshold);
         }
         maxGradNorm = threshold;
     }
 
+    /** {@code zclip}. */
+    @Override
+    public String name() {
+        return "zclip";
+    }
+
     /**
-     * {@code zclip}, or {@code zclip:Z} followed by {@code :key=value} for each setting that differs from
-     * its default, in the order alpha, max, eps, warmup, option, factor. Names the configured
+     * The {@link Options} by their names, {@code clipOption} as its {@link ClipOption#authorsName()}; the configured
      * {@code maxGradNorm}, not the current one.
      */
     @Override
-    public String spec() {
-        Options d = Options.defaults();
-        StringBuilder keys = new StringBuilder();
-        if (options.alpha() != d.alpha()) {
-            keys.append(":alpha=").append(ClipPolicies.format(options.alpha()));
-        }
-        if (options.maxGradNorm() != d.maxGradNorm()) {
-            keys.append(":max=").append(ClipPolicies.format(options.maxGradNorm()));
-        }
-        if (options.eps() != d.eps()) {
-            keys.append(":eps=").append(ClipPolicies.format(options.eps()));
-        }
-        if (options.warmupSteps() != d.warmupSteps()) {
-            keys.append(":warmup=").append(options.warmupSteps());
-        }
-        if (options.clipOption() != d.clipOption()) {
-            keys.append(":option=").append(options.clipOption().specName());
-        }
-        if (options.clipFactor() != d.clipFactor()) {
-            keys.append(":factor=").append(ClipPolicies.format(options.clipFactor()));
-        }
-        if (keys.length() == 0 && options.zThresh() == d.zThresh()) {
-            return "zclip";
-        }
-        return "zclip:" + ClipPolicies.format(options.zThresh()) + keys;
+    public Map<String, Object> config() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("alpha", options.alpha());
+        config.put("zThresh", options.zThresh());
+        config.put("maxGradNorm", StateMaps.jsonDouble(options.maxGradNorm()));
+        config.put("eps", options.eps());
+        config.put("warmupSteps", options.warmupSteps());
+        config.put("clipOption", options.clipOption().authorsName());
+        config.put("clipFactor", options.clipFactor());
+        return config;
     }
 
     @Override
     public TransformReport apply(Parameters parameters, GradientContext context) {
         double g = context.gradNormValue();
         if (!Double.isFinite(g)) {
-            return TransformReport.unchanged(spec(), g);
+            return TransformReport.unchanged(name(), g);
         }
         if (!initialized) {
             warmupNorms.add(g);
@@ -231,7 +211,7 @@ public final class ZClip implements GradientTransform, ThresholdClip {
             // clip_grad_norm_(max_grad_norm): its coefficient, applied when it is below 1
             double coefficient = Math.min(1.0, maxGradNorm / (g + 1e-6));
             return coefficient < 1.0 ? scale(parameters, context, maxGradNorm, coefficient)
-                    : TransformReport.unchanged(spec(), g);
+                    : TransformReport.unchanged(name(), g);
         }
         double std = Math.sqrt(var);
         double z = (g - mean) / (std + options.eps());
@@ -240,7 +220,7 @@ public final class ZClip implements GradientTransform, ThresholdClip {
         mean = options.alpha() * mean + (1 - options.alpha()) * x;
         var = options.alpha() * var + (1 - options.alpha()) * ((x - mean) * (x - mean));
         return g > effective ? scale(parameters, context, effective, effective / (g + 1e-6))
-                : TransformReport.unchanged(spec(), g);
+                : TransformReport.unchanged(name(), g);
     }
 
     private double spikeThreshold(double z, double std) {
@@ -270,7 +250,7 @@ public final class ZClip implements GradientTransform, ThresholdClip {
             double coefficient) {
         context.ops().clipWithNorm(threshold, context.gradNorm());
         double g = context.gradNormValue();
-        return new TransformReport(spec(), g, g * coefficient, coefficient, true, Optional.empty());
+        return new TransformReport(name(), g, g * coefficient, coefficient, true, Optional.empty());
     }
 
     @Override

@@ -14,14 +14,14 @@ import java.util.Objects;
 /**
  * Two rules that tune a run from its gradient norms, each logged as a {@link ControlDecision}:
  * <ol>
- *   <li><b>Lower the learning rate</b> when the pre-clip norm has been above {@code near * threshold} for
- *       {@code N} steps in a row (a NaN or infinite norm counts as above): the LR scale becomes
- *       {@code max(scale * factor, floor)}. The count then restarts, and so does the stable window of
+ *   <li><b>Lower the learning rate</b> when the pre-clip norm has been above {@code nearFraction * threshold}
+ *       for {@code nearSteps} steps in a row (a NaN or infinite norm counts as above): the LR scale becomes
+ *       {@code max(scale * lrFactor, lrFloor)}. The count then restarts, and so does the stable window of
  *       rule 2. At the floor the count restarts without a decision.</li>
- *   <li><b>Relax the threshold</b> when training is stable: the last {@code M} steps, all at or after step
- *       {@code warmup}, were neither clipped (by any transform) nor skipped, and the coefficient of
- *       variation of their pre-clip norms (population std / mean) is below {@code cv}. The threshold becomes
- *       {@code min(threshold * relax, cap * initialThreshold)}, where {@code initialThreshold} is the
+ *   <li><b>Relax the threshold</b> when training is stable: the last {@code stableSteps} steps, all at or after
+ *       step {@code warmupSteps}, were neither clipped (by any transform) nor skipped, and the coefficient of
+ *       variation of their pre-clip norms (population std / mean) is below {@code maxCv}. The threshold becomes
+ *       {@code min(threshold * relaxFactor, relaxCap * initialThreshold)}, where {@code initialThreshold} is the
  *       target's threshold when this controller was made. The window then restarts. At the cap the window
  *       restarts without a decision. A clipped, skipped or non-finite step empties the window.</li>
  * </ol>
@@ -38,50 +38,50 @@ import java.util.Objects;
 public final class AutoController implements Controller {
 
     /**
-     * The controller's settings; the spec key of each is in brackets.
+     * The controller's settings.
      *
-     * @param nearSteps [N] near-threshold steps in a row that lower the LR, {@code >= 1}; default 20
-     * @param lrFactor [factor] the LR scale's multiplier, in {@code (0, 1)}; default 0.5
-     * @param lrFloor [floor] the lowest LR scale, in {@code (0, 1]}; default 0.01
-     * @param nearFraction [near] the fraction of the threshold that counts as near, {@code > 0}; default 0.9
-     * @param stableSteps [M] unclipped, unskipped steps that make a stable window, {@code >= 2}; default 200
-     * @param warmupSteps [warmup] the first step that may enter the stable window, {@code >= 0}; default 100
-     * @param relaxFactor [relax] the threshold's multiplier, finite and {@code > 1}; default 1.5
-     * @param relaxCap [cap] the highest threshold as a multiple of the initial one, finite and {@code >= 1};
+     * @param nearSteps near-threshold steps in a row that lower the LR, {@code >= 1}; default 20
+     * @param lrFactor the LR scale's multiplier, in {@code (0, 1)}; default 0.5
+     * @param lrFloor the lowest LR scale, in {@code (0, 1]}; default 0.01
+     * @param nearFraction the fraction of the threshold that counts as near, {@code > 0}; default 0.9
+     * @param stableSteps unclipped, unskipped steps that make a stable window, {@code >= 2}; default 200
+     * @param warmupSteps the first step that may enter the stable window, {@code >= 0}; default 100
+     * @param relaxFactor the threshold's multiplier, finite and {@code > 1}; default 1.5
+     * @param relaxCap the highest threshold as a multiple of the initial one, finite and {@code >= 1};
      *     default 4
-     * @param maxCv [cv] the bound on the window's coefficient of variation, {@code > 0}; default 0.5
+     * @param maxCv the bound on the window's coefficient of variation, {@code > 0}; default 0.5
      */
     public record Options(int nearSteps, double lrFactor, double lrFloor, double nearFraction, int stableSteps,
             long warmupSteps, double relaxFactor, double relaxCap, double maxCv) {
 
-        /** @throws IllegalArgumentException naming the first bad field by its spec key */
+        /** @throws IllegalArgumentException naming the first bad field */
         public Options {
             if (nearSteps < 1) {
-                throw new IllegalArgumentException("N must be an integer >= 1, got " + nearSteps);
+                throw new IllegalArgumentException("nearSteps must be >= 1, got " + nearSteps);
             }
             if (!(lrFactor > 0 && lrFactor < 1)) {
-                throw new IllegalArgumentException("factor must be in (0, 1), got " + lrFactor);
+                throw new IllegalArgumentException("lrFactor must be in (0, 1), got " + lrFactor);
             }
             if (!(lrFloor > 0 && lrFloor <= 1)) {
-                throw new IllegalArgumentException("floor must be in (0, 1], got " + lrFloor);
+                throw new IllegalArgumentException("lrFloor must be in (0, 1], got " + lrFloor);
             }
             if (!(nearFraction > 0 && Double.isFinite(nearFraction))) {
-                throw new IllegalArgumentException("near must be a finite number > 0, got " + nearFraction);
+                throw new IllegalArgumentException("nearFraction must be a finite number > 0, got " + nearFraction);
             }
             if (stableSteps < 2) {
-                throw new IllegalArgumentException("M must be an integer >= 2, got " + stableSteps);
+                throw new IllegalArgumentException("stableSteps must be >= 2, got " + stableSteps);
             }
             if (warmupSteps < 0) {
-                throw new IllegalArgumentException("warmup must be an integer >= 0, got " + warmupSteps);
+                throw new IllegalArgumentException("warmupSteps must be >= 0, got " + warmupSteps);
             }
             if (!(relaxFactor > 1 && Double.isFinite(relaxFactor))) {
-                throw new IllegalArgumentException("relax must be a finite number > 1, got " + relaxFactor);
+                throw new IllegalArgumentException("relaxFactor must be a finite number > 1, got " + relaxFactor);
             }
             if (!(relaxCap >= 1 && Double.isFinite(relaxCap))) {
-                throw new IllegalArgumentException("cap must be a finite number >= 1, got " + relaxCap);
+                throw new IllegalArgumentException("relaxCap must be a finite number >= 1, got " + relaxCap);
             }
             if (!(maxCv > 0)) {
-                throw new IllegalArgumentException("cv must be a number > 0, got " + maxCv);
+                throw new IllegalArgumentException("maxCv must be a number > 0, got " + maxCv);
             }
         }
 
@@ -115,11 +115,6 @@ public final class AutoController implements Controller {
     /** The target's threshold when this controller was made (or as the loaded checkpoint says). */
     public double initialThreshold() {
         return initialThreshold;
-    }
-
-    @Override
-    public String spec() {
-        return Controllers.spec(options);
     }
 
     @Override
@@ -214,7 +209,7 @@ public final class AutoController implements Controller {
         double[] norms = StateMaps.getDoubles(state, "stable_norms");
         if (norms.length > options.stableSteps()) {
             throw new IllegalArgumentException("state key 'stable_norms' holds " + norms.length
-                    + " norms but M is " + options.stableSteps());
+                    + " norms but stableSteps is " + options.stableSteps());
         }
         target.setThreshold(threshold);
         lrScale = scale;

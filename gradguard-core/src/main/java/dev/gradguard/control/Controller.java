@@ -16,9 +16,6 @@ import java.util.List;
  */
 public interface Controller extends Stateful {
 
-    /** The controller as {@code --control} spells it, defaults filled in. */
-    String spec();
-
     /**
      * Takes one step into account.
      *

@@ -122,8 +122,8 @@ public final class NonFiniteGuard implements Stateful {
         if (consecutiveNonFinite >= maxConsecutive) {
             return GuardDecision.stop(reason, detail, consecutiveNonFinite
                     + " consecutive steps had a non-finite loss, gradient or update (last at step " + step + ": "
-                    + detail + "); stopping. Lower --lr, clip harder (e.g. --clip norm:1.0), or raise "
-                    + "--max-nonfinite");
+                    + detail + "); stopping. Lower the learning rate, clip harder, or allow more "
+                    + "non-finite steps in a row");
         }
         return GuardDecision.skip(reason, detail);
     }

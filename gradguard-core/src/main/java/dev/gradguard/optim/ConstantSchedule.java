@@ -1,6 +1,8 @@
 package dev.gradguard.optim;
 
-/** {@code constant}: the base learning rate for every update. */
+import java.util.Map;
+
+/** The base learning rate for every update. */
 final class ConstantSchedule extends UpdateCountSchedule {
     private final double baseLr;
 
@@ -14,7 +16,12 @@ final class ConstantSchedule extends UpdateCountSchedule {
     }
 
     @Override
-    public String spec() {
+    String name() {
         return "constant";
+    }
+
+    @Override
+    Map<String, Object> shape() {
+        return Map.of();
     }
 }

@@ -1,7 +1,9 @@
 package dev.gradguard.optim;
 
+import java.util.Map;
+
 /**
- * {@code cosine} and {@code cosine:W}: cosine annealing to 0 over the run, after an optional linear
+ * Cosine annealing to 0 over the run, after an optional linear
  * warm-up of {@code W} updates.
  *
  * <p>Without warm-up, update {@code k} uses PyTorch's {@code CosineAnnealingLR} with
@@ -18,11 +20,11 @@ final class CosineSchedule extends UpdateCountSchedule {
 
     CosineSchedule(double baseLr, long totalUpdates, long warmupUpdates) {
         if (warmupUpdates < 0) {
-            throw new IllegalArgumentException("warm-up steps must be >= 0, got " + warmupUpdates);
+            throw new IllegalArgumentException("warmup must be >= 0, got " + warmupUpdates);
         }
         if (totalUpdates <= warmupUpdates) {
-            throw new IllegalArgumentException("cosine needs more total steps than warm-up steps, got total "
-                    + totalUpdates + " and warm-up " + warmupUpdates);
+            throw new IllegalArgumentException("totalSteps must be greater than warmup, got totalSteps "
+                    + totalUpdates + " and warmup " + warmupUpdates);
         }
         this.baseLr = baseLr;
         this.totalUpdates = totalUpdates;
@@ -42,7 +44,12 @@ final class CosineSchedule extends UpdateCountSchedule {
     }
 
     @Override
-    public String spec() {
-        return warmupUpdates == 0 ? "cosine" : "cosine:" + warmupUpdates;
+    String name() {
+        return "cosine";
+    }
+
+    @Override
+    Map<String, Object> shape() {
+        return Map.of("warmup", warmupUpdates);
     }
 }

@@ -9,7 +9,7 @@ import dev.gradguard.state.Stateful;
  * successful updates.
  *
  * <p>Schedules count applied updates from 0: before any {@code afterUpdate}, {@link #lr()} is the rate
- * of update 0. {@link Schedules#parse} builds them from their {@code --schedule} spelling. Their state
+ * of update 0. {@link Schedules} builds them. Their state
  * (see {@link Stateful}) holds everything that decides later rates, so a schedule restored from
  * {@link #stateDict()} continues bit for bit like the one saved.
  */
@@ -24,7 +24,4 @@ public interface LrSchedule extends Stateful {
      * @param loss the training loss of that step (used by schedules that watch a metric)
      */
     void afterUpdate(double loss);
-
-    /** The schedule as {@code --schedule} spells it. */
-    String spec();
 }

@@ -5,12 +5,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code plateau:PATIENCE:FACTOR:INTERVAL}: {@link ReduceLROnPlateau} fed the mean training loss of every
- * {@code INTERVAL} applied updates. One interval is one of its epochs, so {@code PATIENCE} counts
+ * {@link ReduceLROnPlateau} fed the mean training loss of every {@code interval} applied updates. One interval
+ * is one of its epochs, so {@code patience} counts
  * intervals, not updates. The other options keep PyTorch's defaults (mode min, threshold 1e-4 relative,
  * cooldown 0, min_lr 0, eps 1e-8).
  */
 final class PlateauSchedule implements LrSchedule {
+    private static final String NAME = "plateau";
+
     private final ReduceLROnPlateau plateau;
     private final long interval;
     private double windowLossSum;
@@ -41,15 +43,19 @@ final class PlateauSchedule implements LrSchedule {
         }
     }
 
-    @Override
-    public String spec() {
-        return "plateau:" + plateau.options().patience() + ":" + plateau.options().factor() + ":" + interval;
+    private Map<String, Object> shape() {
+        Map<String, Object> shape = new LinkedHashMap<>();
+        shape.put("patience", plateau.options().patience());
+        shape.put("factor", plateau.options().factor());
+        shape.put("interval", interval);
+        return shape;
     }
 
     @Override
     public Map<String, Object> stateDict() {
         Map<String, Object> state = new LinkedHashMap<>();
-        state.put("schedule", spec());
+        state.put("schedule", NAME);
+        state.put("shape", shape());
         state.put("window_loss_sum", StateMaps.jsonDouble(windowLossSum));
         state.put("window_updates", windowUpdates);
         state.put("plateau", plateau.stateDict());
@@ -58,7 +64,7 @@ final class PlateauSchedule implements LrSchedule {
 
     @Override
     public void loadStateDict(Map<String, Object> state) {
-        Schedules.requireSameSpec(spec(), state);
+        Schedules.requireSame(NAME, shape(), state);
         double restoredSum = StateMaps.getDouble(state, "window_loss_sum");
         long restoredUpdates = StateMaps.getLong(state, "window_updates");
         if (restoredUpdates < 0 || restoredUpdates >= interval) {

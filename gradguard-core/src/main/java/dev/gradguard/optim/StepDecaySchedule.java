@@ -1,8 +1,11 @@
 package dev.gradguard.optim;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
- * {@code step:SIZE:GAMMA}: PyTorch's {@code StepLR}, stepped once per update. Update {@code k} uses
- * {@code baseLr * gamma^floor(k / SIZE)}.
+ * PyTorch's {@code StepLR}, stepped once per update. Update {@code k} uses
+ * {@code baseLr * gamma^floor(k / size)}.
  */
 final class StepDecaySchedule extends UpdateCountSchedule {
     private final double baseLr;
@@ -11,7 +14,7 @@ final class StepDecaySchedule extends UpdateCountSchedule {
 
     StepDecaySchedule(double baseLr, long stepSize, double gamma) {
         if (stepSize < 1) {
-            throw new IllegalArgumentException("step size must be >= 1, got " + stepSize);
+            throw new IllegalArgumentException("size must be >= 1, got " + stepSize);
         }
         if (!(Double.isFinite(gamma) && gamma > 0)) {
             throw new IllegalArgumentException("gamma must be finite and > 0, got " + gamma);
@@ -27,7 +30,15 @@ final class StepDecaySchedule extends UpdateCountSchedule {
     }
 
     @Override
-    public String spec() {
-        return "step:" + stepSize + ":" + gamma;
+    String name() {
+        return "step";
+    }
+
+    @Override
+    Map<String, Object> shape() {
+        Map<String, Object> shape = new LinkedHashMap<>();
+        shape.put("size", stepSize);
+        shape.put("gamma", gamma);
+        return shape;
     }
 }

@@ -14,6 +14,12 @@ abstract class UpdateCountSchedule implements LrSchedule {
     /** The learning rate for update {@code k} (counting from 0). */
     abstract double lrAt(long k);
 
+    /** The schedule's kind, recorded in its state. */
+    abstract String name();
+
+    /** What shapes the rates besides the base rate and the run's length, recorded in its state. */
+    abstract Map<String, Object> shape();
+
     /** The number of updates applied so far: the index of the next one. */
     final long updates() {
         return updates;
@@ -32,14 +38,15 @@ abstract class UpdateCountSchedule implements LrSchedule {
     @Override
     public final Map<String, Object> stateDict() {
         Map<String, Object> state = new LinkedHashMap<>();
-        state.put("schedule", spec());
+        state.put("schedule", name());
+        state.put("shape", shape());
         state.put("updates", updates);
         return state;
     }
 
     @Override
     public final void loadStateDict(Map<String, Object> state) {
-        Schedules.requireSameSpec(spec(), state);
+        Schedules.requireSame(name(), shape(), state);
         long restored = StateMaps.getLong(state, "updates");
         if (restored < 0) {
             throw new IllegalArgumentException("state key 'updates' must be >= 0, got " + restored);

@@ -1,7 +1,9 @@
 package dev.gradguard.optim;
 
+import java.util.Map;
+
 /**
- * {@code warmup:N}: a linear warm-up over the first {@code N} updates, then the base learning rate.
+ * A linear warm-up over the first {@code N} updates, then the base learning rate.
  * Update {@code k} (from 0) uses {@code baseLr * min(1, (k + 1) / N)}, so the first update already moves
  * the weights ({@code baseLr / N}) and update {@code N - 1} reaches {@code baseLr}; this is PyTorch's
  * {@code LambdaLR} with {@code lambda k: min(1, (k + 1) / N)}.
@@ -12,7 +14,7 @@ final class WarmupSchedule extends UpdateCountSchedule {
 
     WarmupSchedule(double baseLr, long warmupUpdates) {
         if (warmupUpdates < 1) {
-            throw new IllegalArgumentException("warm-up steps must be >= 1, got " + warmupUpdates);
+            throw new IllegalArgumentException("steps must be >= 1, got " + warmupUpdates);
         }
         this.baseLr = baseLr;
         this.warmupUpdates = warmupUpdates;
@@ -29,7 +31,12 @@ final class WarmupSchedule extends UpdateCountSchedule {
     }
 
     @Override
-    public String spec() {
-        return "warmup:" + warmupUpdates;
+    String name() {
+        return "warmup";
+    }
+
+    @Override
+    Map<String, Object> shape() {
+        return Map.of("steps", warmupUpdates);
     }
 }

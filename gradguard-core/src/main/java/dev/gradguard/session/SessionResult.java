@@ -98,7 +98,7 @@ public record SessionResult(Map<String, String> labels, TrainingOutcome outcome,
     public String sentence() {
         if (interrupted) {
             return "Training stopped after " + outcome.steps() + " steps (" + outcome.stopReason().orElse("interrupted")
-                    + ")" + checkpointDirectory.map(d -> "; checkpoint saved in " + d + ". Resume with --resume").orElse("")
+                    + ")" + checkpointDirectory.map(d -> "; checkpoint saved in " + d + ", to resume from").orElse("")
                     + ".";
         }
         String measured = evaluation.map(e -> String.format(Locale.ROOT,

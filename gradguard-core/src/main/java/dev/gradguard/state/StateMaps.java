@@ -2,6 +2,7 @@ package dev.gradguard.state;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /** Typed reads from a state map, failing with a message that names the missing or malformed key. */
 public final class StateMaps {
@@ -56,6 +57,40 @@ public final class StateMaps {
     /** A double as JSON can hold it: finite values as numbers, the rest as strings. */
     public static Object jsonDouble(double v) {
         return Double.isFinite(v) ? (Object) v : Double.toString(v);
+    }
+
+    /**
+     * Whether two JSON-compatible values are equal as JSON text holds them: numbers by value (an {@code int} read
+     * back from a file equals the {@code long} or {@code double} that was written), lists element by element, maps
+     * key by key; anything else by {@code equals}.
+     */
+    public static boolean sameJson(Object a, Object b) {
+        if (a instanceof Number x && b instanceof Number y) {
+            return Double.compare(x.doubleValue(), y.doubleValue()) == 0;
+        }
+        if (a instanceof List<?> x && b instanceof List<?> y) {
+            if (x.size() != y.size()) {
+                return false;
+            }
+            for (int i = 0; i < x.size(); i++) {
+                if (!sameJson(x.get(i), y.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
+            if (!x.keySet().equals(y.keySet())) {
+                return false;
+            }
+            for (Map.Entry<?, ?> e : x.entrySet()) {
+                if (!sameJson(e.getValue(), y.get(e.getKey()))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return Objects.equals(a, b);
     }
 
     @SuppressWarnings("unchecked")

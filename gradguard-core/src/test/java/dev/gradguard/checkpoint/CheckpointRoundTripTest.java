@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
 import dev.gradguard.data.Batch;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
@@ -157,12 +157,34 @@ class CheckpointRoundTripTest {
                 Json.compact().writeValueAsString(resumed.stateDict()));
     }
 
+    @Test
+    void aTrainerWithAnotherClipPolicyIsRefusedWithTheSavedAndTheConfiguredSettings() throws Exception {
+        Trainer original = trainer(11);
+        original.run(3);
+        CheckpointStore store = CheckpointStore.inRun(tmp, 2);
+        store.save(Checkpoint.capture(original, Map.of(), Map.of()));
+        LoadedCheckpoint checkpoint = store.latestValid().checkpoint().orElseThrow();
+
+        CheckpointException threshold = assertThrows(CheckpointException.class,
+                () -> checkpoint.restore(trainer(12, Clip.chain(Clip.norm(1.0)))));
+        assertTrue(threshold.getMessage().endsWith("transform 0:norm was saved with {maxNorm=0.5, normType=2.0} but "
+                + "is configured with {maxNorm=1.0, normType=2.0} here"), threshold.getMessage());
+        CheckpointException chain = assertThrows(CheckpointException.class,
+                () -> checkpoint.restore(trainer(12, Clip.chain(Clip.spike(6), Clip.norm(0.5)))));
+        assertTrue(chain.getMessage().endsWith("the saved gradient pipeline is [0:norm] but this one is [0:spike, "
+                + "1:norm]"), chain.getMessage());
+    }
+
     private static Trainer trainer(long seed) {
+        return trainer(seed, Clip.chain(Clip.norm(0.5)));
+    }
+
+    private static Trainer trainer(long seed, dev.gradguard.clip.GradientPipeline clip) {
         TinyModels.Net net = TinyModels.net(seed, 8);
         return Trainer.builder().model(net).data(new TinyModels.Data(seed)).loss(torch::mse_loss)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 0.05), Parameters.of(net)))
-                .schedule(Schedules.parse("cosine", 0.05, 10))
-                .pipeline(ClipPolicies.parse("norm:0.5"))
+                .schedule(Schedules.cosine(0.05, 10, 0))
+                .pipeline(clip)
                 .build();
     }
 

@@ -62,7 +62,7 @@ class GradientPipelineTest {
         Parameters[] t = twins(1, 3.0);
         double libtorchNorm = torch.clip_grad_norm_(t[1].toVector(), 1.0);
 
-        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(t[0], 0, 0.5);
+        PipelineReport r = Clip.chain(Clip.norm(1.0)).apply(t[0], 0, 0.5);
 
         assertEquals(libtorchNorm, r.preClipNorm(), 1e-5 * libtorchNorm);
         assertTrue(r.clipped());
@@ -75,7 +75,7 @@ class GradientPipelineTest {
     @Test
     void normClipBelowTheThresholdLeavesGradientsBitIdentical() {
         Parameters[] t = twins(2, 0.01);
-        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(t[0], 0, 0.5);
+        PipelineReport r = Clip.chain(Clip.norm(1.0)).apply(t[0], 0, 0.5);
         assertFalse(r.clipped());
         assertEquals(1.0, r.coefficient());
         assertEquals(r.preClipNorm(), r.postClipNorm());
@@ -86,7 +86,7 @@ class GradientPipelineTest {
     void infNormClipUsesTheMaxNormForTheDecisionAndReportsTheTwoNorm() {
         Parameters[] t = twins(3, 2.0);
         double libtorchInf = torch.clip_grad_norm_(t[1].toVector(), 0.5, Double.POSITIVE_INFINITY, false);
-        PipelineReport r = ClipPolicies.parse("norm:0.5:inf").apply(t[0], 0, 0.5);
+        PipelineReport r = Clip.chain(Clip.norm(0.5, Double.POSITIVE_INFINITY)).apply(t[0], 0, 0.5);
         double coef = 0.5 / (libtorchInf + 1e-6);
         assertEquals(coef, r.transforms().get(0).coefficient(), 1e-6);
         assertEquals(r.preClipNorm() * coef, r.postClipNorm(), 1e-6 * r.preClipNorm());
@@ -99,10 +99,10 @@ class GradientPipelineTest {
         torch.clip_grad_value_(t[1].toVector(), 0.5);
         double afterValue = torch.clip_grad_norm_(t[1].toVector(), 1.0);
 
-        PipelineReport r = ClipPolicies.parse("value:0.5,norm:1.0").apply(t[0], 7, 0.5);
+        PipelineReport r = Clip.chain(Clip.value(0.5), Clip.norm(1.0)).apply(t[0], 7, 0.5);
 
         assertEquals(2, r.transforms().size());
-        assertEquals("value:0.5", r.transforms().get(0).transform());
+        assertEquals("value", r.transforms().get(0).transform());
         assertEquals(afterValue, r.transforms().get(0).normAfter(), 1e-5 * afterValue);
         assertEquals(afterValue, r.transforms().get(1).normBefore(), 1e-5 * afterValue);
         assertEquals(1.0, r.postClipNorm(), 1e-5);
@@ -112,7 +112,7 @@ class GradientPipelineTest {
     @Test
     void valueClipClampsBothSides() {
         Parameters[] t = twins(5, 3.0);
-        PipelineReport r = ClipPolicies.parse("value:0.25").apply(t[0], 0, 0.5);
+        PipelineReport r = Clip.chain(Clip.value(0.25)).apply(t[0], 0, 0.5);
         assertTrue(r.clipped());
         double[] g = allGrads(t[0]);
         double min = java.util.Arrays.stream(g).min().orElseThrow();
@@ -122,42 +122,51 @@ class GradientPipelineTest {
     }
 
     @Test
-    void specsParseAndPrintBack() {
-        assertEquals("none", ClipPolicies.parse("none").spec());
-        assertEquals("norm:1.0", ClipPolicies.parse("norm:1").spec());
-        assertEquals("norm:2.5:inf", ClipPolicies.parse("norm:2.5:inf").spec());
-        assertEquals("norm:1.0:1.0", ClipPolicies.parse("norm:1:1").spec());
-        assertEquals("value:0.5,norm:1.0", ClipPolicies.parse(" value:0.5 , norm:1.0 ").spec());
-    }
-
-    @Test
-    void badSpecsSayWhatIsAllowed() {
-        String unknown = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("nrom:1")).getMessage();
-        assertEquals("unknown clip policy 'nrom:1' (allowed: " + ClipPolicies.ALLOWED + ")", unknown);
-        String negative = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:-1")).getMessage();
-        assertTrue(negative.startsWith("clip policy 'norm:-1': "), negative);
-        assertTrue(negative.contains("-1"), negative);
-        String p = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1:0")).getMessage();
-        assertTrue(p.startsWith("clip policy 'norm:1:0': "), p);
-        String word = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("value:big")).getMessage();
-        assertEquals("clip policy 'value:big': V must be a number, got 'big'", word);
-        String chain = assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1,foo")).getMessage();
-        assertTrue(chain.startsWith("unknown clip policy 'foo' in 'norm:1,foo'"), chain);
-    }
-
-    @Test
-    void statelessPipelinesHaveEmptyStatesPerTransform() {
-        GradientPipeline p = ClipPolicies.parse("value:1,norm:1");
+    void theStateIsKeyedByIndexAndNameAndHoldsEachTransformsConfiguration() {
+        GradientPipeline p = Clip.chain(Clip.value(1.0), Clip.norm(1.0));
         Map<String, Object> state = p.stateDict();
-        assertEquals(List.of("0:value:1.0", "1:norm:1.0"), new ArrayList<>(state.keySet()));
+        assertEquals(List.of("0:value", "1:norm"), new ArrayList<>(state.keySet()));
+        assertEquals(Map.of("config", Map.of("clipValue", 1.0), "state", Map.of()), state.get("0:value"));
+        assertEquals(Map.of("maxNorm", 1.0, "normType", 2.0), StateMapsView.get(state, "1:norm").get("config"));
         p.loadStateDict(state);
-        assertThrows(IllegalArgumentException.class, () -> ClipPolicies.parse("norm:1").loadStateDict(state));
+        assertEquals("the saved gradient pipeline is [0:value, 1:norm] but this one is [0:norm]",
+                assertThrows(IllegalArgumentException.class, () -> Clip.chain(Clip.norm(1.0)).loadStateDict(state))
+                        .getMessage());
+    }
+
+    @Test
+    void aCheckpointOfTheSameChainConfiguredOtherwiseIsRefusedBeforeAnythingChanges() {
+        GradientPipeline saved = Clip.chain(Clip.autoclip(10.0), Clip.norm(1.0));
+        Parameters[] t = twins(9, 3.0);
+        saved.apply(t[0], 0, 0.1);
+        GradientPipeline other = Clip.chain(Clip.autoclip(10.0), Clip.norm(2.0));
+        String message = assertThrows(IllegalArgumentException.class, () -> other.loadStateDict(saved.stateDict()))
+                .getMessage();
+        assertEquals("transform 1:norm was saved with {maxNorm=1.0, normType=2.0} but is configured with "
+                + "{maxNorm=2.0, normType=2.0} here", message);
+        assertEquals(List.of(), ((AutoClip) other.transforms().get(0)).history(), "the autoclip before it is untouched");
+        GradientPipeline same = Clip.chain(Clip.autoclip(10.0), Clip.norm(1.0));
+        same.loadStateDict(saved.stateDict());
+        assertEquals(((AutoClip) saved.transforms().get(0)).history(), ((AutoClip) same.transforms().get(0)).history());
+    }
+
+    @Test
+    void aConfigurationSurvivesJsonWhereNumbersComeBackAsOtherTypes() {
+        // a checkpoint's JSON gives back an Integer for the window and a string for the infinite norm type
+        GradientPipeline p = Clip.chain(Clip.norm(1.0, Double.POSITIVE_INFINITY), Clip.autoclip(10.0, 5));
+        Map<String, Object> state = new java.util.LinkedHashMap<>();
+        state.put("0:norm", Map.of("config", Map.of("maxNorm", 1, "normType", "Infinity"),
+                "state", Map.of("threshold", 1.0)));
+        state.put("1:autoclip", Map.of("config", Map.of("percentile", 10, "window", 5L), "state",
+                Map.of("history", List.of(0.5, 2))));
+        p.loadStateDict(state);
+        assertEquals(List.of(0.5, 2.0), ((AutoClip) p.transforms().get(1)).history());
     }
 
     @Test
     void noGradientsMeansNormZeroAndNothingClipped() {
         Parameters ps = Parameters.of(List.of("w"), List.of(torch.zeros(3)));
-        PipelineReport r = ClipPolicies.parse("norm:1.0").apply(ps, 0, 0.1);
+        PipelineReport r = Clip.chain(Clip.norm(1.0)).apply(ps, 0, 0.1);
         assertEquals(0.0, r.preClipNorm());
         assertFalse(r.clipped());
         assertEquals(1.0, r.coefficient());
@@ -166,13 +175,13 @@ class GradientPipelineTest {
 
     @Test
     void aSkipRequestStopsTheChainSoLaterTransformsDoNotLearnFromTheStep() {
-        GradientPipeline p = ClipPolicies.parse("spike-abs:1.0,autoclip:50");
+        GradientPipeline p = Clip.chain(Clip.spikeAbs(1.0), Clip.autoclip(50.0));
         Parameters[] t = twins(6, 5.0);
         PipelineReport r = p.apply(t[0], 0, 0.1);
         assertEquals(1, r.transforms().size(), "autoclip never ran");
         assertTrue(r.skipReason().isPresent());
         assertArrayEquals(allGrads(t[1]), allGrads(t[0]), 0.0);
-        Map<String, Object> autoclip = StateMapsView.get(p.stateDict(), "1:autoclip:50.0");
+        Map<String, Object> autoclip = StateMapsView.get(StateMapsView.get(p.stateDict(), "1:autoclip"), "state");
         assertEquals(List.of(), autoclip.get("history"));
     }
 
@@ -181,7 +190,7 @@ class GradientPipelineTest {
         Parameters[] t = twins(7, 1.0);
         t[0].get(1).grad().fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
         t[1].get(1).grad().fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
-        GradientPipeline p = ClipPolicies.parse("autoclip:10,norm:0.1");
+        GradientPipeline p = Clip.chain(Clip.autoclip(10.0), Clip.norm(0.1));
         PipelineReport r = p.apply(t[0], 0, 0.1);
         assertTrue(Double.isNaN(r.preClipNorm()));
         assertTrue(r.transforms().isEmpty());
@@ -190,10 +199,10 @@ class GradientPipelineTest {
     }
 
     @Test
-    void aNormClipsCurrentThresholdIsItsStateAndItsSpecStaysTheConfiguredOne() {
+    void aNormClipsCurrentThresholdIsItsStateAndItsConfigurationStaysTheConfiguredOne() {
         NormClip clip = new NormClip(1.0, 2.0);
         clip.setThreshold(2.5);
-        assertEquals("norm:1.0", clip.spec());
+        assertEquals(Map.of("maxNorm", 1.0, "normType", 2.0), clip.config());
         NormClip restored = new NormClip(1.0, 2.0);
         restored.loadStateDict(clip.stateDict());
         assertEquals(2.5, restored.threshold());

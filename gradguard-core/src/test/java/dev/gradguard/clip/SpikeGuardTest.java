@@ -101,7 +101,7 @@ class SpikeGuardTest {
 
     @Test
     void aPipelineCarriesTheSkipRequest() {
-        GradientPipeline p = ClipPolicies.parse("spike-abs:2,norm:1.0");
+        GradientPipeline p = Clip.chain(Clip.spikeAbs(2.0), Clip.norm(1.0));
         PipelineReport r = p.apply(gradientOf(3.0), 0, 1.0);
         assertEquals(Optional.of("grad norm 3.00000 exceeds the skip threshold 2.0"), r.skipReason());
     }

@@ -202,12 +202,12 @@ class AutoControllerTest {
     }
 
     @Test
-    void optionsAreValidatedByTheirSpecKeys() {
+    void optionsAreValidatedByTheirParameterNames() {
         String m = assertThrows(IllegalArgumentException.class,
                 () -> new AutoController.Options(3, 1.5, 0.2, 0.9, 4, 2, 2.0, 3.0, 0.5)).getMessage();
-        assertEquals("factor must be in (0, 1), got 1.5", m);
+        assertEquals("lrFactor must be in (0, 1), got 1.5", m);
         m = assertThrows(IllegalArgumentException.class,
                 () -> new AutoController.Options(3, 0.5, 0.2, 0.9, 4, 2, 1.0, 3.0, 0.5)).getMessage();
-        assertEquals("relax must be a finite number > 1, got 1.0", m);
+        assertEquals("relaxFactor must be a finite number > 1, got 1.0", m);
     }
 }

@@ -3,7 +3,7 @@ package dev.gradguard.guard;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
 import dev.gradguard.clip.ParameterNorms;
 import dev.gradguard.clip.PipelineReport;
 import dev.gradguard.engine.Torch;
@@ -40,7 +40,7 @@ class LayerAttributorTest {
     @Test
     void aCalmStepIsNotExamined() {
         Parameters ps = layers();
-        PipelineReport clip = ClipPolicies.parse("norm:1000").apply(ps, 0, 0.1);
+        PipelineReport clip = Clip.chain(Clip.norm(1000.0)).apply(ps, 0, 0.1);
         GuardDecision d = new NonFiniteGuard(5).decide(0, 0.1, clip);
         assertTrue(LayerAttributor.defaults().attribute(ps, clip, d).isEmpty());
     }
@@ -49,7 +49,7 @@ class LayerAttributorTest {
     void aHardClippedStepNamesTheLargestLayersWithTheirPreClipNorms() {
         Parameters ps = layers();
         Map<String, Double> before = ParameterNorms.norms(ps);
-        PipelineReport clip = ClipPolicies.parse("norm:1.0").apply(ps, 0, 0.1);
+        PipelineReport clip = Clip.chain(Clip.norm(1.0)).apply(ps, 0, 0.1);
         GuardDecision d = new NonFiniteGuard(5).decide(0, 0.1, clip);
         LayerAttribution a = new LayerAttributor(0.1, 2).attribute(ps, clip, d).orElseThrow();
         assertTrue(a.trigger().startsWith("clipped hard (coefficient 0.00"), a.trigger());
@@ -64,7 +64,7 @@ class LayerAttributorTest {
         Parameters ps = layers();
         ps.get(2).grad().index_fill_(0, torch.zeros(new long[] {1}).to(torch.ScalarType.Long), new Scalar(Double.POSITIVE_INFINITY));
         ps.get(3).grad().fill_(new Scalar(Double.NaN));
-        PipelineReport clip = ClipPolicies.parse("norm:1.0").apply(ps, 7, 0.1);
+        PipelineReport clip = Clip.chain(Clip.norm(1.0)).apply(ps, 7, 0.1);
         GuardDecision d = new NonFiniteGuard(5).decide(7, 0.1, clip);
         LayerAttribution a = LayerAttributor.defaults().attribute(ps, clip, d).orElseThrow();
         assertEquals("gradient norm is NaN", a.trigger());
@@ -85,7 +85,7 @@ class LayerAttributorTest {
     void aSpikeSkipIsExaminedWithUntouchedGradients() {
         Parameters ps = layers();
         Map<String, Double> before = ParameterNorms.norms(ps);
-        PipelineReport clip = ClipPolicies.parse("spike-abs:10").apply(ps, 0, 0.1);
+        PipelineReport clip = Clip.chain(Clip.spikeAbs(10.0)).apply(ps, 0, 0.1);
         GuardDecision d = new NonFiniteGuard(5).decide(0, 0.1, clip);
         LayerAttribution a = LayerAttributor.defaults().attribute(ps, clip, d).orElseThrow();
         assertTrue(a.trigger().startsWith("skipped: "), a.trigger());

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradguard.amp.Autocast;
 import dev.gradguard.amp.GradScaler;
 import dev.gradguard.amp.Precision;
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Torch;
@@ -50,7 +50,7 @@ class MixedPrecisionTrainingTest {
                 .data(data)
                 .loss(TinyRegression::mse)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults(optimizer, lr), Parameters.of(net)))
-                .schedule(Schedules.parse("constant", lr, 1000));
+                .schedule(Schedules.constant(lr));
         if (sink != null) {
             b.listener(new TrainingListener() {
                 @Override
@@ -69,9 +69,9 @@ class MixedPrecisionTrainingTest {
     @Test
     void bf16TrainsWithFloat32WeightsAndLowersTheLoss() {
         List<StepResult> fp32 = new ArrayList<>();
-        builder(1, "adam", 0.05, fp32).pipeline(ClipPolicies.parse("norm:1.0")).build().step();
+        builder(1, "adam", 0.05, fp32).pipeline(Clip.chain(Clip.norm(1.0))).build().step();
         List<StepResult> steps = new ArrayList<>();
-        Trainer t = builder(1, "adam", 0.05, steps).pipeline(ClipPolicies.parse("norm:1.0"))
+        Trainer t = builder(1, "adam", 0.05, steps).pipeline(Clip.chain(Clip.norm(1.0)))
                 .precision(Precision.BF16).build();
         TrainingOutcome outcome = t.run(300);
 
@@ -199,9 +199,9 @@ class MixedPrecisionTrainingTest {
     @Test
     void clippingSeesTheUnscaledGradients() {
         List<StepResult> fp32 = new ArrayList<>();
-        builder(4, "sgd", 0.05, fp32).pipeline(ClipPolicies.parse("norm:0.01")).build().step();
+        builder(4, "sgd", 0.05, fp32).pipeline(Clip.chain(Clip.norm(0.01))).build().step();
         List<StepResult> fp16 = new ArrayList<>();
-        Trainer t = builder(4, "sgd", 0.05, fp16).pipeline(ClipPolicies.parse("norm:0.01"))
+        Trainer t = builder(4, "sgd", 0.05, fp16).pipeline(Clip.chain(Clip.norm(0.01)))
                 .precision(Precision.FP16).build();
         t.step();
 

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradguard.clip.ClipPolicies;
+import dev.gradguard.clip.Clip;
+import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Torch;
@@ -39,8 +40,8 @@ class TrainerTest {
         Torch.setThreads(1);
     }
 
-    private static Trainer trainer(long seed, String optimizer, String clip, Set<Long> inject, int maxNonfinite,
-            List<StepResult> sink) {
+    private static Trainer trainer(long seed, String optimizer, GradientPipeline clip, Set<Long> inject,
+            int maxNonfinite, List<StepResult> sink) {
         torch.manual_seed(seed);
         TinyRegression.Net net = new TinyRegression.Net();
         Optimizer opt = Optimizers.create(OptimizerSpec.defaults(optimizer, 0.05), Parameters.of(net));
@@ -49,8 +50,8 @@ class TrainerTest {
                 .data(new TinyRegression.Data(seed, 16))
                 .loss(TinyRegression::mse)
                 .optimizer(opt)
-                .schedule(Schedules.parse("constant", 0.05, 100))
-                .pipeline(ClipPolicies.parse(clip))
+                .schedule(Schedules.constant(0.05))
+                .pipeline(clip)
                 .guard(new NonFiniteGuard(maxNonfinite))
                 .injection(NonFiniteInjection.atSteps(inject));
         if (sink != null) {
@@ -76,7 +77,7 @@ class TrainerTest {
     @Test
     void trainingReducesTheLossOfAUserDefinedModel() {
         List<StepResult> steps = new ArrayList<>();
-        TrainingOutcome outcome = trainer(1, "adam", "norm:1.0", Set.of(), 20, steps).run(300);
+        TrainingOutcome outcome = trainer(1, "adam", Clip.chain(Clip.norm(1.0)), Set.of(), 20, steps).run(300);
         assertTrue(outcome.completed());
         assertEquals(300, steps.size());
         double first = steps.subList(0, 10).stream().mapToDouble(StepResult::loss).average().orElseThrow();
@@ -86,7 +87,7 @@ class TrainerTest {
     @Test
     void aNonFiniteStepLeavesWeightsAndAdamStateBitIdentical() throws IOException {
         List<StepResult> steps = new ArrayList<>();
-        Trainer t = trainer(2, "adam", "norm:1.0", Set.of(5L), 20, steps);
+        Trainer t = trainer(2, "adam", Clip.chain(Clip.norm(1.0)), Set.of(5L), 20, steps);
         for (int i = 0; i < 5; i++) {
             t.step();
         }
@@ -112,7 +113,7 @@ class TrainerTest {
     @Test
     void injectedStepsAreExactlyTheSkippedOnes() {
         List<StepResult> steps = new ArrayList<>();
-        TrainingOutcome outcome = trainer(3, "sgd", "none", Set.of(3L, 7L, 8L), 20, steps).run(20);
+        TrainingOutcome outcome = trainer(3, "sgd", Clip.none(), Set.of(3L, 7L, 8L), 20, steps).run(20);
         assertEquals(3, outcome.skippedSteps());
         assertEquals(3, outcome.nonFiniteSteps());
         List<Long> skipped = steps.stream().filter(StepResult::skipped).map(StepResult::step).toList();
@@ -122,7 +123,7 @@ class TrainerTest {
     @Test
     void tooManyConsecutiveNonFiniteStepsStopTheRunWithTheLastGoodWeights() {
         List<StepResult> steps = new ArrayList<>();
-        Trainer t = trainer(4, "sgd", "norm:1.0", Set.of(2L, 3L, 4L, 5L, 6L), 3, steps);
+        Trainer t = trainer(4, "sgd", Clip.chain(Clip.norm(1.0)), Set.of(2L, 3L, 4L, 5L, 6L), 3, steps);
         TrainingOutcome outcome = t.run(50);
         assertFalse(outcome.completed());
         assertEquals(5, outcome.steps(), "steps 0-1 applied, 2-4 non-finite, the third stops the run");
@@ -142,7 +143,7 @@ class TrainerTest {
     }
 
     private static String runChecksum(long seed) {
-        Trainer t = trainer(seed, "adam", "norm:0.5", Set.of(4L), 20, null);
+        Trainer t = trainer(seed, "adam", Clip.chain(Clip.norm(0.5)), Set.of(4L), 20, null);
         t.run(40);
         return t.parameters().checksum();
     }
@@ -184,8 +185,8 @@ class TrainerTest {
         };
         Trainer t = Trainer.builder().model(net).data(fixed).loss(TinyRegression::mse)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", 0.5), Parameters.of(net)))
-                .schedule(Schedules.parse("constant", 0.5, 1))
-                .pipeline(ClipPolicies.parse("norm:0.1"))
+                .schedule(Schedules.constant(0.5))
+                .pipeline(Clip.chain(Clip.norm(0.1)))
                 .accumulation(accumulation).build();
         StepResult r = t.step();
         assertTrue(r.gradients().clipped(), "the step is clipped once, after the last micro-batch");
@@ -199,7 +200,7 @@ class TrainerTest {
 
     @Test
     void theLoopStateSurvivesAJsonRoundTrip() throws Exception {
-        Trainer a = trainer(21, "sgd", "norm:1.0", Set.of(3L), 20, null);
+        Trainer a = trainer(21, "sgd", Clip.chain(Clip.norm(1.0)), Set.of(3L), 20, null);
         a.run(15);
         Map<String, Object> state = a.stateDict();
         assertEquals(15L, ((Number) state.get("step")).longValue());
@@ -207,7 +208,7 @@ class TrainerTest {
         String json = dev.gradguard.metrics.Json.compact().writeValueAsString(state);
         @SuppressWarnings("unchecked")
         Map<String, Object> read = dev.gradguard.metrics.Json.compact().readValue(json, Map.class);
-        Trainer b = trainer(99, "sgd", "norm:1.0", Set.of(), 20, null);
+        Trainer b = trainer(99, "sgd", Clip.chain(Clip.norm(1.0)), Set.of(), 20, null);
         b.loadStateDict(read);
 
         assertEquals(15, b.stepCount());
@@ -219,13 +220,14 @@ class TrainerTest {
     void theControllerLowersTheLrWhenTheNormKeepsPressingTheThreshold() {
         torch.manual_seed(31);
         TinyRegression.Net net = new TinyRegression.Net();
-        dev.gradguard.clip.GradientPipeline pipeline = ClipPolicies.parse("norm:0.0001");
+        dev.gradguard.clip.GradientPipeline pipeline = Clip.chain(Clip.norm(0.0001));
         List<StepResult> steps = new ArrayList<>();
         Trainer t = Trainer.builder().model(net).data(new TinyRegression.Data(31, 16)).loss(TinyRegression::mse)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", 0.08), Parameters.of(net)))
-                .schedule(Schedules.parse("constant", 0.08, 100))
+                .schedule(Schedules.constant(0.08))
                 .pipeline(pipeline)
-                .controller(dev.gradguard.control.Controllers.parse("auto:N=5,factor=0.5,floor=0.2", pipeline))
+                .controller(dev.gradguard.control.Controllers.auto(pipeline,
+                        new dev.gradguard.control.AutoController.Options(5, 0.5, 0.2, 0.9, 200, 100, 1.5, 4.0, 0.5)))
                 .listener(new TrainingListener() {
                     @Override
                     public void onStep(StepResult result) {
@@ -262,8 +264,8 @@ class TrainerTest {
         TinyRegression.Net net = new TinyRegression.Net();
         Trainer t = Trainer.builder().model(net).data(new TinyRegression.Data(41, 16)).loss(TinyRegression::mse)
                 .optimizer(Optimizers.create(OptimizerSpec.defaults("adam", 0.01), Parameters.of(net)))
-                .schedule(Schedules.parse("constant", 0.01, 40))
-                .pipeline(ClipPolicies.parse("value:2.0,norm:0.05"))
+                .schedule(Schedules.constant(0.01))
+                .pipeline(Clip.chain(Clip.value(2.0), Clip.norm(0.05)))
                 .injection(NonFiniteInjection.atSteps(Set.of(7L)))
                 .gradBuffer(gradBuffer)
                 .build();

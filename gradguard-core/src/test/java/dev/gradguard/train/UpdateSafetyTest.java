@@ -49,11 +49,6 @@ class UpdateSafetyTest {
         }
 
         @Override
-        public String spec() {
-            return "settable";
-        }
-
-        @Override
         public Map<String, Object> stateDict() {
             return Map.of();
         }
@@ -85,7 +80,7 @@ class UpdateSafetyTest {
     void anUpdateThatOverflowsIsUndoneAndSkippedWithReasonUpdate() {
         TinyRegression.Net net = net();
         Optimizer sgd = Optimizers.create(OptimizerSpec.defaults("sgd", 3e38), Parameters.of(net));
-        Trainer t = trainer(net, sgd, Schedules.parse("constant", 3e38, 100));
+        Trainer t = trainer(net, sgd, Schedules.constant(3e38));
         String before = t.parameters().checksum();
 
         StepResult r = t.step();
@@ -106,7 +101,7 @@ class UpdateSafetyTest {
         Trainer guarded = trainer(a, sgdA, lr);
         TinyRegression.Net b = net();
         Optimizer sgdB = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), Parameters.of(b));
-        Trainer reference = trainer(b, sgdB, Schedules.parse("constant", 0.1, 100));
+        Trainer reference = trainer(b, sgdB, Schedules.constant(0.1));
 
         guarded.step();
         lr.value = 3e38;
@@ -142,7 +137,7 @@ class UpdateSafetyTest {
                 params.get(i).mutable_grad().put(new Tensor());
             }
         }
-        Trainer t = trainer(net, sgd, Schedules.parse("constant", 0.1, 100));
+        Trainer t = trainer(net, sgd, Schedules.constant(0.1));
         String before = t.parameters().checksum();
 
         StepResult r = t.step();
