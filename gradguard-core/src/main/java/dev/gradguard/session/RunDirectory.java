@@ -199,13 +199,32 @@ public final class RunDirectory implements AutoCloseable {
             lock = null;
         }
         if (lock == null) {
+            throw new IllegalArgumentException(dir + " is in use by another gradguard run (pid " + holder(channel)
+                    + "); wait for it to end or choose another directory");
+        }
+        return lock;
+    }
+
+    /**
+     * The pid the lock's holder wrote. It writes it right after taking the lock, so a second process that comes
+     * in between waits a moment for it (up to a second) before it says "unknown".
+     */
+    private static String holder(FileChannel channel) throws IOException {
+        for (int attempt = 0; attempt < 20; attempt++) {
             ByteBuffer buffer = ByteBuffer.allocate(64);
             channel.read(buffer, 0);
             String pid = new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII).strip();
-            throw new IllegalArgumentException(dir + " is in use by another gradguard run (pid "
-                    + (pid.isEmpty() ? "unknown" : pid) + "); wait for it to end or choose another directory");
+            if (pid.matches("\\d+")) {
+                return pid;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
         }
-        return lock;
+        return "unknown";
     }
 
     @SuppressWarnings("unchecked")
