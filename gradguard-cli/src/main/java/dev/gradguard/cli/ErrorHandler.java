@@ -2,8 +2,12 @@ package dev.gradguard.cli;
 
 import dev.gradguard.checkpoint.CheckpointException;
 import dev.gradguard.engine.NativeLoadException;
+import dev.gradguard.metrics.tensorboard.CorruptEventFileException;
 import dev.gradguard.task.DataException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -38,13 +42,21 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         if (e instanceof CheckpointException) {
             return ExitCodes.CHECKPOINT;
         }
-        if (e instanceof IllegalArgumentException || e instanceof NativeLoadException) {
+        if (e instanceof IllegalArgumentException || e instanceof NativeLoadException
+                || e instanceof CorruptEventFileException || e instanceof FileSystemException) {
             return ExitCodes.USAGE;
         }
         return ExitCodes.INTERNAL;
     }
 
     private static String oneLine(Throwable e) {
+        if (e instanceof FileSystemException f && f.getFile() != null) {
+            // the JDK's message is the bare path, or "path: reason"
+            return "cannot use " + f.getFile() + ": " + (f.getReason() != null ? f.getReason()
+                    : f instanceof AccessDeniedException ? "permission denied"
+                    : f instanceof NoSuchFileException ? "no such file or directory"
+                    : f.getClass().getSimpleName());
+        }
         String m = e.getMessage();
         if (m == null || m.isBlank()) {
             m = e.getClass().getSimpleName();

@@ -111,6 +111,8 @@ public final class TrainJob {
                     + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
         }
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
+        task.footprint(modelName).requireFits(settings.batchSize(),
+                optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
 
