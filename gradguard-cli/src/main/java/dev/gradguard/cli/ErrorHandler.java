@@ -1,6 +1,7 @@
 package dev.gradguard.cli;
 
 import dev.gradguard.checkpoint.CheckpointException;
+import dev.gradguard.dist.CollectiveException;
 import dev.gradguard.engine.NativeLoadException;
 import dev.gradguard.metrics.tensorboard.CorruptEventFileException;
 import dev.gradguard.task.DataException;
@@ -41,6 +42,9 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         }
         if (e instanceof CheckpointException) {
             return ExitCodes.CHECKPOINT;
+        }
+        if (e instanceof CollectiveException) {
+            return ExitCodes.PEER;
         }
         if (e instanceof IllegalArgumentException || e instanceof NativeLoadException
                 || e instanceof CorruptEventFileException || e instanceof FileSystemException) {

@@ -13,6 +13,7 @@ import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
 import dev.gradguard.dist.DistEnv;
+import dev.gradguard.dist.DistTimeouts;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.NonFiniteGuard;
@@ -116,7 +117,7 @@ public final class TrainJob {
         var schedule = Schedules.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
 
-        DataParallel parallel = DataParallel.init(distEnv, DataParallel.DEFAULT_TIMEOUT, device.is_cuda());
+        DataParallel parallel = DataParallel.init(distEnv, DistTimeouts.fromMap(System.getenv()), device.is_cuda());
         boolean main = parallel.isMain();
         if (settings.batchSize() % parallel.worldSize() != 0) {
             throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and must be "
