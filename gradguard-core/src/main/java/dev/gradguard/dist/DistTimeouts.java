@@ -20,7 +20,7 @@ public record DistTimeouts(Duration rendezvous, Duration collective) {
     public static final String COLLECTIVE_ENV = "GRADGUARD_COLLECTIVE_TIMEOUT";
     /** 60 s: long enough for every worker JVM to start and load libtorch on a busy machine. */
     public static final Duration DEFAULT_RENDEZVOUS = Duration.ofSeconds(60);
-    /** 300 s: PyTorch's default for Gloo (torch.distributed's default_pg_timeout is 30 minutes for NCCL). */
+    /** 300 s: a tenth of PyTorch's {@code default_pg_timeout} (30 minutes), still far above any step of a CPU job. */
     public static final Duration DEFAULT_COLLECTIVE = Duration.ofSeconds(300);
 
     /** @throws IllegalArgumentException when a timeout is not positive */

@@ -108,12 +108,15 @@ public final class ProcessGroups {
         }
     }
 
-    /** The first line of a native error, without the C++ backtrace libtorch appends. */
+    /**
+     * The first line of a native error, without the C++ backtrace libtorch appends and without the
+     * {@code [source-file:line]} that Gloo puts first.
+     */
     static String firstLine(String message) {
         if (message == null || message.isBlank()) {
             return "no reason given";
         }
-        return message.strip().lines().findFirst().orElse("").strip();
+        return message.strip().lines().findFirst().orElse("").replaceFirst("^\\[[^\\]]*\\]\\s*", "").strip();
     }
 
     /**
