@@ -39,6 +39,26 @@ public final class RegularFiles {
     }
 
     /**
+     * Why {@code file} cannot be read whole: "is a named pipe (FIFO), not a regular file" (or another kind,
+     * see {@link #notRegular}), or "is too large: N bytes, at most M".
+     *
+     * @return empty when {@code file} is a regular file of at most {@code maxBytes}, or does not exist (opening
+     *     it then says what is wrong, in the caller's words)
+     */
+    public static Optional<String> whyUnreadable(Path file, long maxBytes) {
+        Optional<String> kind = notRegular(file);
+        if (kind.isPresent()) {
+            return Optional.of("is " + kind.get() + ", not a regular file");
+        }
+        try {
+            long size = Files.size(file);
+            return size > maxBytes ? Optional.of("is too large: " + size + " bytes, at most " + maxBytes) : Optional.empty();
+        } catch (IOException missingOrUnreadable) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * The file that stands where a directory above {@code target} would have to be, so that {@code target}
      * cannot be created: its nearest existing ancestor when that is not a directory.
      *

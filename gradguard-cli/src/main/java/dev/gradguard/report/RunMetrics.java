@@ -33,14 +33,9 @@ public final class RunMetrics {
      * @throws IOException when the file cannot be read
      */
     public static RunMetrics read(Path file) throws IOException {
-        RegularFiles.notRegular(file).ifPresent(kind -> {
-            throw new IllegalArgumentException(file + " is " + kind + ", not a regular file");
+        RegularFiles.whyUnreadable(file, MAX_BYTES).ifPresent(why -> {
+            throw new IllegalArgumentException(file + " " + why);
         });
-        long size = Files.size(file);
-        if (size > MAX_BYTES) {
-            throw new IllegalArgumentException(file + " is " + size + " bytes; a report reads at most " + MAX_BYTES
-                    + " (about a million steps)");
-        }
         try {
             return new RunMetrics(MetricsRow.parseAll(Files.readAllLines(file, StandardCharsets.UTF_8)));
         } catch (CharacterCodingException e) {

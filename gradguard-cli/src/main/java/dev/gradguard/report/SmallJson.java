@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.files.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reads the small JSON files a run or a comparison writes ({@code summary.json}, {@code compare.json}). */
@@ -22,14 +21,9 @@ final class SmallJson {
      * @throws IOException when it cannot be read
      */
     static JsonNode read(Path file) throws IOException {
-        RegularFiles.notRegular(file).ifPresent(kind -> {
-            throw new IllegalArgumentException(file + " is " + kind + ", not a regular file");
+        RegularFiles.whyUnreadable(file, MAX_BYTES).ifPresent(why -> {
+            throw new IllegalArgumentException(file + " " + why);
         });
-        long size = Files.size(file);
-        if (size > MAX_BYTES) {
-            throw new IllegalArgumentException(file + " is " + size + " bytes; gradguard writes it in a few kilobytes"
-                    + " and reads at most " + MAX_BYTES);
-        }
         try {
             return Json.compact().readTree(file.toFile());
         } catch (JsonProcessingException e) {

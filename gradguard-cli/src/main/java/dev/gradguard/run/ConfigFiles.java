@@ -54,15 +54,11 @@ public final class ConfigFiles {
         } else {
             throw new IllegalArgumentException("config file " + file + " must end in .yaml, .yml or .json");
         }
-        RegularFiles.notRegular(file).ifPresent(kind -> {
-            throw new IllegalArgumentException("config file " + file + " is " + kind + ", not a regular file");
+        RegularFiles.whyUnreadable(file, MAX_BYTES).ifPresent(why -> {
+            throw new IllegalArgumentException("config file " + file + " " + why);
         });
         String text;
         try {
-            if (Files.size(file) > MAX_BYTES) {
-                throw new IllegalArgumentException("config file " + file + " is " + Files.size(file)
-                        + " bytes; a config file is at most " + MAX_BYTES);
-            }
             byte[] bytes = Files.readAllBytes(file);
             text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
         } catch (NoSuchFileException e) {

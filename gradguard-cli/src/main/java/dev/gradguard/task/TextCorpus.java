@@ -64,15 +64,11 @@ final class TextCorpus {
     }
 
     private static byte[] read(Path path) {
-        RegularFiles.notRegular(path).ifPresent(kind -> {
-            throw new DataException(path, "is " + kind + ", expected a UTF-8 text file");
+        RegularFiles.whyUnreadable(path, MAX_BYTES).ifPresent(why -> {
+            throw new DataException(path, why);
         });
         byte[] bytes;
         try {
-            long size = Files.size(path);
-            if (size > MAX_BYTES) {
-                throw new DataException(path, "is too large: " + size + " bytes, at most " + MAX_BYTES);
-            }
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new DataException(path, "does not exist", e);

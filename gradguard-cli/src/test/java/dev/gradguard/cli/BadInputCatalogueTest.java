@@ -181,6 +181,8 @@ class BadInputCatalogueTest {
         expect(2, "'lr' must be a finite number > 0 and <= 3.4028234663852886E38 (the largest float32", "--lr", "1e300");
         expect(2, "'weight-decay' must be a number >= 0 and <= 3.4028234663852886E38", "--weight-decay", "1e308");
         expect(2, "Invalid value for option '--out': an empty path", "--out", "");
+        expect(2, "'data' must be given a value, got ''", "--task", "charlm", "--data", "", "--out", out("a").toString());
+        expect(2, "'tensorboard' must be given a value, got ''", "--tensorboard", "", "--out", out("a").toString());
         Path file = Files.writeString(tmp.resolve("events-file"), "x");
         expect(2, "'tensorboard' must be a directory for TensorBoard event files, got '" + file + "' (it is a file)",
                 "--tensorboard", file.toString(), "--out", out("tb").toString());
@@ -213,9 +215,9 @@ class BadInputCatalogueTest {
         Path dirConfig = Files.createDirectories(tmp.resolve("conf.json"));
         expect(2, "is a directory, not a regular file", "--config", dirConfig.toString());
 
-        expect(3, fifo + ": is a named pipe (FIFO), expected a UTF-8 text file", "--task", "charlm", "--data", fifo.toString(),
+        expect(3, fifo + ": is a named pipe (FIFO), not a regular file", "--task", "charlm", "--data", fifo.toString(),
                 "--out", out("a").toString());
-        expect(3, "/dev/zero: is a character device, expected a UTF-8 text file", "--task", "charlm", "--data", "/dev/zero",
+        expect(3, "/dev/zero: is a character device, not a regular file", "--task", "charlm", "--data", "/dev/zero",
                 "--out", out("a").toString());
     }
 
@@ -239,7 +241,7 @@ class BadInputCatalogueTest {
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.resolve("metrics.jsonl").toFile(), "rw")) {
             f.setLength(3L << 30); // sparse: no disk used
         }
-        expectCommand(2, "metrics.jsonl is 3221225472 bytes; a report reads at most", "report", huge.toString());
+        expectCommand(2, "metrics.jsonl is too large: 3221225472 bytes, at most 268435456", "report", huge.toString());
 
         Path piped = Files.createDirectories(tmp.resolve("piped"));
         fifo(piped.resolve("metrics.jsonl"));
