@@ -46,6 +46,28 @@ class LaunchCommandTest {
         assertEquals(300, standalone.collectiveTimeoutSeconds, "the default collective timeout");
     }
 
+    @Test
+    void aRankThatNeverJoinsIsReportedAfterTheRendezvousTimeoutInOneLine() throws Exception {
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            port = free.getLocalPort();
+        }
+        console.reset();
+        long t0 = System.nanoTime();
+        // node 0 of 2 is started alone: its rank waits for node 1's, which never comes
+        int code = assertTimeoutPreemptively(Duration.ofSeconds(120), () -> Main.run("launch", "--nproc-per-node", "1",
+                "--nnodes", "2", "--node-rank", "0", "--master-port", Integer.toString(port), "--rdzv-timeout", "4",
+                "--", "train", "--task", "adding", "--steps", "5", "--quiet", "--out", "unused-never-written"));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        String err = console.err();
+        assertEquals(ExitCodes.PEER, code, err);
+        assertTrue(seconds >= 4, "waited " + seconds + " s");
+        assertTrue(err.lines().anyMatch(l -> l.startsWith("[rank 0] gradguard: error: rank 0 could not join the process group"
+                + " of 2 at 127.0.0.1:" + port + " within the rendezvous timeout of 4 s (--rdzv-timeout)")), err);
+        assertTrue(err.lines().noneMatch(l -> l.matches("\\[rank 0\\]\\s+at .*") || l.contains("frame #")), err);
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("unused-never-written")), "no run directory");
+    }
+
     /** Runs a launch that must fail at once, before any worker starts, with one line. */
     private String failsAtOnce(String... args) {
         console.reset();
