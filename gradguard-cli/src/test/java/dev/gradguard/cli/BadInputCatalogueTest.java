@@ -126,6 +126,8 @@ class BadInputCatalogueTest {
         expect(3, "model.bin", "--task", "charlm", "--data", binary.toString(), "--out", out("c").toString());
         expect(3, "directory", "--task", "charlm", "--data", tmp.toString(), "--out", out("d").toString());
         expect(2, "task charlm needs a UTF-8 text file: set dataPath (--data PATH)", "--task", "charlm", "--out", out("e").toString());
+        expect(2, "task temporal-order generates its own data and reads no data file; --data /dev/zero is for task charlm",
+                "--data", "/dev/zero", "--out", out("f").toString());
     }
 
     @Test
