@@ -87,7 +87,7 @@ public final class EventFileWriter implements Closeable {
         this.flushIntervalNanos = flushInterval.toNanos();
         this.nanoClock = System::nanoTime;
         this.file = file;
-        if (!Files.isRegularFile(file)) { // opening a named pipe to write would block
+        if (Files.exists(file) && !Files.isRegularFile(file)) { // opening a named pipe to write would block
             throw new FileSystemException(file.toString(), null, "not a regular file (a directory, named pipe or device)");
         }
         long size = Files.size(file);
