@@ -10,6 +10,7 @@ module dev.gradguard.core {
     requires com.fasterxml.jackson.databind;
     requires jdk.unsupported;
     requires java.management;
+    requires jdk.management;
 
     exports dev.gradguard.amp;
     exports dev.gradguard.checkpoint;

@@ -4,6 +4,7 @@ import dev.gradguard.bench.ClipBenchmark;
 import dev.gradguard.bench.StepBenchmark;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
+import dev.gradguard.files.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +31,23 @@ public final class BenchCommand {
         Path json;
         @Option(names = "--debug", description = "show stack traces of errors")
         boolean debug;
+
+        /**
+         * Refuses a {@code --json} target that cannot be written as a file, before the benchmark runs.
+         *
+         * @throws IllegalArgumentException naming what it is
+         */
+        void checkJsonTarget() {
+            if (json == null) {
+                return;
+            }
+            RegularFiles.notRegular(json).ifPresent(kind -> {
+                throw new IllegalArgumentException("--json " + json + " is " + kind + "; name a file to write");
+            });
+            RegularFiles.fileInTheWay(json).ifPresent(file -> {
+                throw new IllegalArgumentException("--json " + json + " cannot be created: " + file + " is a file");
+            });
+        }
 
         int threads() {
             return threads == null ? Torch.defaultThreads() : threads;
@@ -81,6 +99,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
+            checkJsonTarget();
             ClipBenchmark.Options options = new ClipBenchmark.Options(repeats, warmup, threads(),
                     sets.stream().map(ClipBenchmark.GradientSet::fromId).toList(), resolveDevice());
             List<ClipBenchmark.Result> results = ClipBenchmark.run(options, System.err);
@@ -105,6 +124,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
+            checkJsonTarget();
             StepBenchmark.Options options =
                     new StepBenchmark.Options(steps, warmup, threads(), models, resolveDevice());
             List<StepBenchmark.Result> results = StepBenchmark.run(options, System.out);
@@ -132,6 +152,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
+            checkJsonTarget();
             if (rounds < 1) {
                 throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
             }

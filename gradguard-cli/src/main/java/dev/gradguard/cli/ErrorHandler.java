@@ -1,9 +1,14 @@
 package dev.gradguard.cli;
 
 import dev.gradguard.checkpoint.CheckpointException;
+import dev.gradguard.dist.CollectiveException;
 import dev.gradguard.engine.NativeLoadException;
+import dev.gradguard.metrics.tensorboard.CorruptEventFileException;
 import dev.gradguard.task.DataException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -35,17 +40,31 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         if (e instanceof DataException) {
             return ExitCodes.DATA;
         }
+        if (e instanceof CollectiveException) {
+            return ExitCodes.PEER;
+        }
+        // a path the user named that cannot be used (permissions, an immutable file, not a directory)
+        if (e instanceof IllegalArgumentException || e instanceof NativeLoadException
+                || e instanceof CorruptEventFileException || e instanceof FileSystemException
+                || e instanceof java.io.UncheckedIOException u && u.getCause() instanceof FileSystemException) {
+            return ExitCodes.USAGE;
+        }
+        // the run's state that cannot be read or written (a full disk, no valid checkpoint)
         if (e instanceof CheckpointException || e instanceof java.io.IOException
                 || e instanceof java.io.UncheckedIOException) {
             return ExitCodes.CHECKPOINT;
-        }
-        if (e instanceof IllegalArgumentException || e instanceof NativeLoadException) {
-            return ExitCodes.USAGE;
         }
         return ExitCodes.INTERNAL;
     }
 
     private static String oneLine(Throwable e) {
+        if (e instanceof FileSystemException f && f.getFile() != null) {
+            // the JDK's message is the bare path, or "path: reason"
+            return "cannot use " + f.getFile() + ": " + (f.getReason() != null ? f.getReason()
+                    : f instanceof AccessDeniedException ? "permission denied"
+                    : f instanceof NoSuchFileException ? "no such file or directory"
+                    : f.getClass().getSimpleName());
+        }
         String m = e.getMessage();
         if (m == null || m.isBlank()) {
             m = e.getClass().getSimpleName();

@@ -18,6 +18,11 @@ public final class ExitCodes {
     /** Training stopped because too many consecutive steps were non-finite. */
     public static final int DIVERGED = 5;
     /**
+     * A data-parallel job could not go on: a peer did not join within {@code --rdzv-timeout}, or did not answer
+     * within {@code --collective-timeout}, or its connection closed; the message names the rank.
+     */
+    public static final int PEER = 6;
+    /**
      * Stopped by SIGTERM (the JVM's own status after the signal); also returned by a data-parallel rank that
      * stopped because another rank was signalled.
      */

@@ -1,8 +1,12 @@
 package dev.gradguard.cli;
 
+import dev.gradguard.dist.DistTimeouts;
 import dev.gradguard.dist.LaunchOptions;
 import dev.gradguard.dist.LaunchResult;
 import dev.gradguard.dist.Launcher;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,19 +23,31 @@ import picocli.CommandLine.Parameters;
             "RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, and GRADGUARD_THREADS",
             "(= OMP_NUM_THREADS) threads per worker; 'train' also gets --threads when it has none.",
             "Worker output is prefixed with [rank k]. When a worker fails, the others are stopped (SIGTERM,",
-            "then SIGKILL after --timeout) and the launcher exits with its code, naming the rank."},
+            "then SIGKILL after --timeout) and the launcher exits with its code, naming the rank.",
+            "torchrun's spellings work too: --nproc_per_node, --node_rank, --master_addr, --master_port, --standalone."},
         footer = {"", "Example: gradguard launch --nproc-per-node 2 -- train --task adding --steps 200"})
 public final class LaunchCommand implements Callable<Integer> {
-    @Option(names = "--nproc-per-node", paramLabel = "N", required = true, description = "workers on this node")
+    @Option(names = {"--nproc-per-node", "--nproc_per_node"}, paramLabel = "N", required = true,
+            description = "workers on this node (at most 4 per core, and as many as fit in memory at about 512 MB each)")
     int nprocPerNode;
     @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1)")
     int nnodes = 1;
-    @Option(names = "--node-rank", paramLabel = "R", description = "this node's index, 0..M-1 (default 0)")
+    @Option(names = {"--node-rank", "--node_rank"}, paramLabel = "R", description = "this node's index, 0..M-1 (default 0)")
     int nodeRank;
-    @Option(names = "--master-addr", paramLabel = "ADDR", description = "host of rank 0 (default 127.0.0.1)")
+    @Option(names = {"--master-addr", "--master_addr"}, paramLabel = "ADDR", description = "host of rank 0 (default 127.0.0.1)")
     String masterAddr = LaunchOptions.DEFAULT_MASTER_ADDR;
-    @Option(names = "--master-port", paramLabel = "PORT", description = "rendezvous port on the master (default 29500)")
+    @Option(names = {"--master-port", "--master_port"}, paramLabel = "PORT",
+            description = "rendezvous port on the master (default 29500)")
     int masterPort = LaunchOptions.DEFAULT_MASTER_PORT;
+    @Option(names = "--standalone", description = "one node, rendezvous on 127.0.0.1 at a free port (torchrun's --standalone)")
+    boolean standalone;
+    @Option(names = {"--rdzv-timeout", "--rdzv_timeout"}, paramLabel = "S",
+            description = "seconds the workers wait for each other to join (default 60)")
+    long rdzvTimeoutSeconds = DistTimeouts.DEFAULT_RENDEZVOUS.toSeconds();
+    @Option(names = {"--collective-timeout", "--collective_timeout"}, paramLabel = "S",
+            description = "seconds a worker waits for its peers in one collective, e.g. a gradient all-reduce; a rank that"
+                    + " is stopped or hangs is named after this long (default 300)")
+    long collectiveTimeoutSeconds = DistTimeouts.DEFAULT_COLLECTIVE.toSeconds();
     @Option(names = "--threads-per-worker", paramLabel = "T", description = "libtorch threads per worker (default: cores / N)")
     Integer threads;
     @Option(names = "--timeout", paramLabel = "S", description = "seconds stopped workers get between SIGTERM and SIGKILL (default 10)")
@@ -46,14 +62,30 @@ public final class LaunchCommand implements Callable<Integer> {
         if (workerArgs.isEmpty()) {
             throw new IllegalArgumentException("nothing to launch: give the worker command after --, e.g. -- train --steps 100");
         }
+        if (standalone) {
+            if (nnodes != 1 || nodeRank != 0) {
+                throw new IllegalArgumentException("--standalone is one node: it cannot go with --nnodes " + nnodes
+                        + " or --node-rank " + nodeRank);
+            }
+            masterAddr = LaunchOptions.DEFAULT_MASTER_ADDR;
+            masterPort = freePort();
+        }
         LaunchOptions options = new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort,
                 threads != null ? threads : LaunchOptions.defaultThreads(nprocPerNode),
-                Duration.ofSeconds(timeoutSeconds), workerArgs);
+                Duration.ofSeconds(timeoutSeconds), workerArgs,
+                new DistTimeouts(Duration.ofSeconds(rdzvTimeoutSeconds), Duration.ofSeconds(collectiveTimeoutSeconds)));
         LaunchResult result = new Launcher(options, Main.class.getName(), System.getProperty("java.class.path"), System.out,
                 System.err).run();
         if (!result.succeeded()) {
             System.err.println("gradguard: error: " + result.message());
         }
         return result.exitCode();
+    }
+
+    /** A port free on loopback just now. */
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.gradguard.cli;
 
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,6 +26,13 @@ public final class Main {
         cli.setUsageHelpAutoWidth(true);
         cli.setExecutionExceptionHandler(new ErrorHandler());
         cli.setParameterExceptionHandler(new ErrorHandler.Usage());
+        // Path.of("") is the working directory: a flag given an empty path would quietly write there
+        cli.registerConverter(Path.class, text -> {
+            if (text.isBlank()) {
+                throw new CommandLine.TypeConversionException("an empty path; name a file or directory");
+            }
+            return Path.of(text);
+        });
         return cli.execute(args);
     }
 }

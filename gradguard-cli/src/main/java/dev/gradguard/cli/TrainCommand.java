@@ -265,8 +265,17 @@ public final class TrainCommand implements Callable<Integer> {
         return m;
     }
 
-    /** Puts a flag's text under its settings key when the flag was given. */
+    /**
+     * Puts a flag's text under its settings key when the flag was given.
+     *
+     * @throws IllegalArgumentException when it was given an empty value, which for an optional path such as
+     *     {@code --data ""} or {@code --tensorboard ""} would silently mean "not set"
+     */
     static void put(Map<String, Object> m, String key, String value) {
+        if (value != null && value.isBlank()) {
+            throw new IllegalArgumentException("'" + key + "' must be given a value, got '" + value
+                    + "' (leave the flag out for the default)");
+        }
         if (value != null) {
             m.put(key, value);
         }

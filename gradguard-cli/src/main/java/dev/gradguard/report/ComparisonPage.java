@@ -3,7 +3,6 @@ package dev.gradguard.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.compare.PolicySummary;
 import dev.gradguard.compare.RunResult;
-import dev.gradguard.metrics.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,10 +34,10 @@ public final class ComparisonPage {
      */
     public static ReportPage build(Path dir) throws IOException {
         Path file = dir.resolve("compare.json");
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new IllegalArgumentException(dir + " is not a compare directory: it has no compare.json");
         }
-        JsonNode doc = Json.compact().readTree(file.toFile());
+        JsonNode doc = SmallJson.read(file);
         JsonNode rowsNode = doc.path("rows");
         if (!rowsNode.isArray()) {
             throw new IllegalArgumentException(file + " has no 'rows' array");

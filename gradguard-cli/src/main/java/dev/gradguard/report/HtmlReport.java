@@ -79,10 +79,10 @@ public final class HtmlReport {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException(dir + " is not a directory");
         }
-        if (Files.isRegularFile(dir.resolve("compare.json"))) {
+        if (Files.exists(dir.resolve("compare.json"))) {
             return ComparisonPage.build(dir);
         }
-        if (Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
+        if (Files.exists(dir.resolve("metrics.jsonl"))) {
             return RunReport.build(dir);
         }
         throw new IllegalArgumentException(dir + " is not a run or compare directory: it has no metrics.jsonl"

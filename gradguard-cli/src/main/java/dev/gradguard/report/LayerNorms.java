@@ -4,6 +4,7 @@ import dev.gradguard.metrics.tensorboard.Event;
 import dev.gradguard.metrics.tensorboard.EventFileReader;
 import dev.gradguard.metrics.tensorboard.SummaryValue;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,13 +47,18 @@ public record LayerNorms(List<String> layers, long[] steps, double[][] norms) {
         Map<String, TreeMap<Long, Double>> byLayer = new LinkedHashMap<>();
         if (Files.isDirectory(logDir)) {
             for (Path file : EventFileReader.eventFiles(logDir)) {
-                for (Event event : EventFileReader.readAll(file)) {
-                    for (SummaryValue v : event.values()) {
-                        if (v.tag().startsWith(TAG_PREFIX) && v.scalar().isPresent()) {
-                            byLayer.computeIfAbsent(v.tag().substring(TAG_PREFIX.length()), k -> new TreeMap<>())
-                                    .put(event.step(), finiteOrInfinity(v.scalar().getAsDouble()));
+                try (EventFileReader events = EventFileReader.open(file)) { // one event at a time: files can be large
+                    while (events.hasNext()) {
+                        Event event = events.next();
+                        for (SummaryValue v : event.values()) {
+                            if (v.tag().startsWith(TAG_PREFIX) && v.scalar().isPresent()) {
+                                byLayer.computeIfAbsent(v.tag().substring(TAG_PREFIX.length()), k -> new TreeMap<>())
+                                        .put(event.step(), finiteOrInfinity(v.scalar().getAsDouble()));
+                            }
                         }
                     }
+                } catch (UncheckedIOException e) {
+                    throw e.getCause();
                 }
             }
         }

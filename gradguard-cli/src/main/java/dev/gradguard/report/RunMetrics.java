@@ -1,6 +1,8 @@
 package dev.gradguard.report;
 
+import dev.gradguard.files.RegularFiles;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +11,9 @@ import java.util.function.ToDoubleFunction;
 
 /** A run's {@code metrics.jsonl} as columns, for plotting. Immutable. */
 public final class RunMetrics {
+    /** The largest {@code metrics.jsonl} read, about a million steps: it is read whole. */
+    static final long MAX_BYTES = 256L << 20;
+
     private final List<MetricsRow> rows;
 
     private RunMetrics(List<MetricsRow> rows) {
@@ -23,12 +28,18 @@ public final class RunMetrics {
     /**
      * Reads a {@code metrics.jsonl}.
      *
-     * @throws IllegalArgumentException naming the file and line of a malformed line
+     * @throws IllegalArgumentException with one line naming the file and what is wrong: not a regular file (a
+     *     named pipe, a device, a directory), over {@link #MAX_BYTES}, not UTF-8 text, or a malformed line
      * @throws IOException when the file cannot be read
      */
     public static RunMetrics read(Path file) throws IOException {
+        RegularFiles.whyUnreadable(file, MAX_BYTES).ifPresent(why -> {
+            throw new IllegalArgumentException(file + " " + why);
+        });
         try {
             return new RunMetrics(MetricsRow.parseAll(Files.readAllLines(file, StandardCharsets.UTF_8)));
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException(file + " is not UTF-8 text (binary, or damaged?)");
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage());
         }

@@ -1,7 +1,6 @@
 package dev.gradguard.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gradguard.metrics.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +53,7 @@ public final class RunReport {
      */
     public static ReportPage build(Path dir) throws IOException {
         Path metricsFile = dir.resolve("metrics.jsonl");
-        if (!Files.isRegularFile(metricsFile)) {
+        if (!Files.exists(metricsFile)) {
             throw new IllegalArgumentException(dir + " is not a run directory: it has no metrics.jsonl");
         }
         RunMetrics metrics = RunMetrics.read(metricsFile);
@@ -86,10 +85,10 @@ public final class RunReport {
     /** {@code summary.json}, when the run has one. */
     static Optional<JsonNode> readSummary(Path dir) throws IOException {
         Path file = dir.resolve("summary.json");
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             return Optional.empty();
         }
-        return Optional.of(Json.compact().readTree(file.toFile()));
+        return Optional.of(SmallJson.read(file));
     }
 
     /** "learned" or "did not learn", in colour. */

@@ -1,9 +1,11 @@
 package dev.gradguard.run;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.gradguard.files.RegularFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -17,6 +19,9 @@ import java.util.Map;
 
 /** Reads a run's config file: YAML ({@code .yaml}, {@code .yml}) or JSON ({@code .json}), a flat map of keys. */
 public final class ConfigFiles {
+    /** The largest config file read (a config is a few hundred bytes). */
+    static final long MAX_BYTES = 1 << 20;
+
     private ConfigFiles() {
     }
 
@@ -35,18 +40,23 @@ public final class ConfigFiles {
 
     /**
      * @return the file's keys and values, in file order
-     * @throws IllegalArgumentException with one line naming the file and what is wrong with it
+     * @throws IllegalArgumentException with one line naming the file and what is wrong with it: missing, not a
+     *     regular file (a named pipe, a device, a directory), over {@link #MAX_BYTES}, not UTF-8, not valid
+     *     YAML or JSON, a key given twice, or not a map
      */
     public static Map<String, Object> read(Path file) {
         String name = file.getFileName() == null ? file.toString() : file.getFileName().toString().toLowerCase(Locale.ROOT);
         ObjectMapper mapper;
         if (name.endsWith(".json")) {
-            mapper = JsonMapper.builder().build();
+            mapper = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         } else if (name.endsWith(".yaml") || name.endsWith(".yml")) {
-            mapper = YAMLMapper.builder().build();
+            mapper = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         } else {
             throw new IllegalArgumentException("config file " + file + " must end in .yaml, .yml or .json");
         }
+        RegularFiles.whyUnreadable(file, MAX_BYTES).ifPresent(why -> {
+            throw new IllegalArgumentException("config file " + file + " " + why);
+        });
         String text;
         try {
             byte[] bytes = Files.readAllBytes(file);

@@ -1,5 +1,8 @@
 package dev.gradguard.run;
 
+import dev.gradguard.files.RegularFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -49,10 +52,19 @@ record Setting(String name, String allowed, Function<Object, Object> parse) {
         });
     }
 
+    /**
+     * The largest value of a number that scales float32 parameters or their updates (a learning rate, a weight
+     * decay): float32's largest finite value, since libtorch computes {@code lr * grad} and
+     * {@code decay * param} in the parameters' float32, where anything larger is infinite.
+     */
+    static final double MAX_FLOAT32 = Float.MAX_VALUE;
+
+    /** A finite number {@code > 0}, representable as a float32 ({@link #MAX_FLOAT32} at most). */
     static Setting positiveNumber(String name) {
-        return new Setting(name, "a finite number > 0", raw -> {
+        return new Setting(name, "a finite number > 0 and <= " + MAX_FLOAT32 + " (the largest float32: parameters and"
+                + " updates are float32)", raw -> {
             double v = toDouble(raw);
-            if (!(v > 0) || !Double.isFinite(v)) {
+            if (!(v > 0) || v > MAX_FLOAT32) {
                 throw new IllegalArgumentException("");
             }
             return v;
@@ -71,14 +83,14 @@ record Setting(String name, String allowed, Function<Object, Object> parse) {
         });
     }
 
-    /** A finite number {@code >= 0}, or the word {@code default}. */
+    /** A number {@code >= 0} representable as a float32 ({@link #MAX_FLOAT32} at most), or the word {@code default}. */
     static Setting numberOrDefault(String name, String allowed) {
         return new Setting(name, allowed, raw -> {
             if (raw instanceof String s && s.trim().equalsIgnoreCase("default")) {
                 return "default";
             }
             double v = toDouble(raw);
-            if (!(v >= 0) || !Double.isFinite(v)) {
+            if (!(v >= 0) || v > MAX_FLOAT32) {
                 throw new IllegalArgumentException("");
             }
             return v;
@@ -117,6 +129,29 @@ record Setting(String name, String allowed, Function<Object, Object> parse) {
                 throw new IllegalArgumentException("");
             }
             return s.trim();
+        });
+    }
+
+    /**
+     * A directory path that may be empty (meaning: not set): when given, it must be a directory or creatable as
+     * one, i.e. not a file and not below one.
+     */
+    static Setting optionalDirectory(String name, String allowed) {
+        return new Setting(name, allowed, raw -> {
+            if (!(raw instanceof String s)) {
+                throw new IllegalArgumentException("");
+            }
+            String text = s.trim();
+            if (!text.isEmpty()) {
+                Path dir = Path.of(text);
+                if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                    throw new IllegalArgumentException("it is " + RegularFiles.notRegular(dir).orElse("a file"));
+                }
+                RegularFiles.fileInTheWay(dir).ifPresent(file -> {
+                    throw new IllegalArgumentException("it cannot be created: " + file + " is a file");
+                });
+            }
+            return text;
         });
     }
 

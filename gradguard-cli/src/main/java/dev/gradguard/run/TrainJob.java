@@ -12,6 +12,7 @@ import dev.gradguard.control.Controller;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
 import dev.gradguard.dist.DistEnv;
+import dev.gradguard.dist.DistTimeouts;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.interop.SafeTensors;
@@ -94,12 +95,14 @@ public final class TrainJob {
                     + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
         }
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
+        task.footprint(modelName).requireFits(settings.batchSize(),
+                optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
         var schedule = ScheduleSpecs.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
         CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpointEvery(), settings.keepCheckpoints(),
                 settings.rollback());
 
-        try (DataParallel parallel = DataParallel.init(distEnv, DataParallel.DEFAULT_TIMEOUT, device.is_cuda())) {
+        try (DataParallel parallel = DataParallel.init(distEnv, DistTimeouts.fromMap(System.getenv()), device.is_cuda())) {
             if (settings.batchSize() % parallel.worldSize() != 0) {
                 throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and "
                         + "must be divisible by the " + parallel.worldSize() + " data-parallel workers");

@@ -35,7 +35,8 @@ public final class TrainSettings {
         define(Setting.numberInRange("momentum", 0, true, 1, false), 0.9);
         define(Setting.bool("nesterov"), false);
         define(Setting.numberOrDefault("weight-decay",
-                "a finite number >= 0, or default (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
+                "a number >= 0 and <= " + Setting.MAX_FLOAT32 + " (the largest float32: parameters are float32), or default"
+                        + " (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
         define(Setting.text("clip", "a clip policy (" + ClipSpecs.ALLOWED + ")"), "norm:1.0");
         define(Setting.text("controller", "a controller (" + ControllerSpecs.ALLOWED + ")"), "none");
         define(Setting.text("schedule", "an LR schedule: " + ScheduleSpecs.ALLOWED), "constant");
@@ -63,7 +64,7 @@ public final class TrainSettings {
         define(Setting.integer("keep-checkpoints", 1, 1_000_000), 3L);
         define(Setting.integer("rollback", 0, 1_000_000,
                 "an integer >= 0 (rollbacks to the last checkpoint allowed on spikes; 0 = off)"), 0L);
-        define(Setting.optionalText("tensorboard", "a directory for TensorBoard event files"), "");
+        define(Setting.optionalDirectory("tensorboard", "a directory for TensorBoard event files"), "");
         define(Setting.integer("grad-norm-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between per-parameter gradient norms in TensorBoard; 0 = never)"), 100L);
     }

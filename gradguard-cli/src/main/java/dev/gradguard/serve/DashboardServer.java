@@ -37,6 +37,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * server also refuses requests whose {@code Host} is not a loopback name (DNS rebinding). Pages carry a
  * content security policy that lets only their own inline script run and only this server be fetched.
  *
+ * <p>A client that does not send its whole request within {@link #REQUEST_SECONDS} seconds of connecting is
+ * disconnected, and a request whose headers exceed {@link #MAX_HEADER_BYTES} is refused, so that a few stalled
+ * or hostile connections cannot hold the server's threads. (The JDK's server takes both limits from system
+ * properties read when its first server starts: {@code sun.net.httpserver.maxReqTime} and
+ * {@code jdk.http.maxHeaderSize}; they are set here unless the JVM was started with them.)
+ *
  * <p>Use: {@code try (DashboardServer s = DashboardServer.start(runs, "127.0.0.1", 0)) { ... s.url() ... }}.
  * Thread-safe; requests are served on a few daemon threads until {@link #close()}.
  */
@@ -45,7 +51,20 @@ public final class DashboardServer implements Closeable {
     public static final String DEFAULT_HOST = "127.0.0.1";
     /** The default port. */
     public static final int DEFAULT_PORT = 6007;
+    /** Seconds a client has to send its request, counted from its connection. */
+    public static final int REQUEST_SECONDS = 5;
+    /** The most bytes of request headers read. */
+    public static final int MAX_HEADER_BYTES = 64 << 10;
     private static final int THREADS = 4;
+
+    static {
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(REQUEST_SECONDS));
+        }
+        if (System.getProperty("jdk.http.maxHeaderSize") == null) {
+            System.setProperty("jdk.http.maxHeaderSize", Integer.toString(MAX_HEADER_BYTES));
+        }
+    }
     private static final SecureRandom NONCES = new SecureRandom();
 
     private final HttpServer server;

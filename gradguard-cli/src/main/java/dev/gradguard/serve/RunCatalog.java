@@ -24,8 +24,8 @@ import java.util.stream.Stream;
  * <p>Thread-safe.
  */
 final class RunCatalog {
-    /** How many runs' metrics are kept in memory between requests. */
-    private static final int CACHED_RUNS = 64;
+    /** How many runs' metrics are kept in memory between requests (each at most {@link MetricsTail#MAX_ROWS} rows). */
+    private static final int CACHED_RUNS = 32;
 
     private final Path root;
     private final Map<Path, MetricsTail> tails = new LinkedHashMap<>(16, 0.75f, true) {

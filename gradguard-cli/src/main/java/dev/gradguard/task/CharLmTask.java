@@ -83,11 +83,26 @@ public final class CharLmTask implements Task {
 
     @Override
     public Model createModel(String modelName) {
+        requireModel(modelName);
+        return new CharLstm(corpus.vocabularySize(), EMBEDDING, hidden);
+    }
+
+    @Override
+    public Footprint footprint(String modelName) {
+        requireModel(modelName);
+        long vocabulary = corpus.vocabularySize();
+        long parameters = vocabulary * EMBEDDING + Footprint.recurrentParameters(4, EMBEDDING, hidden)
+                + hidden * vocabulary + vocabulary;
+        // per time step: the embedding, the LSTM's output, gates and cell state, the logits and their softmax
+        double perSequence = (double) seqLen * (EMBEDDING + 6.0 * hidden + 2.0 * vocabulary);
+        return new Footprint(parameters, perSequence, 4.0 * seqLen, EVAL_WINDOWS_PER_BATCH); // input and target as longs
+    }
+
+    private void requireModel(String modelName) {
         if (!models().contains(modelName)) {
             throw new IllegalArgumentException("unknown model '" + modelName + "' for task " + NAME
                     + ", allowed: " + String.join(", ", models()));
         }
-        return new CharLstm(corpus.vocabularySize(), EMBEDDING, hidden);
     }
 
     @Override

@@ -60,11 +60,25 @@ abstract class SyntheticSequenceTask implements Task {
 
     @Override
     public Model createModel(String modelName) {
+        requireModel(modelName);
+        return new RecurrentNet(RecurrentNet.Cell.of(modelName), inputSize(), hidden, outputs());
+    }
+
+    private void requireModel(String modelName) {
         if (!MODELS.contains(modelName)) {
             throw new IllegalArgumentException("unknown model '" + modelName + "' for task " + name()
                     + ", allowed: " + String.join(", ", MODELS));
         }
-        return new RecurrentNet(RecurrentNet.Cell.of(modelName), inputSize(), hidden, outputs());
+    }
+
+    @Override
+    public Footprint footprint(String modelName) {
+        requireModel(modelName);
+        int gates = Footprint.gates(modelName);
+        long parameters = Footprint.recurrentParameters(gates, inputSize(), hidden) + (long) hidden * outputs() + outputs();
+        // per time step: the input, the layer's output, its gates and cell state kept for backward
+        double perSequence = (double) length * (inputSize() + (double) hidden * (gates + 2));
+        return new Footprint(parameters, perSequence, (double) length * inputSize(), Math.min(EVAL_CHUNK, evalSamples));
     }
 
     @Override

@@ -27,6 +27,13 @@ public interface Task {
      */
     Model createModel(String modelName);
 
+    /**
+     * About how much memory training {@code modelName} takes; computed from sizes alone, nothing allocated.
+     *
+     * @throws IllegalArgumentException if {@code modelName} is not one of {@link #models()}
+     */
+    Footprint footprint(String modelName);
+
     /** Training batches of the given size, generated from {@code seed}. */
     BatchSource trainingData(long seed, int batchSize);
 

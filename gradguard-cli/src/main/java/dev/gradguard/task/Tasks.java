@@ -23,6 +23,10 @@ public final class Tasks {
      * @throws DataException if {@code charlm}'s data file is missing, unreadable, not UTF-8 text or too short
      */
     public static Task create(String name, TaskOptions options) {
+        if (options.dataPath().isPresent() && !name.equals(CharLmTask.NAME) && NAMES.contains(name)) {
+            throw new IllegalArgumentException("task " + name + " generates its own data and reads no data file; --data "
+                    + options.dataPath().get() + " is for task " + CharLmTask.NAME);
+        }
         return switch (name) {
             case TemporalOrderTask.NAME -> new TemporalOrderTask(options);
             case AddingTask.NAME -> new AddingTask(options);

@@ -1,5 +1,6 @@
 package dev.gradguard.task;
 
+import dev.gradguard.files.RegularFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -39,7 +40,7 @@ final class TextCorpus {
      *
      * @param window the training window length; the training split must hold {@code window + 1}
      *     characters (a window and its next-character targets)
-     * @throws DataException if the file is missing, a directory, unreadable, empty, over 1 GiB, not UTF-8 text
+     * @throws DataException if the file is missing, not a regular file (a directory, a named pipe, a device), unreadable, empty, over 1 GiB, not UTF-8 text
      *     (malformed, or holding NUL characters as binary files do), has fewer than two distinct
      *     characters, or is too short for the window and a held-out split of at least two characters
      */
@@ -63,15 +64,11 @@ final class TextCorpus {
     }
 
     private static byte[] read(Path path) {
-        if (Files.isDirectory(path)) {
-            throw new DataException(path, "is a directory, expected a UTF-8 text file");
-        }
+        RegularFiles.whyUnreadable(path, MAX_BYTES).ifPresent(why -> {
+            throw new DataException(path, why);
+        });
         byte[] bytes;
         try {
-            long size = Files.size(path);
-            if (size > MAX_BYTES) {
-                throw new DataException(path, "is too large: " + size + " bytes, at most " + MAX_BYTES);
-            }
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new DataException(path, "does not exist", e);

@@ -1,16 +1,19 @@
 package dev.gradguard.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradguard.testing.ConsoleCapture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,12 +32,18 @@ class BadInputCatalogueTest {
 
     /** Runs a short train command and checks the exit code, the one-line message and that nothing changed. */
     private void expect(int code, String fragment, String... args) throws IOException {
-        console.reset();
         List<String> all = new ArrayList<>(List.of("train", "--steps", "12", "--eval-samples", "100", "--threads", "1",
                 "--quiet", "--length", "12"));
         all.addAll(List.of(args));
+        expectCommand(code, fragment, all.toArray(new String[0]));
+    }
+
+    /** Runs a whole command line and checks the exit code, the one-line message and that nothing changed. */
+    private void expectCommand(int code, String fragment, String... args) throws IOException {
+        console.reset();
         String before = snapshot();
-        int actual = Main.run(all.toArray(new String[0]));
+        int actual = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Main.run(args),
+                "answered within a minute: " + String.join(" ", args));
         String message = console.err();
         assertEquals(code, actual, message);
         List<String> lines = message.lines().filter(l -> !l.isBlank()).toList();
@@ -76,8 +85,9 @@ class BadInputCatalogueTest {
         expect(2, "'clip' must be", "--clip", "", "--out", out("a").toString());
         expect(2, "clip policy 'norm:-1': MAX must be a number >= 0", "--clip", "norm:-1", "--out", out("a").toString());
         expect(2, "'batch-size' must be an integer in [1, 1000000], got '0'", "--batch-size", "0");
-        expect(2, "'lr' must be a finite number > 0, got 'NaN'", "--lr", "NaN");
-        expect(2, "'lr' must be a finite number > 0, got '-1'", "--lr", "-1");
+        expect(2, "'lr' must be a finite number > 0 and <= 3.4028234663852886E38 (the largest float32: parameters and updates"
+                + " are float32), got 'NaN'", "--lr", "NaN");
+        expect(2, "got '-1'", "--lr", "-1");
         expect(2, "'seed' must be an integer >= 0, got 'many'", "--seed", "many");
         expect(2, "'momentum' must be a number in [0.0, 1.0), got '1.5'", "--momentum", "1.5");
         expect(2, "'inject-nonfinite' must be a comma-separated list of step numbers >= 0", "--inject-nonfinite", "3,x");
@@ -124,6 +134,8 @@ class BadInputCatalogueTest {
         expect(3, "model.bin", "--task", "charlm", "--data", binary.toString(), "--out", out("c").toString());
         expect(3, "directory", "--task", "charlm", "--data", tmp.toString(), "--out", out("d").toString());
         expect(2, "task charlm needs a UTF-8 text file: set dataPath (--data PATH)", "--task", "charlm", "--out", out("e").toString());
+        expect(2, "task temporal-order generates its own data and reads no data file; --data /dev/zero is for task charlm",
+                "--data", "/dev/zero", "--out", out("f").toString());
     }
 
     @Test
@@ -172,6 +184,118 @@ class BadInputCatalogueTest {
         deleteTree(checkpoints);
         copyTree(theirs, checkpoints.resolve(theirs.getFileName()));
         expect(4, "saved from a different model: parameter", "--resume", "--out", run.toString());
+    }
+
+    @Test
+    void valuesThatWereSilentlyAcceptedOrCrashed() throws IOException {
+        expect(2, "clip policy ',' has an empty part (a stray comma?)", "--clip", ",", "--out", out("a").toString());
+        expect(2, "clip policy 'norm:1.0,' has an empty part", "--clip", "norm:1.0,", "--out", out("a").toString());
+        expect(2, "'lr' must be a finite number > 0 and <= 3.4028234663852886E38 (the largest float32", "--lr", "1e300");
+        expect(2, "'weight-decay' must be a number >= 0 and <= 3.4028234663852886E38", "--weight-decay", "1e308");
+        expect(2, "Invalid value for option '--out': an empty path", "--out", "");
+        expect(2, "'data' must be given a value, got ''", "--task", "charlm", "--data", "", "--out", out("a").toString());
+        expect(2, "'tensorboard' must be given a value, got ''", "--tensorboard", "", "--out", out("a").toString());
+        Path file = Files.writeString(tmp.resolve("events-file"), "x");
+        expect(2, "'tensorboard' must be a directory for TensorBoard event files, got '" + file + "' (it is a file)",
+                "--tensorboard", file.toString(), "--out", out("tb").toString());
+        expect(2, "cannot be created: " + file + " is a file", "--tensorboard", file.resolve("below").toString(),
+                "--out", out("tb").toString());
+    }
+
+    @Test
+    void sizesThatCannotBeAllocatedAreRefusedWithTheEstimate() throws IOException {
+        expect(2, "this job needs about 36.0 TB of memory (3.00e+12 parameters x 4 bytes x 3 copies", "--hidden", "1000000",
+                "--out", out("a").toString());
+        expectCommand(2, "lower --hidden, --batch-size or --length", "train", "--quiet", "--batch-size", "1000000",
+                "--length", "1000000", "--out", out("b").toString());
+    }
+
+    @Test
+    void duplicateKeysInConfigFiles() throws IOException {
+        Path yaml = Files.writeString(tmp.resolve("twice.yaml"), "lr: 0.1\nsteps: 3\nlr: 0.2\n");
+        expect(2, "Duplicate field 'lr'", "--config", yaml.toString());
+        Path json = Files.writeString(tmp.resolve("twice.json"), "{\"steps\": 3, \"steps\": 4}");
+        expect(2, "Duplicate field 'steps'", "--config", json.toString());
+    }
+
+    @Test
+    void namedPipesDevicesAndDirectoriesAreRefusedBeforeTheyAreOpened() throws Exception {
+        Path fifo = fifo(tmp.resolve("pipe.yaml"));
+        expect(2, "config file " + fifo + " is a named pipe (FIFO), not a regular file", "--config", fifo.toString());
+        Path zeroConfig = Files.createSymbolicLink(tmp.resolve("zero.yaml"), Path.of("/dev/zero"));
+        expect(2, "is a character device, not a regular file", "--config", zeroConfig.toString());
+        Path dirConfig = Files.createDirectories(tmp.resolve("conf.json"));
+        expect(2, "is a directory, not a regular file", "--config", dirConfig.toString());
+
+        expect(3, fifo + ": is a named pipe (FIFO), not a regular file", "--task", "charlm", "--data", fifo.toString(),
+                "--out", out("a").toString());
+        expect(3, "/dev/zero: is a character device, not a regular file", "--task", "charlm", "--data", "/dev/zero",
+                "--out", out("a").toString());
+    }
+
+    @Test
+    void reportOnDamagedOrOddRunFiles() throws Exception {
+        Path binary = Files.createDirectories(tmp.resolve("binary"));
+        Files.write(binary.resolve("metrics.jsonl"), new byte[] {'{', (byte) 0xff, (byte) 0xfe, 0, 1, '\n'});
+        expectCommand(2, "metrics.jsonl is not UTF-8 text", "report", binary.toString());
+
+        Path flipped = dev.gradguard.report.SyntheticRun.write(tmp.resolve("flipped"), 30, "norm:1.0");
+        Path events;
+        try (Stream<Path> s = Files.list(flipped)) {
+            events = s.filter(p -> p.getFileName().toString().contains("tfevents")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(events);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(events, bytes);
+        expectCommand(2, "corrupt event file " + events, "report", flipped.toString());
+
+        Path huge = Files.createDirectories(tmp.resolve("huge"));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.resolve("metrics.jsonl").toFile(), "rw")) {
+            f.setLength(3L << 30); // sparse: no disk used
+        }
+        expectCommand(2, "metrics.jsonl is too large: 3221225472 bytes, at most 268435456", "report", huge.toString());
+
+        Path piped = Files.createDirectories(tmp.resolve("piped"));
+        fifo(piped.resolve("metrics.jsonl"));
+        expectCommand(2, "metrics.jsonl is a named pipe (FIFO), not a regular file", "report", piped.toString());
+        expectCommand(2, "Invalid value for option '--out': an empty path", "report", binary.toString(), "--out", "");
+    }
+
+    @Test
+    void benchmarkOutputsAreCheckedBeforeTheBenchmarkRuns() throws IOException {
+        expectCommand(2, "--json " + tmp + " is a directory; name a file to write", "bench", "clip", "--json", tmp.toString());
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        expectCommand(2, "cannot be created: " + file + " is a file", "bench", "step", "--json", file.resolve("x.json").toString());
+    }
+
+    @Test
+    void resumingIntoAnImmutableMetricsFile() throws Exception {
+        Path run = tmp.resolve("run");
+        assertEquals(0, Main.run("train", "--steps", "8", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
+                "--checkpoint-every", "4", "--out", run.toString()));
+        Path metrics = run.resolve("metrics.jsonl");
+        boolean immutable = new ProcessBuilder("chattr", "+i", metrics.toString()).redirectErrorStream(true).start().waitFor() == 0;
+        if (!immutable) {
+            // without CAP_LINUX_IMMUTABLE, a file the process may not write fails the same way
+            Files.setPosixFilePermissions(metrics, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+            Assumptions.assumeFalse(Files.isWritable(metrics), "chattr +i is not permitted here and the user may write a "
+                    + "read-only file (root): cannot make metrics.jsonl unwritable");
+        }
+        try {
+            expectCommand(2, "cannot use " + metrics + ": " + (immutable ? "Operation not permitted" : "permission denied"),
+                    "train", "--resume", "--steps", "12", "--quiet", "--out", run.toString());
+        } finally {
+            if (immutable) {
+                new ProcessBuilder("chattr", "-i", metrics.toString()).start().waitFor();
+            }
+        }
+    }
+
+    /** A named pipe at {@code path}; the test is skipped where mkfifo is missing. */
+    private static Path fifo(Path path) throws Exception {
+        Process p = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
+        Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is not available: cannot make a named pipe");
+        return path;
     }
 
     private static void deleteTree(Path root) throws IOException {

@@ -103,7 +103,7 @@ class TrainCommandTest {
     @Test
     void badValuesAndNamesAreOneLineUsageErrors() {
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("x"), "--lr", "NaN"));
-        assertTrue(console.err().contains("gradguard: error: command line: 'lr' must be a finite number > 0, got 'NaN'"), console.err());
+        assertTrue(console.err().contains("gradguard: error: command line: 'lr' must be a finite number > 0 and <= 3.4028234663852886E38 (the largest float32: parameters and updates are float32), got 'NaN'"), console.err());
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("y"), "--task", "sorting"));
         assertTrue(console.err().contains("sorting"), console.err());
         assertEquals(ExitCodes.USAGE, train(tmp.resolve("z"), "--clip", "norm:-1"));

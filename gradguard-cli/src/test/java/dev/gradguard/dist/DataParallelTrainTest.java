@@ -179,6 +179,45 @@ class DataParallelTrainTest {
         assertTrue(seconds < 30, "stopped in " + seconds + " s");
     }
 
+    @Test
+    void aStoppedRankIsNamedInOneLineAfterTheCollectiveTimeout() throws Exception {
+        Path out = tmp.resolve("sigstop");
+        Path log = tmp.resolve("sigstop.log");
+        List<String> command = launch(freePort(), "--task", "adding", "--length", "12", "--hidden", "16",
+                "--batch-size", "32", "--steps", "1000000", "--eval-samples", "200", "--quiet", "--out", out.toString());
+        command.addAll(command.indexOf("--"), List.of("--collective-timeout", "5", "--timeout", "2"));
+        Process launcher = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessHandle rank1 = null;
+        try {
+            Path metrics = out.resolve("metrics.jsonl");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!(Files.exists(metrics) && Files.readAllLines(metrics).size() >= 20)) {
+                assertTrue(launcher.isAlive() && System.nanoTime() < deadline, Files.readString(log));
+                Thread.sleep(100);
+            }
+            rank1 = launcher.toHandle().children().filter(h -> rankOf(h) == 1).findFirst().orElseThrow();
+            long t0 = System.nanoTime();
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(rank1.pid())).start().waitFor());
+            assertTrue(launcher.waitFor(60, TimeUnit.SECONDS), "the job ends soon after the 5 s collective timeout\n"
+                    + Files.readString(log));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            String text = Files.readString(log);
+            assertEquals(6, launcher.exitValue(), text);
+            assertTrue(seconds >= 4 && seconds < 30, "noticed after " + seconds + " s:\n" + text);
+            List<String> errors = text.lines().filter(l -> l.contains("error")).toList();
+            assertTrue(errors.stream().anyMatch(l -> l.startsWith("[rank 0] gradguard: error: rank 0: ")
+                    && l.contains("rank 1 did not answer within the collective timeout of 5 s (--collective-timeout)")), text);
+            assertTrue(errors.stream().anyMatch(l -> l.startsWith("gradguard: error: rank 0 exited with code 6")), text);
+            assertTrue(text.lines().noneMatch(l -> l.matches("\\[rank \\d\\]\\s+at .*") || l.contains("frame #")),
+                    "no stack trace:\n" + text);
+        } finally {
+            launcher.destroyForcibly();
+            if (rank1 != null) {
+                rank1.destroyForcibly();
+            }
+        }
+    }
+
     /** The RANK in a worker's environment (Linux /proc; the tests run as the worker's user). */
     private static int rankOf(ProcessHandle h) {
         try {

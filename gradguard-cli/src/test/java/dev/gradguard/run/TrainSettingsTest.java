@@ -54,8 +54,12 @@ class TrainSettingsTest {
 
     @Test
     void badValuesNameTheKeyTheValueAndWhatIsAllowed() {
-        assertEquals("run.yaml: 'lr' must be a finite number > 0, got 'NaN'", error(Map.of("lr", "NaN")));
-        assertEquals("run.yaml: 'lr' must be a finite number > 0, got -0.1", error(Map.of("lr", -0.1)));
+        String allowed = "'lr' must be a finite number > 0 and <= 3.4028234663852886E38 (the largest float32:"
+                + " parameters and updates are float32)";
+        assertEquals("run.yaml: " + allowed + ", got 'NaN'", error(Map.of("lr", "NaN")));
+        assertEquals("run.yaml: " + allowed + ", got -0.1", error(Map.of("lr", -0.1)));
+        assertEquals("run.yaml: " + allowed + ", got 1.0E300", error(Map.of("lr", 1e300)));
+        assertEquals(3.4028234663852886E38, Float.MAX_VALUE, "the bound is float32's largest value");
         assertEquals("run.yaml: 'batch-size' must be an integer in [1, 1000000], got 0", error(Map.of("batch-size", 0)));
         assertEquals("run.yaml: 'steps' must be an integer >= 1, got 'ten'", error(Map.of("steps", "ten")));
         assertEquals("run.yaml: 'steps' must be an integer >= 1, got 2.5", error(Map.of("steps", 2.5)));

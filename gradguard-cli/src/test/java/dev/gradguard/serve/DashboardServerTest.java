@@ -9,16 +9,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
 import dev.gradguard.metrics.Json;
+import dev.gradguard.report.MetricsRow;
 import dev.gradguard.report.SyntheticRun;
 import dev.gradguard.testing.ConsoleCapture;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -220,6 +227,105 @@ class DashboardServerTest {
             assertTrue(lines[0].contains("choose another --port"), lines[0]);
             assertTrue(lines[1].contains("does not exist"), lines[1]);
         }
+    }
+
+    @Test
+    void clientsThatSendHalfARequestAreCutOffAndOthersAreStillServed() throws Exception {
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) { // twice the server's threads
+                Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+                s.getOutputStream().write("GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII));
+                stalled.add(s);
+            }
+            long start = System.nanoTime();
+            long deadline = start + (DashboardServer.REQUEST_SECONDS + 10) * 1_000_000_000L;
+            int status = -1;
+            while (status != 200 && System.nanoTime() < deadline) {
+                try {
+                    status = RawHttp.get(port, "/api/runs").status();
+                } catch (IOException cutOffWhileQueued) {
+                    // queued behind the stalled ones when the server dropped them: a browser's next poll gets through
+                }
+            }
+            assertEquals(200, status, "the dashboard answers again once the stalled clients are cut off");
+            for (Socket s : stalled) {
+                s.setSoTimeout(5_000);
+                try {
+                    assertEquals(-1, s.getInputStream().read(), "a stalled client gets no answer, only a closed connection");
+                } catch (SocketException reset) {
+                    // closed by the server: also fine
+                }
+            }
+        } finally {
+            for (Socket s : stalled) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void anOversizedRequestIsRefusedWithoutExhaustingTheServer() throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write("GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Junk: ".getBytes(StandardCharsets.US_ASCII));
+            byte[] junk = new byte[1 << 16];
+            Arrays.fill(junk, (byte) 'a');
+            long sent = 0;
+            try {
+                while (sent < (64L << 20)) {
+                    out.write(junk);
+                    sent += junk.length;
+                }
+            } catch (SocketException refused) {
+                // the server closed the connection once the request passed its size bound
+            }
+            assertTrue(sent < (64L << 20), "the server stopped reading long before 64 MiB of headers; it read " + sent);
+        }
+        assertEquals(200, RawHttp.get(port, "/api/runs").status());
+    }
+
+    @Test
+    void aHugeMetricsFileIsTailedInBoundedMemory() throws IOException {
+        Path huge = Files.createDirectories(runs.resolve("huge"));
+        Path metrics = huge.resolve("metrics.jsonl");
+        try (RandomAccessFile file = new RandomAccessFile(metrics.toFile(), "rw")) {
+            file.setLength(3L << 30); // 3 GiB of zeros, sparse: no disk used; one newline at its end
+            file.seek(file.length() - 1);
+            file.write('\n');
+        }
+        SyntheticRun.appendSteps(huge, 1000, 1010); // a run's last lines after the junk
+        Runtime rt = Runtime.getRuntime();
+        long usedBefore = rt.totalMemory() - rt.freeMemory();
+
+        JsonNode list = Json.compact().readTree(RawHttp.get(port, "/api/runs").body());
+        JsonNode entry = null;
+        for (JsonNode r : list) {
+            entry = r.get("name").asText().equals("huge") ? r : entry;
+        }
+        assertTrue(entry != null, list.toString());
+        assertEquals(10, entry.get("steps").asInt(), "the complete lines at the end, the junk before them skipped");
+        assertEquals(1009, entry.get("last_step").asInt());
+        JsonNode rows = Json.compact().readTree(RawHttp.get(port, "/api/run/huge/metrics").body());
+        assertEquals(List.of(1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009), ints(rows.get("step")));
+        long grew = rt.totalMemory() - rt.freeMemory() - usedBefore;
+        assertTrue(grew < (512L << 20), "the heap grew by " + grew + " bytes");
+
+        SyntheticRun.appendSteps(huge, 1010, 1012);
+        JsonNode next = Json.compact().readTree(RawHttp.get(port, "/api/run/huge/metrics?from=1010").body());
+        assertEquals(List.of(1010, 1011), ints(next.get("step")), "followed on from where it was");
+    }
+
+    @Test
+    void onlyTheLatestRowsOfAVeryLongRunAreKept() throws IOException {
+        Path longRun = Files.createDirectories(runs.resolve("long"));
+        SyntheticRun.appendSteps(longRun, 0, MetricsTail.MAX_ROWS + 7);
+        MetricsTail tail = new MetricsTail(longRun.resolve("metrics.jsonl"));
+        List<MetricsRow> kept = tail.rows();
+        assertEquals(MetricsTail.MAX_ROWS, kept.size());
+        assertEquals(7, kept.get(0).step());
+        assertEquals(MetricsTail.MAX_ROWS + 6, kept.get(kept.size() - 1).step());
     }
 
     @Test

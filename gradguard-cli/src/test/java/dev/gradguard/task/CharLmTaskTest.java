@@ -158,7 +158,7 @@ class CharLmTaskTest {
 
     @Test
     void aDirectoryIsNamed() {
-        assertEquals("data file " + dir + ": is a directory, expected a UTF-8 text file",
+        assertEquals("data file " + dir + ": is a directory, not a regular file",
                 assertThrows(DataException.class, () -> task(dir, 64)).getMessage());
     }
 

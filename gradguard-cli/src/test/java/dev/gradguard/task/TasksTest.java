@@ -29,10 +29,19 @@ class TasksTest {
     @Test
     void createBuildsEachTaskUnderItsName() throws URISyntaxException {
         Path tiny = Path.of(TasksTest.class.getResource("/charlm/tiny.txt").toURI());
-        TaskOptions options = TaskOptions.defaults().withDataPath(tiny);
         for (String name : Tasks.names()) {
+            TaskOptions options = name.equals("charlm") ? TaskOptions.defaults().withDataPath(tiny) : TaskOptions.defaults();
             assertEquals(name, Tasks.create(name, options).name());
         }
+    }
+
+    @Test
+    void aDataFileForATaskThatGeneratesItsOwnDataIsRefused() throws URISyntaxException {
+        Path tiny = Path.of(TasksTest.class.getResource("/charlm/tiny.txt").toURI());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Tasks.create("adding", TaskOptions.defaults().withDataPath(tiny)));
+        assertEquals("task adding generates its own data and reads no data file; --data " + tiny + " is for task charlm",
+                e.getMessage());
     }
 
     @Test

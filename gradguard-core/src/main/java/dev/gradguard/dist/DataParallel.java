@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
@@ -42,9 +43,6 @@ import org.bytedeco.pytorch.global.torch;
  * the local value, so the same loop runs with and without a launcher. Not thread-safe.
  */
 public final class DataParallel implements AutoCloseable {
-    /** How long a collective waits for a peer before failing: generous, a slow step on one rank must not kill the job. */
-    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
-
     private final DistEnv env;
     private final DistGroup group;
     private GradSync gradSync;
@@ -60,30 +58,27 @@ public final class DataParallel implements AutoCloseable {
         return new DataParallel(DistEnv.single(), null);
     }
 
-    /** {@link #init(DistEnv, Duration)} with {@link #DEFAULT_TIMEOUT}. */
+    /** {@link #init(DistEnv, DistTimeouts, boolean)} with the default timeouts, on the CPU. */
     public static DataParallel init(DistEnv env) {
-        return init(env, DEFAULT_TIMEOUT);
+        return init(env, DistTimeouts.defaults(), false);
     }
 
-    /**
-     * Joins the job (blocks until every rank arrives); with a world size of 1, no group is created.
-     *
-     * @throws CollectiveException when the rendezvous fails or times out
-     */
+    /** {@link #init(DistEnv, DistTimeouts, boolean)} with one timeout for the rendezvous and the collectives, on the CPU. */
     public static DataParallel init(DistEnv env, Duration timeout) {
-        return init(env, timeout, false);
+        return init(env, DistTimeouts.both(timeout), false);
     }
 
     /**
-     * Joins the job (blocks until every rank arrives); with a world size of 1, no group is created.
+     * Joins the job (blocks until every rank arrives, at most {@code timeouts.rendezvous()}); with a world size
+     * of 1, no group is created.
      *
      * @param cuda whether the model trains on a GPU: gradients are then averaged through NCCL
      * @throws CollectiveException when the rendezvous fails or times out, or NCCL is missing from this build
      */
-    public static DataParallel init(DistEnv env, Duration timeout, boolean cuda) {
+    public static DataParallel init(DistEnv env, DistTimeouts timeouts, boolean cuda) {
         Objects.requireNonNull(env, "env");
         return env.worldSize() == 1 ? new DataParallel(env, null)
-                : new DataParallel(env, ProcessGroups.init(env, timeout, cuda));
+                : new DataParallel(env, ProcessGroups.init(env, timeouts, cuda));
     }
 
     /** {@link #init(DistEnv)} from the launcher's environment when there is one, else {@link #single()}. */
@@ -91,9 +86,13 @@ public final class DataParallel implements AutoCloseable {
         return fromEnvironment(false);
     }
 
-    /** {@link #init(DistEnv, Duration, boolean)} from the launcher's environment, else {@link #single()}. */
+    /**
+     * {@link #init(DistEnv, DistTimeouts, boolean)} with the launcher's environment and timeouts
+     * ({@link DistTimeouts#fromMap}) when there is one, else {@link #single()}.
+     */
     public static DataParallel fromEnvironment(boolean cuda) {
-        return DistEnv.isLaunched(System.getenv()) ? init(DistEnv.fromEnvironment(), DEFAULT_TIMEOUT, cuda) : single();
+        Map<String, String> env = System.getenv();
+        return DistEnv.isLaunched(env) ? init(DistEnv.fromMap(env), DistTimeouts.fromMap(env), cuda) : single();
     }
 
     public int rank() {

@@ -1,11 +1,17 @@
 package dev.gradguard.dist;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AllreduceOptions;
 import org.bytedeco.pytorch.Backend;
@@ -17,6 +23,7 @@ import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
@@ -48,7 +55,13 @@ public final class DistGroup implements AutoCloseable {
         }
     }
 
+    /** Store keys under which ranks report that they saw a collective fail. */
+    private static final String FAILED_KEY = "gradguard/failed/";
+    /** How long a rank that saw a collective fail waits for the others to report it too. */
+    private static final long ROLL_CALL_MILLIS = 3000;
+
     private final DistEnv env;
+    private final Duration collectiveTimeout;
     private final Store store;
     private final ProcessGroupGloo gloo;
     private final Backend nccl;
@@ -57,8 +70,9 @@ public final class DistGroup implements AutoCloseable {
     private long gatherRound;
     private boolean closed;
 
-    DistGroup(DistEnv env, Store store, ProcessGroupGloo gloo, Backend nccl, Store ncclStore) {
+    DistGroup(DistEnv env, Duration collectiveTimeout, Store store, ProcessGroupGloo gloo, Backend nccl, Store ncclStore) {
         this.env = env;
+        this.collectiveTimeout = collectiveTimeout;
         this.store = store;
         this.gloo = gloo;
         this.nccl = nccl;
@@ -287,13 +301,63 @@ public final class DistGroup implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the process group is closed");
         }
+        long start = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
             return body.get();
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new CollectiveException("rank " + rank() + ": " + what + " failed (a peer died, or did not answer"
-                    + " within the timeout): " + e.getMessage(), e);
+            boolean timedOut = System.nanoTime() - start >= collectiveTimeout.toNanos() - 1_000_000_000L;
+            throw new CollectiveException("rank " + rank() + ": " + what + " failed: " + silentRanks() + " did not answer"
+                    + (timedOut ? " within the collective timeout of " + collectiveTimeout.toSeconds()
+                            + " s (--collective-timeout)" : " (stopped, or its connection closed)")
+                    + " [" + ProcessGroups.firstLine(e.getMessage()) + "]", e);
+        }
+    }
+
+    /**
+     * After a failed collective: the ranks that do not report the failure too within a few seconds, in words
+     * ("rank 2", "ranks 1, 3"; "a peer" when every rank reports it). Every rank that saw the failure sets its key in the store and looks for the
+     * others'; a rank that is stopped or gone never sets one. The store lives in rank 0: when it does not answer
+     * either, that is the answer.
+     */
+    private String silentRanks() {
+        CompletableFuture<List<Integer>> rollCall = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                store.set(FAILED_KEY + rank(), "1");
+                List<Integer> silent = new ArrayList<>();
+                long deadline = System.nanoTime() + ROLL_CALL_MILLIS * 1_000_000L;
+                do {
+                    silent.clear();
+                    for (int r = 0; r < worldSize(); r++) {
+                        if (r != rank() && !store.check(new StringVector(FAILED_KEY + r))) {
+                            silent.add(r);
+                        }
+                    }
+                    if (!silent.isEmpty()) {
+                        Thread.sleep(100);
+                    }
+                } while (!silent.isEmpty() && System.nanoTime() < deadline);
+                rollCall.complete(silent);
+            } catch (RuntimeException | InterruptedException e) {
+                rollCall.completeExceptionally(e);
+            }
+        }, "gradguard-roll-call");
+        t.setDaemon(true);
+        t.start();
+        try {
+            List<Integer> silent = rollCall.get(ROLL_CALL_MILLIS + 2000, TimeUnit.MILLISECONDS);
+            if (silent.isEmpty()) {
+                return "a peer";
+            }
+            return (silent.size() == 1 ? "rank " : "ranks ") + silent.stream().map(String::valueOf)
+                    .collect(Collectors.joining(", "));
+        } catch (ExecutionException | TimeoutException e) {
+            return rank() == 0 ? "a peer" : "rank 0 (which holds the job's store)";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "a peer";
         }
     }
 }

@@ -17,15 +17,17 @@ import java.util.Objects;
  * @param stopTimeout how long stopped workers get between SIGTERM and SIGKILL
  * @param workerArgs the arguments each worker's main class gets (for {@code gradguard}: the subcommand
  *     and its flags)
+ * @param timeouts how long the workers wait for each other at the rendezvous and in each collective
  */
 public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort,
-        int threadsPerWorker, Duration stopTimeout, List<String> workerArgs) {
+        int threadsPerWorker, Duration stopTimeout, List<String> workerArgs, DistTimeouts timeouts) {
     public static final String DEFAULT_MASTER_ADDR = "127.0.0.1";
     public static final int DEFAULT_MASTER_PORT = 29500;
     public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     public LaunchOptions {
         Objects.requireNonNull(masterAddr, "masterAddr");
+        Objects.requireNonNull(timeouts, "timeouts");
         Objects.requireNonNull(stopTimeout, "stopTimeout");
         workerArgs = List.copyOf(workerArgs);
         if (nprocPerNode < 1) {
@@ -51,6 +53,13 @@ public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String m
         }
     }
 
+    /** These options with the default timeouts ({@link DistTimeouts#defaults()}). */
+    public LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort,
+            int threadsPerWorker, Duration stopTimeout, List<String> workerArgs) {
+        this(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, stopTimeout, workerArgs,
+                DistTimeouts.defaults());
+    }
+
     /** One node, {@code nproc} workers, the default address, port and stop timeout, cores / nproc threads each. */
     public static LaunchOptions local(int nproc, List<String> workerArgs) {
         return new LaunchOptions(nproc, 1, 0, DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT,
@@ -64,22 +73,27 @@ public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String m
 
     public LaunchOptions withMasterPort(int port) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, port, threadsPerWorker, stopTimeout,
-                workerArgs);
+                workerArgs, timeouts);
     }
 
     public LaunchOptions withNodes(int nodes, int rank) {
         return new LaunchOptions(nprocPerNode, nodes, rank, masterAddr, masterPort, threadsPerWorker, stopTimeout,
-                workerArgs);
+                workerArgs, timeouts);
     }
 
     public LaunchOptions withStopTimeout(Duration timeout) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, timeout,
-                workerArgs);
+                workerArgs, timeouts);
     }
 
     public LaunchOptions withThreads(int threads) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threads, stopTimeout,
-                workerArgs);
+                workerArgs, timeouts);
+    }
+
+    public LaunchOptions withTimeouts(DistTimeouts newTimeouts) {
+        return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, stopTimeout,
+                workerArgs, newTimeouts);
     }
 
     public int worldSize() {

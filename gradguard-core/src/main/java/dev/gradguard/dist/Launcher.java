@@ -6,6 +6,10 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +45,10 @@ import java.util.Set;
 public final class Launcher {
     /** The environment variable that tells a worker how many libtorch threads to use. */
     public static final String THREADS_ENV = "GRADGUARD_THREADS";
+    /** The most workers per core: more only time-slice the cores (each worker has at least one thread). */
+    public static final int WORKERS_PER_CORE = 4;
+    /** About what one worker JVM with libtorch takes before its model and data, in MB. */
+    public static final long WORKER_MEGABYTES = 512;
     private static final Duration POLL = Duration.ofMillis(20);
     /** Polls between two looks at the workers' descendants (100 ms). */
     private static final int DESCENDANT_POLLS = 5;
@@ -82,7 +90,44 @@ public final class Launcher {
         env.put(DistEnv.MASTER_PORT, Integer.toString(o.masterPort()));
         env.put(THREADS_ENV, Integer.toString(o.threadsPerWorker()));
         env.put("OMP_NUM_THREADS", Integer.toString(o.threadsPerWorker()));
+        env.putAll(o.timeouts().environment());
         return env;
+    }
+
+    /**
+     * Refuses a launch this machine cannot hold, before anything starts: more workers than
+     * {@value #WORKERS_PER_CORE} per core or than fit in its memory at about {@value #WORKER_MEGABYTES} MB each
+     * (a worker JVM with libtorch loaded), a master address that does not resolve, and, on the node that hosts
+     * rank 0, a master port that is already taken.
+     *
+     * @throws IllegalArgumentException one line naming what is wrong, with the machine's numbers
+     */
+    public static void checkLaunchable(LaunchOptions o) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
+        long byMemory = memory / (WORKER_MEGABYTES << 20);
+        long most = Math.max(1, Math.min((long) WORKERS_PER_CORE * cores, byMemory));
+        if (o.nprocPerNode() > most) {
+            throw new IllegalArgumentException("--nproc-per-node " + o.nprocPerNode() + " is more than this machine can"
+                    + " hold: at most " + most + " (" + cores + " cores, at most " + WORKERS_PER_CORE + " workers each; "
+                    + (memory >> 20) + " MB of memory at about " + WORKER_MEGABYTES + " MB per worker JVM)");
+        }
+        try {
+            InetAddress.getByName(o.masterAddr());
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--master-addr " + o.masterAddr() + " does not resolve to an address;"
+                    + " name the host of rank 0 (an IP address or a name this machine resolves)");
+        }
+        if (o.nodeRank() == 0) {
+            try (ServerSocket probe = new ServerSocket()) {
+                probe.bind(new InetSocketAddress(o.masterPort()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--master-port " + o.masterPort() + " is already in use on this machine"
+                        + " (another job, or a process still holding it): choose another --master-port, or --standalone"
+                        + " for a free one");
+            }
+        }
     }
 
     /** The worker's main-class arguments: {@code --threads N} added to {@code train} when the user gave none. */
@@ -117,10 +162,12 @@ public final class Launcher {
      * Starts the workers, copies their output, and waits until all exit 0 or one fails (then stops the rest).
      *
      * @return how it ended; never a worker left running
+     * @throws IllegalArgumentException when the machine cannot hold the launch ({@link #checkLaunchable})
      * @throws IOException if a worker cannot be started (those started are stopped first)
      * @throws InterruptedException if this thread is interrupted (the workers are stopped first)
      */
     public LaunchResult run() throws IOException, InterruptedException {
+        checkLaunchable(options);
         Thread hook = new Thread(this::stopWorkers, "gradguard-launch-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

@@ -35,36 +35,46 @@ public final class ProcessGroups {
         return init(env, timeout, false);
     }
 
+    /** {@link #init(DistEnv, DistTimeouts, boolean)} with one timeout for the rendezvous and the collectives. */
+    public static DistGroup init(DistEnv env, Duration timeout, boolean cuda) {
+        return init(env, DistTimeouts.both(Objects.requireNonNull(timeout, "timeout")), cuda);
+    }
+
     /**
-     * Joins the job: blocks until all {@code env.worldSize()} processes have reached the store, then builds
-     * the Gloo group (and the NCCL one when {@code cuda}).
+     * Joins the job: every rank calls this with the same world size and master address; it returns once all
+     * have arrived. Rank 0 serves the store.
      *
-     * @param timeout how long the rendezvous and every later collective may wait for the peers
+     * @param timeouts how long the rendezvous may wait for all ranks, and each later collective for its peers
      * @param cuda whether the job trains on GPUs: adds an NCCL backend for CUDA tensors
      * @return the group; close it when done
-     * @throws CollectiveException when the rendezvous fails or times out (the message names the address), or
-     *     NCCL is asked for without the GPU natives
+     * @throws IllegalArgumentException when the master address does not resolve
+     * @throws CollectiveException when the rendezvous fails (the port is taken, say) or times out, the message
+     *     one line naming the address and how long it waited; or NCCL is asked for without the GPU natives
      */
-    public static DistGroup init(DistEnv env, Duration timeout, boolean cuda) {
+    public static DistGroup init(DistEnv env, DistTimeouts timeouts, boolean cuda) {
         Objects.requireNonNull(env, "env");
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+        Objects.requireNonNull(timeouts, "timeouts");
+        try {
+            java.net.InetAddress.getByName(env.masterAddr());
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("the master address '" + env.masterAddr() + "' does not resolve to an"
+                    + " address (MASTER_ADDR, --master-addr)");
         }
         Torch.load();
         if (cuda) {
             requireNcclNatives();
         }
         Store store = null;
+        long start = System.nanoTime();
         try {
             TCPStoreOptions so = new TCPStoreOptions();
             so.port((short) env.masterPort());
             so.isServer(env.rank() == 0);
             so.numWorkers(new SizeTPointer(1).put(env.worldSize()));
             so.waitWorkers(true);
-            so.timeout(new Milliseconds(timeout.toMillis()));
+            so.timeout(new Milliseconds(timeouts.rendezvous().toMillis()));
             store = new TCPStore(env.masterAddr(), so);
-            ProcessGroupGloo.Options opts = ProcessGroupGloo.Options.create(new Milliseconds(timeout.toMillis()));
+            ProcessGroupGloo.Options opts = ProcessGroupGloo.Options.create(new Milliseconds(timeouts.collective().toMillis()));
             opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(glooHost(env)));
             opts.threads(GLOO_THREADS);
             ProcessGroupGloo gloo = new ProcessGroupGloo(store, env.rank(), env.worldSize(), opts);
@@ -75,18 +85,38 @@ public final class ProcessGroups {
                 // the group holds on to the prefix store for as long as NCCL may use it
                 ncclStore = new PrefixStore("cuda/", store);
                 ProcessGroupNCCL.Options no = ProcessGroupNCCL.Options.create();
-                no.timeout(new Milliseconds(timeout.toMillis()));
+                no.timeout(new Milliseconds(timeouts.collective().toMillis()));
                 nccl = new ProcessGroupNCCL(ncclStore, env.rank(), env.worldSize(), no);
             }
-            return new DistGroup(env, store, gloo, nccl, ncclStore);
+            return new DistGroup(env, timeouts.collective(), store, gloo, nccl, ncclStore);
         } catch (RuntimeException e) {
             if (store != null) {
                 store.close();
             }
+            double waited = (System.nanoTime() - start) / 1e9;
+            boolean timedOut = waited >= timeouts.rendezvous().toSeconds() - 1;
+            String why = firstLine(e.getMessage());
+            if (why.contains("EADDRINUSE") || why.toLowerCase(java.util.Locale.ROOT).contains("address already in use")) {
+                why = "port " + env.masterPort() + " is already in use on this machine (another job, or a process still"
+                        + " holding it): choose another --master-port";
+            }
             throw new CollectiveException("rank " + env.rank() + " could not join the process group of "
-                    + env.worldSize() + " at " + env.masterAddr() + ":" + env.masterPort() + " within "
-                    + timeout.toSeconds() + " s: " + e.getMessage(), e);
+                    + env.worldSize() + " at " + env.masterAddr() + ":" + env.masterPort()
+                    + (timedOut ? " within the rendezvous timeout of " + timeouts.rendezvous().toSeconds() + " s (--rdzv-timeout)"
+                            : String.format(java.util.Locale.ROOT, " (failed after %.1f s)", waited))
+                    + ": " + why, e);
         }
+    }
+
+    /**
+     * The first line of a native error, without the C++ backtrace libtorch appends and without the
+     * {@code [source-file:line]} that Gloo puts first.
+     */
+    static String firstLine(String message) {
+        if (message == null || message.isBlank()) {
+            return "no reason given";
+        }
+        return message.strip().lines().findFirst().orElse("").replaceFirst("^\\[[^\\]]*\\]\\s*", "").strip();
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -28,8 +29,13 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
     private final Path file;
     private final BufferedWriter out;
 
-    /** Creates (or appends to) the file. */
+    /**
+     * Creates (or appends to) the file.
+     *
+     * @throws FileSystemException when {@code file} exists but is not a regular file (a named pipe would block)
+     */
     public MetricsJsonlWriter(Path file) throws IOException {
+        requireRegularOrAbsent(file);
         this.file = file;
         this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
@@ -42,6 +48,7 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
      */
     public static MetricsJsonlWriter resume(Path file, long keepBytes) throws IOException {
+        requireRegularOrAbsent(file);
         long size = Files.exists(file) ? Files.size(file) : 0;
         if (keepBytes < 0 || keepBytes > size) {
             throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
@@ -51,6 +58,12 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
             channel.truncate(keepBytes);
         }
         return new MetricsJsonlWriter(file);
+    }
+
+    private static void requireRegularOrAbsent(Path file) throws FileSystemException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new FileSystemException(file.toString(), null, "not a regular file (a directory, named pipe or device)");
+        }
     }
 
     /** The file's length in bytes: every finished step's line (each line is flushed when written). */

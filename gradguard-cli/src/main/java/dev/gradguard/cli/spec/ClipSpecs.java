@@ -52,7 +52,8 @@ public final class ClipSpecs {
     }
 
     /**
-     * @throws IllegalArgumentException naming the bad part and the allowed forms
+     * @throws IllegalArgumentException naming the bad part and the allowed forms; an empty policy or an empty
+     *     part of a chain ({@code ","}, {@code "norm:1,"}) is one
      */
     public static GradientPipeline parse(String spec) {
         String trimmed = spec == null ? "" : spec.trim();
@@ -63,7 +64,11 @@ public final class ClipSpecs {
             return Clip.none();
         }
         List<GradientTransform> transforms = new ArrayList<>();
-        for (String part : trimmed.split(",")) {
+        for (String part : trimmed.split(",", -1)) {
+            if (part.isBlank()) {
+                throw new IllegalArgumentException("clip policy '" + trimmed + "' has an empty part (a stray comma?); "
+                        + "allowed: " + ALLOWED);
+            }
             transforms.add(parseOne(part.trim(), trimmed));
         }
         return GradientPipeline.of(transforms);

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -86,6 +87,9 @@ public final class EventFileWriter implements Closeable {
         this.flushIntervalNanos = flushInterval.toNanos();
         this.nanoClock = System::nanoTime;
         this.file = file;
+        if (Files.exists(file) && !Files.isRegularFile(file)) { // opening a named pipe to write would block
+            throw new FileSystemException(file.toString(), null, "not a regular file (a directory, named pipe or device)");
+        }
         long size = Files.size(file);
         if (keepBytes < 0 || keepBytes > size) {
             throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);

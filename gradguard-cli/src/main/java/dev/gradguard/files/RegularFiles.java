@@ -1,0 +1,96 @@
+package dev.gradguard.files;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Optional;
+
+/**
+ * Checks a file before a command opens it: a named pipe blocks its reader until a writer comes (and a writer
+ * until a reader comes: forever, usually), a device such as {@code /dev/zero} never ends, and a directory
+ * cannot be read or written as a file. Every file path a user can point a command at goes through
+ * {@link #notRegular} first.
+ */
+public final class RegularFiles {
+    private RegularFiles() {
+    }
+
+    /**
+     * What {@code file} is when it exists but is not a regular file (symbolic links followed): "a directory",
+     * "a named pipe (FIFO)", "a character device", "a block device", "a socket" or "not a regular file".
+     *
+     * @return empty when {@code file} is a regular file or does not exist
+     */
+    public static Optional<String> notRegular(Path file) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (IOException missingOrUnreadable) {
+            return Optional.empty(); // opening it says what is wrong, in the caller's words
+        }
+        if (attributes.isRegularFile()) {
+            return Optional.empty();
+        }
+        if (attributes.isDirectory()) {
+            return Optional.of("a directory");
+        }
+        return Optional.of(kind(file));
+    }
+
+    /**
+     * Why {@code file} cannot be read whole: "is a named pipe (FIFO), not a regular file" (or another kind,
+     * see {@link #notRegular}), or "is too large: N bytes, at most M".
+     *
+     * @return empty when {@code file} is a regular file of at most {@code maxBytes}, or does not exist (opening
+     *     it then says what is wrong, in the caller's words)
+     */
+    public static Optional<String> whyUnreadable(Path file, long maxBytes) {
+        Optional<String> kind = notRegular(file);
+        if (kind.isPresent()) {
+            return Optional.of("is " + kind.get() + ", not a regular file");
+        }
+        try {
+            long size = Files.size(file);
+            return size > maxBytes ? Optional.of("is too large: " + size + " bytes, at most " + maxBytes) : Optional.empty();
+        } catch (IOException missingOrUnreadable) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The file that stands where a directory above {@code target} would have to be, so that {@code target}
+     * cannot be created: its nearest existing ancestor when that is not a directory.
+     *
+     * @return empty when {@code target}'s nearest existing ancestor is a directory
+     */
+    public static Optional<Path> fileInTheWay(Path target) {
+        for (Path p = target.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                return Files.isDirectory(p) ? Optional.empty() : Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The kind of a special file, from its POSIX mode where the platform tells it. */
+    private static String kind(Path file) {
+        try {
+            int type = (Integer) Files.getAttribute(file, "unix:mode") & 0170000;
+            switch (type) {
+                case 0010000:
+                    return "a named pipe (FIFO)";
+                case 0020000:
+                    return "a character device";
+                case 0060000:
+                    return "a block device";
+                case 0140000:
+                    return "a socket";
+                default:
+                    return "not a regular file";
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return "not a regular file";
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.gradguard.task;
+
+import java.lang.management.ManagementFactory;
+import java.util.Locale;
+
+/**
+ * About how much memory training a task's model takes, estimated from its sizes before anything is allocated,
+ * so that sizes that cannot fit are refused with the estimate instead of failing inside libtorch or the JVM.
+ * Counts are of float32 values (4 bytes); the estimate is a lower bound of the real use, within a small factor.
+ *
+ * @param parameters the model's parameters
+ * @param floatsPerSequence the values a training step keeps per sequence of a batch for the backward pass (the
+ *     inputs, and per time step the recurrent layer's output and gate activations)
+ * @param inputFloatsPerSequence the values of one sequence's input, built in the Java heap before it is copied
+ *     into a tensor
+ * @param evaluationSequences the sequences evaluated in one forward pass
+ */
+public record Footprint(long parameters, double floatsPerSequence, double inputFloatsPerSequence, int evaluationSequences) {
+    private static final double FLOAT_BYTES = 4;
+    /** The largest Java array. */
+    private static final double MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
+
+    /** The parameters of a recurrent layer with {@code gates} gates (1 RNN, 3 GRU, 4 LSTM), as libtorch has them. */
+    static long recurrentParameters(int gates, long input, long hidden) {
+        return gates * (hidden * (input + hidden) + 2 * hidden);
+    }
+
+    /** The gates of a recurrent cell: 1 for rnn, 3 for gru, 4 for lstm. */
+    static int gates(String model) {
+        return switch (model) {
+            case "gru" -> 3;
+            case "lstm" -> 4;
+            default -> 1;
+        };
+    }
+
+    /**
+     * Bytes of a training step on batches of {@code batchSize} with {@code optimizerStates} tensors of optimizer
+     * state per parameter (0 for plain SGD, 1 with momentum, 2 for Adam): parameters, gradients and optimizer
+     * state, plus the activations of the larger of a training batch and an evaluation batch.
+     */
+    public double trainingBytes(int batchSize, int optimizerStates) {
+        return FLOAT_BYTES * (parameters * (2.0 + optimizerStates)
+                + floatsPerSequence * Math.max(batchSize, evaluationSequences));
+    }
+
+    /**
+     * Refuses a job that cannot fit in this machine's memory (libtorch's tensors) or in the JVM's heap (the
+     * batches built in Java).
+     *
+     * @throws IllegalArgumentException one line with the estimate, what the machine has, and what to lower
+     */
+    public void requireFits(int batchSize, int optimizerStates) {
+        requireFits(batchSize, optimizerStates, physicalMemoryBytes(), Runtime.getRuntime().maxMemory());
+    }
+
+    /** {@link #requireFits(int, int)} on a machine with {@code machine} bytes of memory and a JVM heap of {@code heap}. */
+    void requireFits(int batchSize, int optimizerStates, long machine, long heap) {
+        double need = trainingBytes(batchSize, optimizerStates);
+        String what = String.format(Locale.ROOT, "%.3g parameters x 4 bytes x %d copies (weights, gradients, optimizer"
+                + " state) + activations of %d sequences x %.3g values x 4 bytes", (double) parameters, 2 + optimizerStates,
+                Math.max(batchSize, evaluationSequences), floatsPerSequence);
+        if (need > machine) {
+            throw new IllegalArgumentException("this job needs about " + bytes(need) + " of memory (" + what
+                    + ") but this machine has " + bytes(machine) + "; lower --hidden, --batch-size or --length");
+        }
+        double input = inputFloatsPerSequence * Math.max(batchSize, evaluationSequences);
+        if (input > MAX_ARRAY_LENGTH || FLOAT_BYTES * input > heap / 2.0) {
+            throw new IllegalArgumentException("one batch's input is " + bytes(FLOAT_BYTES * input) + " ("
+                    + String.format(Locale.ROOT, "%.3g", input) + " values), more than the JVM can build (heap "
+                    + bytes(heap) + ", arrays of at most 2^31 values); lower --batch-size or --length");
+        }
+    }
+
+    /** The machine's memory, or the container's limit where there is one. */
+    static long physicalMemoryBytes() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    }
+
+    private static String bytes(double b) {
+        String[] units = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+        int u = 0;
+        while (b >= 1000 && u < units.length - 1) {
+            b /= 1000;
+            u++;
+        }
+        return String.format(Locale.ROOT, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+    }
+}
