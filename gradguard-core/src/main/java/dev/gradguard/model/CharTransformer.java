@@ -30,6 +30,7 @@ public final class CharTransformer implements Model {
     private final org.bytedeco.pytorch.Module module = new org.bytedeco.pytorch.Module("CharTransformer");
     private final EmbeddingImpl tokenEmbedding;
     private final EmbeddingImpl positionEmbedding;
+    private final org.bytedeco.pytorch.Module blockList;
     private final TransformerBlock[] blocks;
     private final LayerNormImpl lnF;
     private final int vocabulary;
@@ -51,7 +52,9 @@ public final class CharTransformer implements Model {
         this.maxLength = maxLength;
         tokenEmbedding = module.register_module("token_embedding", new EmbeddingImpl(vocabulary, width));
         positionEmbedding = module.register_module("position_embedding", new EmbeddingImpl(maxLength, width));
-        blocks = Transformers.blocks(module, width, layers, heads);
+        blockList = new org.bytedeco.pytorch.Module("ModuleList");
+        module.register_module("blocks", blockList);
+        blocks = Transformers.blocks(blockList, width, layers, heads);
         lnF = module.register_module("ln_f", TransformerBlock.layerNorm(width));
         Transformers.initialise(module, layers);
     }

@@ -16,12 +16,17 @@ import org.bytedeco.pytorch.global.torch;
  * The attention is libtorch's {@code MultiheadAttention}, whose parameters ({@code in_proj_weight},
  * {@code in_proj_bias}, {@code out_proj.*}) are named and ordered as {@code torch.nn.MultiheadAttention}'s.
  * Sequences are time-major, {@code [time, batch, width]}; no dropout.
+ *
+ * <p>Every {@link Module} made in Java must stay referenced from Java for as long as libtorch may use it:
+ * libtorch calls back into its Java object when it saves or loads the model, and a collected one fails there.
  */
 final class TransformerBlock {
     private final Module module = new Module("TransformerBlock");
     private final LayerNormImpl ln1;
     private final MultiheadAttentionImpl attn;
     private final LayerNormImpl ln2;
+    // libtorch calls back into the Java object of a Module made in Java (save, load): hold it, or it is collected
+    private final Module mlp;
     private final LinearImpl fc;
     private final LinearImpl proj;
 
@@ -29,7 +34,8 @@ final class TransformerBlock {
         ln1 = module.register_module("ln_1", layerNorm(width));
         attn = module.register_module("attn", new MultiheadAttentionImpl(new MultiheadAttentionOptions(width, heads)));
         ln2 = module.register_module("ln_2", layerNorm(width));
-        Module mlp = module.register_module("mlp", new Module("Mlp"));
+        mlp = new Module("Mlp");
+        module.register_module("mlp", mlp);
         fc = mlp.register_module("fc", new LinearImpl(width, 4L * width));
         proj = mlp.register_module("proj", new LinearImpl(4L * width, width));
     }

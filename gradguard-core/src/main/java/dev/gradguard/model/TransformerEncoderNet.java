@@ -25,6 +25,7 @@ public final class TransformerEncoderNet implements Model {
     private final org.bytedeco.pytorch.Module module = new org.bytedeco.pytorch.Module("TransformerEncoderNet");
     private final LinearImpl input;
     private final EmbeddingImpl positionEmbedding;
+    private final org.bytedeco.pytorch.Module blockList;
     private final TransformerBlock[] blocks;
     private final LayerNormImpl lnF;
     private final LinearImpl head;
@@ -47,7 +48,9 @@ public final class TransformerEncoderNet implements Model {
         this.maxLength = maxLength;
         input = module.register_module("input", new LinearImpl(features, width));
         positionEmbedding = module.register_module("position_embedding", new EmbeddingImpl(maxLength, width));
-        blocks = Transformers.blocks(module, width, layers, heads);
+        blockList = new org.bytedeco.pytorch.Module("ModuleList");
+        module.register_module("blocks", blockList);
+        blocks = Transformers.blocks(blockList, width, layers, heads);
         lnF = module.register_module("ln_f", TransformerBlock.layerNorm(width));
         head = module.register_module("head", new LinearImpl(width, outputs));
         Transformers.initialise(module, layers);

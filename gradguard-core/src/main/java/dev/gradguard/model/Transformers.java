@@ -29,9 +29,11 @@ final class Transformers {
         }
     }
 
-    /** {@code layers} blocks registered on {@code parent} as {@code blocks.0}, {@code blocks.1}, ... */
-    static TransformerBlock[] blocks(Module parent, int width, int layers, int heads) {
-        Module list = parent.register_module("blocks", new Module("ModuleList"));
+    /**
+     * {@code layers} blocks registered on {@code list} as {@code 0}, {@code 1}, ...; register {@code list} as
+     * {@code blocks} and hold it (see {@link TransformerBlock}).
+     */
+    static TransformerBlock[] blocks(Module list, int width, int layers, int heads) {
         TransformerBlock[] blocks = new TransformerBlock[layers];
         for (int i = 0; i < layers; i++) {
             blocks[i] = new TransformerBlock(width, heads);

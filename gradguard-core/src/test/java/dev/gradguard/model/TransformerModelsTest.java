@@ -8,14 +8,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import java.util.Arrays;
+import java.nio.file.Path;
 import java.util.List;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Shapes, names, causality and initialisation of the Transformers; their numbers are checked against PyTorch in interop. */
 class TransformerModelsTest {
+    @TempDir
+    Path dir;
 
     @BeforeAll
     static void load() {
@@ -61,6 +67,34 @@ class TransformerModelsTest {
                 Parameters.of(net.module()).names().subList(0, 3));
         assertEquals(List.of("ln_f.weight", "ln_f.bias", "head.weight", "head.bias"),
                 Parameters.of(net.module()).names().subList(3 + 2 * 12, 3 + 2 * 12 + 4));
+    }
+
+    @Test
+    void aSavedModelLoadsIntoAFreshOneAfterGarbageCollection() throws InterruptedException {
+        torch.manual_seed(8);
+        CharTransformer saved = new CharTransformer(7, 6, 8, 2, 2);
+        torch.manual_seed(9);
+        TransformerEncoderNet savedEncoder = new TransformerEncoderNet(3, 5, 8, 2, 2, 1);
+        // libtorch calls back into the Java objects of the blocks and their MLPs when it saves or loads
+        System.gc();
+        Thread.sleep(200);
+        System.gc();
+        CharTransformer loaded = new CharTransformer(7, 6, 8, 2, 2);
+        roundTrip(saved.module(), loaded.module());
+        assertEquals(Parameters.of(saved.module()).checksum(), Parameters.of(loaded.module()).checksum());
+        TransformerEncoderNet loadedEncoder = new TransformerEncoderNet(3, 5, 8, 2, 2, 1);
+        roundTrip(savedEncoder.module(), loadedEncoder.module());
+        assertEquals(Parameters.of(savedEncoder.module()).checksum(), Parameters.of(loadedEncoder.module()).checksum());
+    }
+
+    private void roundTrip(org.bytedeco.pytorch.Module from, org.bytedeco.pytorch.Module to) {
+        String file = dir.resolve("model.pt").toString();
+        OutputArchive out = new OutputArchive();
+        from.save(out);
+        out.save_to(file);
+        InputArchive in = new InputArchive();
+        in.load_from(file);
+        to.load(in);
     }
 
     @Test
