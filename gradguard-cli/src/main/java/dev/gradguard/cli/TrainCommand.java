@@ -33,7 +33,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm")
     String task;
-    @Option(names = "--model", paramLabel = "NAME", description = "rnn, lstm or gru (default: the task's)")
+    @Option(names = "--model", paramLabel = "NAME", description = "gru, lstm, rnn or transformer (charlm: lstm or transformer) (default: the task's)")
     String model;
     @Option(names = "--steps", paramLabel = "N", description = "training steps")
     String steps;
@@ -73,8 +73,12 @@ public final class TrainCommand implements Callable<Integer> {
     String flushDenormal;
     @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last)")
     String accumulate;
-    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model")
+    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model (the width of a transformer)")
     String hidden;
+    @Option(names = "--layers", paramLabel = "N", description = "blocks of model transformer (default: the task's)")
+    String layers;
+    @Option(names = "--heads", paramLabel = "N", description = "attention heads of model transformer, dividing --hidden (default: the task's)")
+    String heads;
     @Option(names = "--length", paramLabel = "T", description = "sequence length (adding, temporal-order) or window (charlm)")
     String length;
     @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file for charlm")
@@ -239,6 +243,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "flush-denormal", flushDenormal);
         put(m, "accumulate", accumulate);
         put(m, "hidden", hidden);
+        put(m, "layers", layers);
+        put(m, "heads", heads);
         put(m, "length", length);
         put(m, "data", data);
         put(m, "eval-samples", evalSamples);
