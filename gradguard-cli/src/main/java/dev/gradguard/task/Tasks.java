@@ -20,7 +20,7 @@ public final class Tasks {
     /**
      * The training settings (keys of {@code train}'s settings, values as a config file writes them) that a task's
      * model trains with unless they are set: the default job's SGD at learning rate 1.75 trains the recurrent
-     * nets, but it throws a Transformer's weights far off, so {@value TransformerSize#MODEL} trains with AdamW at
+     * nets, but it throws a Transformer's weights far off, so {@code transformer} trains with AdamW at
      * 3e-3 after a linear warm-up of 30 updates; on {@code charlm} for 300 steps of 32 windows, which learns
      * there in a few minutes on 2 cores (the README records the calibration). Unknown names have none.
      *
