@@ -35,15 +35,15 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm (default: ${gradguard.default.task})")
     String task;
-    @Option(names = "--model", paramLabel = "NAME", description = "rnn, lstm or gru (default: the task's)")
+    @Option(names = "--model", paramLabel = "NAME", description = "gru, lstm, rnn or transformer (charlm: lstm or transformer) (default: the task's)")
     String model;
-    @Option(names = "--steps", paramLabel = "N", description = "training steps (default: ${gradguard.default.steps})")
+    @Option(names = "--steps", paramLabel = "N", description = "training steps (default: ${gradguard.default.steps}; 300 for charlm's transformer)")
     String steps;
-    @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch (default: ${gradguard.default.batch-size})")
+    @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch (default: ${gradguard.default.batch-size}; 32 for charlm's transformer)")
     String batchSize;
-    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default: ${gradguard.default.lr})")
+    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default: ${gradguard.default.lr}; 3e-3 for model transformer)")
     String lr;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, adam or adamw, with PyTorch's defaults (default: ${gradguard.default.optimizer})")
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, adam or adamw, with PyTorch's defaults (default: ${gradguard.default.optimizer}; adamw for model transformer)")
     String optimizer;
     @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum (default: ${gradguard.default.momentum})")
     String momentum;
@@ -55,7 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
     String clip;
     @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers (default: ${gradguard.default.controller})")
     String controller;
-    @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]] (default: ${gradguard.default.schedule})")
+    @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]] (default: ${gradguard.default.schedule}; warmup:30 for model transformer)")
     String schedule;
     @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data (default: ${gradguard.default.seed})")
     String seed;
@@ -75,8 +75,12 @@ public final class TrainCommand implements Callable<Integer> {
     String flushDenormal;
     @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last) (default: 1)")
     String accumulate;
-    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model (default: the task's: 32 for adding and temporal-order, 128 for charlm)")
+    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model, or a transformer's width (default: the task's: 32 for adding and temporal-order, 128 for charlm's lstm, 64 for its transformer)")
     String hidden;
+    @Option(names = "--layers", paramLabel = "N", description = "blocks of model transformer (default: the task's: 2)")
+    String layers;
+    @Option(names = "--heads", paramLabel = "N", description = "attention heads of model transformer, dividing --hidden (default: the task's: 4)")
+    String heads;
     @Option(names = "--length", paramLabel = "T", description = "sequence length (adding, temporal-order) or window (charlm) (default: the task's: 30 for adding, 100 for temporal-order, 64 for charlm)")
     String length;
     @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file for charlm (required there)")
@@ -250,6 +254,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(m, "flush-denormal", flushDenormal);
         put(m, "accumulate", accumulate);
         put(m, "hidden", hidden);
+        put(m, "layers", layers);
+        put(m, "heads", heads);
         put(m, "length", length);
         put(m, "data", data);
         put(m, "eval-samples", evalSamples);

@@ -184,6 +184,12 @@ public final class TrainJob {
         if (settings.hidden().isPresent()) {
             options = options.withHidden(settings.hidden().getAsInt());
         }
+        if (settings.layers().isPresent()) {
+            options = options.withLayers(settings.layers().getAsInt());
+        }
+        if (settings.heads().isPresent()) {
+            options = options.withHeads(settings.heads().getAsInt());
+        }
         if (settings.length().isPresent()) {
             int t = settings.length().getAsInt();
             options = options.withLength(t).withSeqLen(t);

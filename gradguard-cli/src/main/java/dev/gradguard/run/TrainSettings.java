@@ -4,9 +4,11 @@ import dev.gradguard.amp.Precision;
 import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.cli.spec.ControllerSpecs;
 import dev.gradguard.cli.spec.ScheduleSpecs;
+import dev.gradguard.task.Tasks;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -14,10 +16,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * The settings of a {@code train} run: built-in defaults, overridden by a config file, overridden by
- * flags. Every key is both a flag ({@code --batch-size}) and a config key ({@code batch-size}; in files
+ * flags. Where the chosen task and model have training defaults of their own
+ * ({@link Tasks#trainingDefaults}, e.g. AdamW for {@code --model transformer}), those replace the built-in
+ * defaults of every key that the file and the flags leave unset. Every key is both a flag ({@code --batch-size}) and a config key ({@code batch-size}; in files
  * {@code batch_size} is accepted too). Immutable; {@link #asMap()} is the effective configuration that
  * {@code summary.json} records.
  */
@@ -27,7 +32,7 @@ public final class TrainSettings {
 
     static {
         define(Setting.text("task", "a task name (adding, temporal-order, charlm)"), "temporal-order");
-        define(Setting.text("model", "a model name the task supports (rnn, lstm, gru), or auto"), "auto");
+        define(Setting.text("model", "a model name the task supports (gru, lstm, rnn, transformer), or auto"), "auto");
         define(Setting.integer("steps", 1, Long.MAX_VALUE), 1500L);
         define(Setting.integer("batch-size", 1, 1_000_000), 64L);
         define(Setting.positiveNumber("lr"), 1.75);
@@ -53,6 +58,8 @@ public final class TrainSettings {
         define(Setting.integer("threads", 1, 4096), (long) Runtime.getRuntime().availableProcessors());
         define(Setting.integer("accumulate", 1, 1_000_000), 1L);
         define(Setting.integer("hidden", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
+        define(Setting.integer("layers", 0, 1_000, "an integer >= 1, or 0 for the task's default"), 0L);
+        define(Setting.integer("heads", 0, 1_000_000, "an integer >= 1, or 0 for the task's default"), 0L);
         define(Setting.integer("length", 0, 1_000_000,
                 "an integer >= 2, or 0 for the task's default"), 0L);
         define(Setting.optionalText("data", "a path to a UTF-8 text file"), "");
@@ -70,9 +77,12 @@ public final class TrainSettings {
     }
 
     private final Map<String, Object> values;
+    /** The keys set explicitly (by a file, flags or a saved run), which no task default replaces. */
+    private final Set<String> given;
 
-    private TrainSettings(Map<String, Object> values) {
+    private TrainSettings(Map<String, Object> values, Set<String> given) {
         this.values = Collections.unmodifiableMap(values);
+        this.given = Set.copyOf(given);
     }
 
     private static void define(Setting setting, Object defaultValue) {
@@ -82,7 +92,7 @@ public final class TrainSettings {
 
     /** The built-in defaults: the default job. */
     public static TrainSettings defaults() {
-        return new TrainSettings(new LinkedHashMap<>(DEFAULTS));
+        return new TrainSettings(new LinkedHashMap<>(DEFAULTS), Set.of());
     }
 
     /** The keys, in the order help texts and summaries list them. */
@@ -101,6 +111,7 @@ public final class TrainSettings {
      */
     public TrainSettings with(Map<String, ?> overrides, String source) {
         Map<String, Object> merged = new LinkedHashMap<>(values);
+        Set<String> nowGiven = new HashSet<>(given);
         for (Map.Entry<String, ?> e : overrides.entrySet()) {
             String key = canonical(e.getKey());
             Setting setting = SCHEMA.get(key);
@@ -116,8 +127,15 @@ public final class TrainSettings {
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException(source + ": " + ex.getMessage(), ex);
             }
+            nowGiven.add(key);
         }
-        return new TrainSettings(merged);
+        Map<String, Object> taskDefaults = Tasks.trainingDefaults((String) merged.get("task"), (String) merged.get("model"));
+        for (String key : SCHEMA.keySet()) {
+            if (!nowGiven.contains(key)) {
+                merged.put(key, taskDefaults.containsKey(key) ? SCHEMA.get(key).read(taskDefaults.get(key)) : DEFAULTS.get(key));
+            }
+        }
+        return new TrainSettings(merged, nowGiven);
     }
 
     /** These settings with one key replaced by an already-validated value. */
@@ -297,10 +315,25 @@ public final class TrainSettings {
         return Math.toIntExact((Long) values.get("accumulate"));
     }
 
-    /** Hidden units, or empty for the task's default. */
+    /** Hidden units (a transformer's width), or empty for the task's default. */
     public OptionalInt hidden() {
-        int h = Math.toIntExact((Long) values.get("hidden"));
-        return h == 0 ? OptionalInt.empty() : OptionalInt.of(h);
+        return orTaskDefault("hidden");
+    }
+
+    /** Blocks of model transformer, or empty for the task's default. */
+    public OptionalInt layers() {
+        return orTaskDefault("layers");
+    }
+
+    /** Attention heads of model transformer, or empty for the task's default. */
+    public OptionalInt heads() {
+        return orTaskDefault("heads");
+    }
+
+    /** A size whose 0 means the task's default. */
+    private OptionalInt orTaskDefault(String key) {
+        int v = Math.toIntExact((Long) values.get(key));
+        return v == 0 ? OptionalInt.empty() : OptionalInt.of(v);
     }
 
     /** Sequence length (or charlm's window), or empty for the task's default. */

@@ -5,6 +5,7 @@ import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.model.CharLstm;
+import dev.gradguard.model.CharTransformer;
 import dev.gradguard.model.Model;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,8 +16,10 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Character-level language modelling with an LSTM on a UTF-8 text file (the natural-data task of
- * Pascanu, Mikolov and Bengio, ICML 2013, who report bits per character on Penn Treebank).
+ * Character-level language modelling on a UTF-8 text file (the natural-data task of Pascanu, Mikolov and
+ * Bengio, ICML 2013, who report bits per character on Penn Treebank). Models: {@code lstm}, a character
+ * LSTM ({@link CharLstm}, 128 hidden units by default), and {@code transformer}, a GPT-style causal decoder
+ * ({@link CharTransformer} over windows of {@code seqLen}; by default width 64, 2 blocks, 4 heads).
  *
  * <p>The vocabulary is the file's distinct characters; the last 10% of the file is held out. A training
  * batch is {@code batch} windows of {@code seqLen} characters starting at positions drawn uniformly from
@@ -34,6 +37,7 @@ import org.bytedeco.pytorch.global.torch;
 public final class CharLmTask implements Task {
     public static final String NAME = "charlm";
     static final int DEFAULT_HIDDEN = 128;
+    static final TransformerSize DEFAULT_TRANSFORMER = new TransformerSize(64, 2, 4);
     static final int EMBEDDING = 32;
     static final double MARGIN_BITS = 0.5;
     private static final int EVAL_WINDOWS_PER_BATCH = 256;
@@ -41,7 +45,7 @@ public final class CharLmTask implements Task {
     private final Path path;
     private final TextCorpus corpus;
     private final int seqLen;
-    private final int hidden;
+    private final TaskOptions options;
     private final double baseline;
 
     /**
@@ -52,7 +56,7 @@ public final class CharLmTask implements Task {
         this.path = options.dataPath().orElseThrow(() -> new IllegalArgumentException(
                 "task " + NAME + " needs a UTF-8 text file: set dataPath (--data PATH)"));
         this.seqLen = options.seqLen();
-        this.hidden = options.hiddenOr(DEFAULT_HIDDEN);
+        this.options = options;
         this.corpus = TextCorpus.load(path, seqLen);
         this.baseline = corpus.trainUnigramBits();
     }
@@ -64,7 +68,7 @@ public final class CharLmTask implements Task {
 
     @Override
     public List<String> models() {
-        return List.of("lstm");
+        return List.of("lstm", TransformerSize.MODEL);
     }
 
     /** The data file. */
@@ -84,13 +88,26 @@ public final class CharLmTask implements Task {
     @Override
     public Model createModel(String modelName) {
         requireModel(modelName);
-        return new CharLstm(corpus.vocabularySize(), EMBEDDING, hidden);
+        TransformerSize.checkOnlyForTransformer(options, NAME, modelName);
+        if (modelName.equals(TransformerSize.MODEL)) {
+            TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
+            return new CharTransformer(corpus.vocabularySize(), seqLen, size.width(), size.layers(), size.heads());
+        }
+        return new CharLstm(corpus.vocabularySize(), EMBEDDING, options.hiddenOr(DEFAULT_HIDDEN));
     }
 
     @Override
     public Footprint footprint(String modelName) {
         requireModel(modelName);
         long vocabulary = corpus.vocabularySize();
+        if (modelName.equals(TransformerSize.MODEL)) {
+            TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
+            long parameters = vocabulary * size.width() + (long) seqLen * size.width()
+                    + Footprint.transformerBlockParameters(size) + 2L * size.width();
+            double perSequence = Footprint.transformerFloatsPerSequence(size, seqLen) + 2.0 * seqLen * vocabulary;
+            return new Footprint(parameters, perSequence, 4.0 * seqLen, EVAL_WINDOWS_PER_BATCH);
+        }
+        long hidden = options.hiddenOr(DEFAULT_HIDDEN);
         long parameters = vocabulary * EMBEDDING + Footprint.recurrentParameters(4, EMBEDDING, hidden)
                 + hidden * vocabulary + vocabulary;
         // per time step: the embedding, the LSTM's output, gates and cell state, the logits and their softmax

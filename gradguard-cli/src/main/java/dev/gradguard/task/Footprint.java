@@ -26,6 +26,23 @@ public record Footprint(long parameters, double floatsPerSequence, double inputF
     }
 
     /** The gates of a recurrent cell: 1 for rnn, 3 for gru, 4 for lstm. */
+    /**
+     * The parameters of a pre-LayerNorm Transformer's blocks: per block two LayerNorms, attention's input and
+     * output projections, and a 4x-wide MLP.
+     */
+    static long transformerBlockParameters(TransformerSize size) {
+        long d = size.width();
+        return size.layers() * (4 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d));
+    }
+
+    /**
+     * What a Transformer's training step keeps per sequence of {@code length}: per block about 16 activations of
+     * width per position, plus every head's attention weights ({@code length^2}).
+     */
+    static double transformerFloatsPerSequence(TransformerSize size, long length) {
+        return (double) size.layers() * length * (16.0 * size.width() + 2.0 * size.heads() * length);
+    }
+
     static int gates(String model) {
         return switch (model) {
             case "gru" -> 3;

@@ -6,6 +6,7 @@ import dev.gradguard.data.BatchSource;
 import dev.gradguard.data.Rng;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.RecurrentNet;
+import dev.gradguard.model.TransformerEncoderNet;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -21,21 +22,24 @@ abstract class SyntheticSequenceTask implements Task {
     /** Seed of the held-out stream. Training streams start at the run's seed instead. */
     static final long HELD_OUT_SEED = 0x6a09e667f3bcc908L;
     static final int DEFAULT_HIDDEN = 32;
+    /** The default size of model {@code transformer}: width 32, 2 blocks of 4 heads. */
+    static final TransformerSize DEFAULT_TRANSFORMER = new TransformerSize(32, 2, 4);
     /**
-     * Models in the order they train these tasks best with SGD: a 32-unit GRU learns temporal order and
-     * adding at length 30 within a few hundred steps; LSTM and tanh RNN learn far slower or not at all.
+     * The recurrent models in the order they train these tasks best with SGD (a 32-unit GRU learns temporal
+     * order and adding at length 30 within a few hundred steps; LSTM and tanh RNN learn far slower or not at
+     * all), then a Transformer encoder read out at the last position.
      */
-    static final List<String> MODELS = List.of("gru", "lstm", "rnn");
+    static final List<String> MODELS = List.of("gru", "lstm", "rnn", TransformerSize.MODEL);
     private static final int EVAL_CHUNK = 1000;
 
     final int length;
-    final int hidden;
     final int evalSamples;
+    private final TaskOptions options;
 
     SyntheticSequenceTask(TaskOptions options, int defaultLength) {
         this.length = options.lengthOr(defaultLength);
-        this.hidden = options.hiddenOr(DEFAULT_HIDDEN);
         this.evalSamples = options.evalSamples();
+        this.options = options;
     }
 
     /** Input features per time step. */
@@ -61,7 +65,12 @@ abstract class SyntheticSequenceTask implements Task {
     @Override
     public Model createModel(String modelName) {
         requireModel(modelName);
-        return new RecurrentNet(RecurrentNet.Cell.of(modelName), inputSize(), hidden, outputs());
+        TransformerSize.checkOnlyForTransformer(options, name(), modelName);
+        if (modelName.equals(TransformerSize.MODEL)) {
+            TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
+            return new TransformerEncoderNet(inputSize(), length, size.width(), size.layers(), size.heads(), outputs());
+        }
+        return new RecurrentNet(RecurrentNet.Cell.of(modelName), inputSize(), options.hiddenOr(DEFAULT_HIDDEN), outputs());
     }
 
     private void requireModel(String modelName) {
@@ -74,6 +83,14 @@ abstract class SyntheticSequenceTask implements Task {
     @Override
     public Footprint footprint(String modelName) {
         requireModel(modelName);
+        if (modelName.equals(TransformerSize.MODEL)) {
+            TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
+            long parameters = (long) inputSize() * size.width() + (long) length * size.width()
+                    + Footprint.transformerBlockParameters(size) + (long) size.width() * outputs() + outputs();
+            return new Footprint(parameters, Footprint.transformerFloatsPerSequence(size, length),
+                    (double) length * inputSize(), Math.min(EVAL_CHUNK, evalSamples));
+        }
+        int hidden = options.hiddenOr(DEFAULT_HIDDEN);
         int gates = Footprint.gates(modelName);
         long parameters = Footprint.recurrentParameters(gates, inputSize(), hidden) + (long) hidden * outputs() + outputs();
         // per time step: the input, the layer's output, its gates and cell state kept for backward

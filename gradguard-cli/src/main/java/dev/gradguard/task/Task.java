@@ -20,8 +20,8 @@ public interface Task {
     List<String> models();
 
     /**
-     * A new model with libtorch's default initialisation; call {@code torch.manual_seed} first for
-     * reproducible weights.
+     * A new model, initialised as its class documents (libtorch's defaults for the recurrent models, GPT-2's
+     * for the Transformers); call {@code torch.manual_seed} first for reproducible weights.
      *
      * @throws IllegalArgumentException if {@code modelName} is not one of {@link #models()}
      */

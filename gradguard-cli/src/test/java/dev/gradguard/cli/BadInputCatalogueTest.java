@@ -97,7 +97,7 @@ class BadInputCatalogueTest {
     @Test
     void namesOfTasksModelsPoliciesAndOptimizers() throws IOException {
         expect(2, "sorting", "--task", "sorting", "--out", out("a").toString());
-        expect(2, "task temporal-order has no model 'transformer' (allowed: gru, lstm, rnn, auto)", "--model", "transformer",
+        expect(2, "task temporal-order has no model 'cnn' (allowed: gru, lstm, rnn, transformer, auto)", "--model", "cnn",
                 "--out", out("b").toString());
         expect(2, "unknown clip policy 'zclp'", "--clip", "zclp", "--out", out("c").toString());
         expect(2, "'optimizer' must be one of sgd, adam, adamw, got 'adagrad'", "--optimizer", "adagrad");

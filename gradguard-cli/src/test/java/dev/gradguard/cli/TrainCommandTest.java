@@ -159,6 +159,23 @@ class TrainCommandTest {
     }
 
     @Test
+    void charlmTrainsATinyTransformerAndSavesIt() throws Exception {
+        Path text = Path.of("src/test/resources/charlm/tiny.txt");
+        Path dir = tmp.resolve("gpt");
+        assertEquals(0, train(dir, "--task", "charlm", "--model", "transformer", "--data", text.toString(), "--hidden", "8",
+                "--layers", "1", "--heads", "2", "--length", "16", "--batch-size", "4"), console.err());
+        JsonNode s = summary(dir);
+        assertEquals("transformer", s.get("model").asText());
+        assertEquals("adamw", s.get("config").get("optimizer").asText(), "the task's default for a transformer");
+        assertEquals(1, s.get("config").get("layers").asInt());
+        assertTrue(s.get("params_finite").asBoolean());
+        assertTrue(Files.size(dir.resolve("model.pt")) > 0);
+        List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertEquals(30, metrics.size());
+        assertTrue(JSON.readTree(metrics.get(0)).get("lr").asDouble() < 3e-3, "the warm-up starts below the peak");
+    }
+
+    @Test
     void aConfigFileSetsTheRunAndFlagsOverrideIt() throws Exception {
         Path cfg = tmp.resolve("run.json");
         Files.writeString(cfg, "{\"task\": \"adding\", \"lr\": 0.05, \"clip\": \"value:0.5\", \"hidden\": 8}");

@@ -36,6 +36,44 @@ class TrainSettingsTest {
     }
 
     @Test
+    void aTransformerTakesItsTasksTrainingDefaultsWhereNothingElseSetsThem() throws Exception {
+        TrainSettings lm = TrainSettings.defaults().with(Map.of("task", "charlm", "model", "transformer"), "command line");
+        assertEquals("adamw", lm.optimizer());
+        assertEquals(3e-3, lm.lr());
+        assertEquals("warmup:30", lm.schedule());
+        assertEquals(300, lm.steps());
+        assertEquals(32, lm.batchSize());
+        assertEquals(TrainSettings.defaults().clip(), lm.clip());
+
+        Path yaml = tmp.resolve("run.yaml");
+        Files.writeString(yaml, "task: charlm\nmodel: transformer\nlr: 0.001\n");
+        TrainSettings set = TrainSettings.defaults().with(ConfigFiles.read(yaml), yaml.toString())
+                .with(Map.of("steps", "50"), "command line");
+        assertEquals(0.001, set.lr(), "the file's value wins");
+        assertEquals(50, set.steps(), "the flag's value wins");
+        assertEquals(32, set.batchSize());
+
+        TrainSettings back = lm.with(Map.of("model", "lstm"), "command line");
+        assertEquals(TrainSettings.defaults().lr(), back.lr(), "another model takes the built-in defaults again");
+        assertEquals(TrainSettings.defaults().optimizer(), back.optimizer());
+
+        TrainSettings resumed = TrainSettings.forResume(Map.of("task", "charlm", "model", "transformer", "lr", 0.5),
+                Map.of("steps", "400"), "this command");
+        assertEquals(0.5, resumed.lr(), "a saved run keeps what it was trained with");
+    }
+
+    @Test
+    void layersAndHeadsAreZeroForTheTasksDefaultOrAPositiveInteger() {
+        assertTrue(TrainSettings.defaults().layers().isEmpty());
+        assertTrue(TrainSettings.defaults().heads().isEmpty());
+        TrainSettings s = TrainSettings.defaults().with(Map.of("layers", "3", "heads", 2), "command line");
+        assertEquals(3, s.layers().getAsInt());
+        assertEquals(2, s.heads().getAsInt());
+        assertEquals("run.yaml: 'heads' must be an integer >= 1, or 0 for the task's default, got '-1'",
+                error(Map.of("heads", "-1")));
+    }
+
+    @Test
     void jsonFilesWorkToo() throws Exception {
         Path json = tmp.resolve("run.json");
         Files.writeString(json, "{\"steps\": 12, \"nesterov\": true, \"weight-decay\": 0.01}");
