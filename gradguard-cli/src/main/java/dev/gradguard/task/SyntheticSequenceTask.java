@@ -85,8 +85,10 @@ abstract class SyntheticSequenceTask implements Task {
         requireModel(modelName);
         if (modelName.equals(TransformerSize.MODEL)) {
             TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
-            long parameters = (long) inputSize() * size.width() + (long) length * size.width()
-                    + Footprint.transformerBlockParameters(size) + (long) size.width() * outputs() + outputs();
+            // input projection, positions, blocks, final LayerNorm, head
+            long parameters = ((long) inputSize() + 1) * size.width() + (long) length * size.width()
+                    + Footprint.transformerBlockParameters(size) + 2L * size.width()
+                    + (long) size.width() * outputs() + outputs();
             return new Footprint(parameters, Footprint.transformerFloatsPerSequence(size, length),
                     (double) length * inputSize(), Math.min(EVAL_CHUNK, evalSamples));
         }

@@ -49,7 +49,7 @@ class HelpTest {
             assertTrue(!text.contains("${"), o.longestName() + " interpolated: " + text);
         }
         String help = console.out();
-        for (String shown : List.of("(default: 1500)", "(default: 1.75)", "(default: 64)", "(default: sgd)",
+        for (String shown : List.of("(default: 1500;", "(default: 1.75;", "(default: 64;", "(default: sgd;",
                 "(default: norm:1.0)", "(default: temporal-order)", "32 for adding and temporal-order")) {
             assertTrue(help.replaceAll("\\s+", " ").contains(shown), shown + " in:\n" + help);
         }

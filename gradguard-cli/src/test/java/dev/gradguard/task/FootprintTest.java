@@ -30,7 +30,7 @@ class FootprintTest {
 
     @Test
     void parameterCountsAreTheModelsOwnAsLibtorchBuildsThem() throws URISyntaxException {
-        TaskOptions options = TaskOptions.defaults().withHidden(24).withLength(7);
+        TaskOptions options = TaskOptions.defaults().withHidden(24).withLength(7).withSeqLen(7);
         for (String name : new String[] {"adding", "temporal-order"}) {
             Task task = Tasks.create(name, options);
             for (String model : task.models()) {
@@ -40,6 +40,7 @@ class FootprintTest {
         Path tiny = Path.of(FootprintTest.class.getResource("/charlm/tiny.txt").toURI());
         Task charlm = Tasks.create("charlm", options.withDataPath(tiny));
         assertEquals(numel(charlm, "lstm"), charlm.footprint("lstm").parameters());
+        assertEquals(numel(charlm, "transformer"), charlm.footprint("transformer").parameters());
     }
 
     @Test

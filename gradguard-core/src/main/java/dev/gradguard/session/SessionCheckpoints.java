@@ -175,7 +175,6 @@ final class SessionCheckpoints implements TrainingListener {
             into.loadStateDict(state);
         }
         lastSavedStep = checkpoint.step();
-        LOG.log(Level.INFO, "resumed from " + checkpoint.directory() + " at step " + checkpoint.step());
     }
 
     /** The rollbacks done so far. */

@@ -172,6 +172,7 @@ public final class TrainingSession implements AutoCloseable {
                 outputs.metrics = metrics;
                 outputs.tensorboard = tensorboard;
                 checkpoints.attachOutputs(metrics, tensorboard);
+                restored.ifPresent(c -> LOG.log(Level.INFO, "resumed from " + c.directory() + " at step " + c.step()));
                 return finish(totalSteps, start, run, checkpoints, restored.map(LoadedCheckpoint::step));
             } finally {
                 outputs.metrics = null;
