@@ -2,39 +2,65 @@ package dev.gradguard.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.compare.CompareOptions;
-import dev.gradguard.report.ComparisonFiles;
 import dev.gradguard.compare.Comparison;
+import dev.gradguard.compare.Policy;
 import dev.gradguard.compare.RunResult;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
+import dev.gradguard.report.ComparisonFiles;
 import dev.gradguard.run.ConfigFiles;
+import dev.gradguard.run.TrainSettings;
 import dev.gradguard.session.RunDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** {@code gradguard compare}: a grid of clip policies x seeds, each run isolated in its own JVM. */
+/**
+ * {@code gradguard compare}: a grid of policies x learning rates x seeds, each run isolated in its own JVM.
+ * Every {@code train} setting the grid does not set per run is a flag here too, defined once, by
+ * {@link TrainCommand} (see {@link TrainSettingFlags}).
+ */
 @Command(name = "compare",
         header = "Train one task under several clip policies and seeds, side by side.", mixinStandardHelpOptions = true, sortOptions = false,
+        modelTransformer = CompareCommand.TrainSettingFlags.class,
         description = {
-            "Train the same task under several clip policies and seeds, in parallel (one thread per run, each",
-            "run in its own JVM so one crash does not stop the others), and write compare.json, compare.md and",
-            "compare.png (loss and gradient-norm curves per policy).",
-            "With no flags it runs the default comparison: the adding problem with an aggressive learning rate",
-            "(about 5 minutes on 2 cores)."})
+            "Train the same task under several policies, learning rates and seeds, in parallel (one thread per run,",
+            "each run in its own JVM so one crash does not stop the others), and write compare.json (with each",
+            "policy's stable learning-rate range), compare.md, compare-map.png (the stability map: successes per",
+            "policy and learning rate) and compare.png (the curves).",
+            "With no flags it runs the default comparison: the adding problem with a GRU and SGD (momentum 0.9,",
+            "batch 64, 1200 steps) at the aggressive learning rate 0.5 (about 3 minutes on 2 cores). Once a task is",
+            "named (--task or in --config) the runs start from train's defaults instead. Every train setting other",
+            "than --clip, --controller, --lr, --seed and --threads, which the grid sets, is taken here as well."})
 public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--policies", paramLabel = "LIST",
-            description = "clip policies separated by ';' (a policy may itself be a ','-chain); default: none;norm:1.0;value:0.5;agc:0.01;autoclip:10;zclip. A plain ','-list of single policies also works.")
+            description = "policies separated by ';', each a clip policy as --clip takes it, or CLIP@CONTROLLER with a"
+                    + " controller as --controller takes it (e.g. zclip@auto), or the word default: train's policy"
+                    + " without --clip and --controller. A plain ','-list of single clip policies also works."
+                    + " (default: none;norm:1.0;value:0.5;agc:0.01;autoclip:10;zclip)")
     String policies;
-    @Option(names = "--seeds", paramLabel = "N", description = "seeds per policy (default 5)")
+    @Option(names = "--lrs", paramLabel = "LIST", description = "learning rates separated by ',', each run with every policy"
+            + " and seed (default: --lr's)")
+    String lrs;
+    @Option(names = "--lr", paramLabel = "LR", description = "a single learning rate (default: 0.5 in the default comparison,"
+            + " else train's)")
+    String lr;
+    @Option(names = "--seeds", paramLabel = "N", description = "seeds per policy and learning rate (default 5)")
     int seeds = 5;
     @Option(names = "--parallel", paramLabel = "N", description = "runs at once (default: the machine's cores)")
     Integer parallel;
@@ -42,22 +68,6 @@ public final class CompareCommand implements Callable<Integer> {
     long runTimeout = 1800;
     @Option(names = "--config", paramLabel = "FILE", description = "train settings (YAML or JSON, train's keys) every run shares")
     Path config;
-    @Option(names = "--task", paramLabel = "NAME", description = "task (default: adding)")
-    String task;
-    @Option(names = "--model", paramLabel = "NAME", description = "model (default: gru)")
-    String model;
-    @Option(names = "--steps", paramLabel = "N", description = "steps per run (default 1200)")
-    String steps;
-    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default 0.5)")
-    String lr;
-    @Option(names = "--length", paramLabel = "T", description = "sequence length (default 30)")
-    String length;
-    @Option(names = "--batch-size", paramLabel = "N", description = "batch size (default 64)")
-    String batchSize;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "optimizer (default sgd, momentum 0.9)")
-    String optimizer;
-    @Option(names = "--device", paramLabel = "DEVICE", description = "auto, cpu, cuda or cuda:N for every run (default auto)")
-    String device;
     @Option(names = "--out", paramLabel = "DIR", description = "output directory (default: runs/compare-<time>)")
     Path out;
     @Option(names = "--overwrite", description = "replace a comparison already in --out")
@@ -65,49 +75,110 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "show stack traces of errors")
     boolean debug;
 
+    @Spec
+    CommandSpec spec;
+
+    /**
+     * Adds to {@code compare} a copy of each of {@code train}'s setting flags that the grid does not set per run
+     * ({@link CompareOptions#PER_RUN}), with train's names, labels, arity and descriptions.
+     */
+    public static final class TrainSettingFlags implements CommandLine.IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec compare) {
+            for (OptionSpec o : CommandSpec.forAnnotatedObject(new TrainCommand()).options()) {
+                String key = settingKey(o);
+                if (key != null && !CompareOptions.PER_RUN.contains(key) && compare.findOption(o.longestName()) == null) {
+                    compare.addOption(OptionSpec.builder(o.names()).paramLabel(o.paramLabel()).arity(o.arity())
+                            .fallbackValue(o.fallbackValue()).type(o.type()).description(o.description()).build());
+                }
+            }
+            return compare;
+        }
+    }
+
+    /** The train setting an option sets ({@code --batch-size}: {@code batch-size}), or null when it sets none. */
+    static String settingKey(OptionSpec o) {
+        String key = o.longestName().replaceFirst("^--", "");
+        return TrainSettings.keys().contains(key) ? key : null;
+    }
+
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> train = new LinkedHashMap<>(CompareOptions.defaultTrainSettings());
+        Map<String, Object> given = new LinkedHashMap<>();
         if (config != null) {
-            train.putAll(ConfigFiles.read(config));
+            ConfigFiles.read(config).forEach((k, v) -> given.put(canonical(k), v));
         }
-        TrainCommand.put(train, "task", task);
-        TrainCommand.put(train, "model", model);
-        TrainCommand.put(train, "steps", steps);
-        TrainCommand.put(train, "lr", lr);
-        TrainCommand.put(train, "length", length);
-        TrainCommand.put(train, "batch-size", batchSize);
-        TrainCommand.put(train, "optimizer", optimizer);
-        TrainCommand.put(train, "device", device);
-        if (train.get("device") instanceof String spec) {
-            Devices.resolve(spec); // a device the runs cannot use fails here, once, before any run starts
-        }
-        for (String key : List.of("clip", "seed", "threads", "out")) {
-            if (train.containsKey(key)) {
-                throw new IllegalArgumentException("'" + key + "' is set by compare for each run; remove it from " + config);
+        for (OptionSpec o : spec.options()) {
+            String key = settingKey(o);
+            if (key != null && !key.equals("lr")) {
+                TrainCommand.put(given, key, o.getValue());
             }
         }
-        List<String> policyList = policies == null ? CompareOptions.DEFAULT_POLICIES : splitPolicies(policies);
-        CompareOptions options = new CompareOptions(policyList, seeds,
+        Object configLr = given.remove("lr");
+        boolean defaultComparison = !given.containsKey("task");
+        Map<String, Object> train = new LinkedHashMap<>(defaultComparison ? CompareOptions.defaultTrainSettings() : Map.of());
+        train.putAll(given);
+        TrainSettings shared = TrainSettings.defaults().with(train, config == null ? "the shared settings" : config.toString());
+        if (train.get("device") instanceof String device) {
+            Devices.resolve(device); // a device the runs cannot use fails here, once, before any run starts
+        }
+        List<Double> grid = learningRates(configLr, defaultComparison ? CompareOptions.DEFAULT_LR : shared.lr());
+
+        List<String> texts = policies == null ? CompareOptions.DEFAULT_POLICIES : splitPolicies(policies);
+        List<String> specs = texts.stream().map(t -> Policy.resolve(t).spec()).toList();
+        Optional<String> defaultPolicy = texts.stream().anyMatch(t -> t.equalsIgnoreCase(Policy.DEFAULT_WORD))
+                ? Optional.of(Policy.trainDefault().spec()) : Optional.empty();
+        CompareOptions options = new CompareOptions(specs, defaultPolicy, grid, seeds,
                 parallel == null ? Torch.defaultThreads() : parallel, train, runTimeout);
 
         Path dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), "compare");
         List<RunResult> results;
         try (RunDirectory claimed = RunDirectory.open(dir, overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.CREATE)) {
-            System.err.printf("gradguard compare: %d policies x %d seeds, %d at a time, into %s%n",
-                    options.policies().size(), options.seeds(), options.parallel(), dir);
+            System.err.printf(Locale.ROOT, "gradguard compare: %d policies x %d learning rates x %d seeds = %d runs, %d at a"
+                    + " time, into %s%n", options.policies().size(), options.lrs().size(), options.seeds(), options.runs(),
+                    options.parallel(), dir);
             long start = System.nanoTime();
             results = Comparison.run(options, claimed, System.err);
             double wall = (System.nanoTime() - start) / 1e9;
             String metric = metricName(dir);
-            for (String file : List.of("compare.json", "compare.md", "compare.png")) {
+            for (String file : ComparisonFiles.FILES) {
                 claimed.record(dir.resolve(file));
             }
             ComparisonFiles.write(results, options, metric, dir, wall);
         }
         System.out.print(Files.readString(dir.resolve("compare.md")));
-        System.out.println("\nWrote " + dir.resolve("compare.json") + ", compare.md and compare.png");
+        System.out.println("\nWrote " + dir.resolve("compare.json") + ", compare.md, compare-map.png and compare.png");
         return results.stream().anyMatch(r -> r.error().isPresent()) ? ExitCodes.INTERNAL : ExitCodes.OK;
+    }
+
+    /** The grid: --lrs, or --lr, or the config's lr, or {@code fallback}; each checked as train checks --lr. */
+    private List<Double> learningRates(Object configLr, double fallback) {
+        if (lrs != null && lr != null) {
+            throw new IllegalArgumentException("give --lr or --lrs, not both");
+        }
+        List<Object> texts = new ArrayList<>();
+        if (lrs != null) {
+            Stream.of(lrs.split(",", -1)).map(String::trim).forEach(texts::add);
+        } else if (lr != null) {
+            texts.add(lr);
+        } else if (configLr != null) {
+            texts.add(configLr);
+        } else {
+            texts.add(fallback);
+        }
+        List<Double> out = new ArrayList<>();
+        for (Object t : texts) {
+            if (t instanceof String s && s.isEmpty()) {
+                throw new IllegalArgumentException("--lrs must be learning rates separated by ',', e.g. 0.01,0.1,1; got '"
+                        + lrs + "'");
+            }
+            out.add(TrainSettings.defaults().with(Map.of("lr", t), lrs != null ? "--lrs" : "--lr").lr());
+        }
+        return out;
+    }
+
+    private static String canonical(String key) {
+        return key.trim().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**

@@ -42,14 +42,15 @@ public final class Comparison {
     }
 
     /** One cell of the grid, with its paths. */
-    record Cell(String policy, long seed, Path runDir, Path log) {
+    record Cell(Policy policy, double lr, long seed, Path runDir, Path log) {
         String label() {
-            return policy + " seed " + seed;
+            return policy.spec() + " lr " + lrText(lr) + " seed " + seed;
         }
     }
 
     /**
-     * Runs the grid and returns its rows in grid order (policy by policy, seed by seed).
+     * Runs the grid and returns its rows in grid order (policy by policy, then learning rate by learning rate,
+     * then seed by seed), printing one line per finished run with the runs done and left and the time left.
      *
      * @param out the comparison's directory, claimed by the caller; every file the comparison writes is recorded
      *     in it (the runs are runs of their own, in {@code runs/})
@@ -68,21 +69,26 @@ public final class Comparison {
 
         List<Cell> cells = new ArrayList<>();
         for (String policy : options.policies()) {
-            for (long seed = 0; seed < options.seeds(); seed++) {
-                String name = slug(policy) + "-seed" + seed;
-                out.record(outDir.resolve("logs").resolve(name + ".log"));
-                cells.add(new Cell(policy, seed, outDir.resolve("runs").resolve(name), outDir.resolve("logs").resolve(name + ".log")));
+            for (double lr : options.lrs()) {
+                for (long seed = 0; seed < options.seeds(); seed++) {
+                    String name = runName(policy, lr, seed);
+                    out.record(outDir.resolve("logs").resolve(name + ".log"));
+                    cells.add(new Cell(Policy.parse(policy), lr, seed, outDir.resolve("runs").resolve(name),
+                            outDir.resolve("logs").resolve(name + ".log")));
+                }
             }
         }
         ExecutorService pool = Executors.newFixedThreadPool(options.parallel());
         AtomicInteger done = new AtomicInteger();
+        long start = System.nanoTime();
         try {
             List<Future<RunResult>> futures = new ArrayList<>();
             for (Cell cell : cells) {
                 futures.add(pool.submit(() -> {
                     RunResult r = runOne(cell, config, options.runTimeoutSeconds());
                     synchronized (progress) {
-                        progress.printf(Locale.ROOT, "[%d/%d] %s%n", done.incrementAndGet(), cells.size(), describe(r));
+                        int finished = done.incrementAndGet();
+                        progress.println(progressLine(finished, cells.size(), (System.nanoTime() - start) / 1e9, describe(r)));
                     }
                     return r;
                 }));
@@ -102,19 +108,52 @@ public final class Comparison {
         }
     }
 
-    private static String describe(RunResult r) {
-        if (r.error().isPresent()) {
-            return String.format(Locale.ROOT, "%s seed %d: CRASHED (%s)", r.policy(), r.seed(), r.error().get());
+    /**
+     * A progress line: {@code [done/total] what, N left, ETA 1m05s}, the time left estimated from the mean
+     * wall time per finished run so far (which counts the runs that ran side by side).
+     */
+    static String progressLine(int done, int total, double elapsedSeconds, String what) {
+        int left = total - done;
+        String eta = left == 0 ? "done" : "ETA " + duration(elapsedSeconds / done * left);
+        return String.format(Locale.ROOT, "[%d/%d] %s; %d left, %s", done, total, what, left, eta);
+    }
+
+    /** Seconds as {@code 45s}, {@code 3m05s} or {@code 1h02m}. */
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        if (s < 60) {
+            return s + "s";
         }
-        return String.format(Locale.ROOT, "%s seed %d: %s%s, metric %.4g, clip rate %.0f%%, %.1f s", r.policy(), r.seed(),
-                r.success() ? "learned" : "did not learn", r.collapsed() ? ", COLLAPSED" : "", r.finalMetric(),
+        if (s < 3600) {
+            return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+        }
+        return String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60);
+    }
+
+    private static String describe(RunResult r) {
+        String cell = String.format(Locale.ROOT, "%s lr %s seed %d", r.policy(), lrText(r.lr()), r.seed());
+        if (r.error().isPresent()) {
+            return cell + ": CRASHED (" + r.error().get() + ")";
+        }
+        return String.format(Locale.ROOT, "%s: %s%s, metric %.4g, %d steps, clip rate %.0f%%, %.1f s", cell,
+                r.success() ? "learned" : "did not learn", r.collapsed() ? ", COLLAPSED" : "", r.finalMetric(), r.steps(),
                 100 * r.clipRate(), r.wallSeconds());
+    }
+
+    /** A learning rate as the shortest plain decimal: {@code 0.03}, {@code 1}, {@code 0.0001}. */
+    public static String lrText(double lr) {
+        return java.math.BigDecimal.valueOf(lr).stripTrailingZeros().toPlainString();
+    }
+
+    /** The name of a run's directory under {@code runs/} and of its log under {@code logs/}. */
+    public static String runName(String policy, double lr, long seed) {
+        return slug(policy) + "-lr" + lrText(lr) + "-seed" + seed;
     }
 
     static RunResult runOne(Cell cell, Path config, long timeoutSeconds) {
         List<String> command = new ArrayList<>(List.of(javaExecutable(), "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "train", "--config", config.toString(), "--clip", cell.policy(),
-                "--seed", Long.toString(cell.seed()), "--threads", "1", "--quiet", "--out", cell.runDir().toString()));
+                Main.class.getName(), "train", "--config", config.toString(), "--clip", cell.policy().clip(),
+                "--controller", cell.policy().controller(), "--lr", Double.toString(cell.lr()), "--seed", Long.toString(cell.seed()), "--threads", "1", "--quiet", "--out", cell.runDir().toString()));
         long start = System.nanoTime();
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -139,7 +178,7 @@ public final class Comparison {
     }
 
     private static RunResult crashed(Cell cell, String error, long start) {
-        return new RunResult(cell.policy(), cell.seed(), false, false, Double.NaN, 0, 0, Double.NaN,
+        return new RunResult(cell.policy().spec(), cell.seed(), cell.lr(), false, false, Double.NaN, 0, 0, Double.NaN,
                 (System.nanoTime() - start) / 1e9, Optional.of(error));
     }
 
@@ -151,7 +190,7 @@ public final class Comparison {
                 || !s.get("params_finite").asBoolean()
                 || !s.get("completed").asBoolean()
                 || diverged(curves.loss());
-        return new RunResult(cell.policy(), cell.seed(), collapsed, s.get("learned").asBoolean(),
+        return new RunResult(cell.policy().spec(), cell.seed(), cell.lr(), collapsed, s.get("learned").asBoolean(),
                 number(s.get("metric_value")), s.get("steps").asLong(), s.get("skipped_steps").asLong(),
                 number(s.get("clip_rate")), wallSeconds, Optional.empty());
     }
@@ -214,7 +253,7 @@ public final class Comparison {
     }
 
     /** A file-name-safe form of a policy spec: {@code norm:1.0} becomes {@code norm_1.0}. */
-    static String slug(String policy) {
+    public static String slug(String policy) {
         return policy.replaceAll("[^A-Za-z0-9.-]+", "_");
     }
 
@@ -243,17 +282,38 @@ public final class Comparison {
             }
             return new Curves(steps, loss, norm);
         }
+
+        /** The step at which this run went wrong, as {@link Comparison#collapseStep} defines it. */
+        public double collapseStep() {
+            return Comparison.collapseStep(steps, loss);
+        }
     }
 
-    /** The curves of every run that produced metrics, keyed by policy, in grid order. */
-    public static Map<String, List<Curves>> curves(List<RunResult> results, Path outDir) {
-        Map<String, List<Curves>> byPolicy = new LinkedHashMap<>();
+    /**
+     * The step at which a collapsed run went wrong: its first non-finite loss, or its first loss above
+     * {@link #DIVERGENCE_FACTOR} times the first finite one; else its last step (its weights went bad).
+     * NaN when it has no steps.
+     */
+    public static double collapseStep(double[] steps, double[] loss) {
+        double start = Double.NaN;
+        for (int i = 0; i < loss.length; i++) {
+            if (!Double.isFinite(loss[i]) || (Double.isFinite(start) && loss[i] > DIVERGENCE_FACTOR * start)) {
+                return steps[i];
+            }
+            start = Double.isFinite(start) ? start : loss[i];
+        }
+        return steps.length == 0 ? Double.NaN : steps[steps.length - 1];
+    }
+
+    /** The curves of every row whose run produced metrics, in grid order. */
+    public static Map<RunResult, Curves> curves(List<RunResult> results, Path outDir) {
+        Map<RunResult, Curves> out = new LinkedHashMap<>();
         for (RunResult r : results) {
-            Path metrics = outDir.resolve("runs").resolve(slug(r.policy()) + "-seed" + r.seed()).resolve("metrics.jsonl");
+            Path metrics = outDir.resolve("runs").resolve(runName(r.policy(), r.lr(), r.seed())).resolve("metrics.jsonl");
             if (Files.exists(metrics)) {
-                byPolicy.computeIfAbsent(r.policy(), p -> new ArrayList<>()).add(Curves.read(metrics));
+                out.put(r, Curves.read(metrics));
             }
         }
-        return byPolicy;
+        return out;
     }
 }

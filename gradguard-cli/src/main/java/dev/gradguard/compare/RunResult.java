@@ -10,6 +10,7 @@ import java.util.Optional;
  *
  * @param policy the clip policy
  * @param seed the seed
+ * @param lr the learning rate
  * @param collapsed the loss or the weights became non-finite, or the loss diverged (ended above ten times
  *     the untrained model's loss)
  * @param success the task's success criterion was met on held-out data
@@ -20,13 +21,14 @@ import java.util.Optional;
  * @param wallSeconds the run's wall time, start-up included
  * @param error present when the run crashed or timed out, with its exit code and last error line
  */
-public record RunResult(String policy, long seed, boolean collapsed, boolean success, double finalMetric, long steps,
+public record RunResult(String policy, long seed, double lr, boolean collapsed, boolean success, double finalMetric, long steps,
         long skippedSteps, double clipRate, double wallSeconds, Optional<String> error) {
 
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("policy", policy);
         m.put("seed", seed);
+        m.put("lr", lr);
         m.put("collapsed", collapsed);
         m.put("success", success);
         m.put("final_metric", Json.number(finalMetric));

@@ -35,11 +35,19 @@ import org.jfree.data.xy.XYSeriesCollection;
  * legend entry. Rendering needs no display.
  */
 public final class CurveChart {
-    /** A colour-blind-friendly palette (Okabe and Ito, 2008). */
+    /**
+     * A colour-blind-friendly palette (Okabe and Ito, 2008), ordered so that the first six are distinct hues
+     * (blue, vermilion, bluish green, reddish purple, orange, black); sky blue, close to blue, comes seventh and
+     * yellow, faint on white, last.
+     */
     private static final Color[] PALETTE = {
         new Color(0x00, 0x72, 0xB2), new Color(0xD5, 0x5E, 0x00), new Color(0x00, 0x9E, 0x73),
-        new Color(0xCC, 0x79, 0xA7), new Color(0xE6, 0x9F, 0x00), new Color(0x56, 0xB4, 0xE9),
-        new Color(0x00, 0x00, 0x00), new Color(0xF0, 0xE4, 0x42)};
+        new Color(0xCC, 0x79, 0xA7), new Color(0xE6, 0x9F, 0x00), new Color(0x00, 0x00, 0x00),
+        new Color(0x56, 0xB4, 0xE9), new Color(0xF0, 0xE4, 0x42)};
+
+    /** Stroke widths: the first group widest and drawn first, so a later group on top of it leaves it visible. */
+    private static final float WIDEST = 3.6f;
+    private static final float NARROWEST = 1.2f;
 
     /** Marker colours, distinct from the curves' first colours: vermilion red, purple, grey. */
     private static final Color[] MARKER_PALETTE = {
@@ -53,11 +61,25 @@ public final class CurveChart {
         DASHED
     }
 
-    /** One curve: its group (legend entry and colour), its points and its style. */
-    public record Curve(String group, double[] steps, double[] values, Style style) {
+    /**
+     * One curve: its group (legend entry and colour), its points, its style, and the step at which its run
+     * collapsed (NaN when it did not). A collapsed curve is marked with a cross at that step and does not
+     * stretch its panel's value axis while any curve of the panel did not collapse.
+     */
+    public record Curve(String group, double[] steps, double[] values, Style style, double collapseStep) {
         /** A solid curve. */
         public Curve(String group, double[] steps, double[] values) {
             this(group, steps, values, Style.LINE);
+        }
+
+        /** A curve of a run that did not collapse. */
+        public Curve(String group, double[] steps, double[] values, Style style) {
+            this(group, steps, values, style, Double.NaN);
+        }
+
+        /** Whether its run collapsed. */
+        public boolean collapsed() {
+            return !Double.isNaN(collapseStep);
         }
     }
 
@@ -109,21 +131,41 @@ public final class CurveChart {
         chart.setBackgroundPaint(Color.WHITE);
         LegendTitle legend = chart.getLegend();
         legend.setPosition(RectangleEdge.BOTTOM);
-        if (!markerColours.isEmpty()) {
-            LegendItemCollection markerItems = new LegendItemCollection();
-            markerColours.forEach((group, colour) -> markerItems.add(new LegendItem(group, null, null, null,
-                    new Line2D.Double(0, -5, 0, 5), new BasicStroke(2.0f), colour)));
-            legend.setSources(new LegendItemSource[] {combined, () -> markerItems});
+        LegendItemCollection extraItems = new LegendItemCollection();
+        markerColours.forEach((group, colour) -> extraItems.add(new LegendItem(group, null, null, null,
+                new Line2D.Double(0, -5, 0, 5), new BasicStroke(2.0f), colour)));
+        if (panels.stream().anyMatch(p -> p.curves().stream().anyMatch(Curve::collapsed))) {
+            extraItems.add(new LegendItem("collapse", null, null, null, true, COLLAPSE_SYMBOL, false, Color.WHITE, true,
+                    Color.DARK_GRAY, new BasicStroke(2.0f), false, new Line2D.Double(), new BasicStroke(1f), Color.DARK_GRAY));
+        }
+        if (extraItems.getItemCount() > 0) {
+            legend.setSources(new LegendItemSource[] {combined, () -> extraItems});
         }
         return chart;
     }
 
-    /** One panel; each group gets one legend entry across all panels ({@code legendShown} is shared). */
+    /** The symbol that marks the step at which a run collapsed: a cross. */
+    private static final java.awt.Shape COLLAPSE_SYMBOL = crossShape(6);
+
+    private static java.awt.Shape crossShape(double r) {
+        java.awt.geom.Path2D.Double cross = new java.awt.geom.Path2D.Double();
+        cross.moveTo(-r, -r);
+        cross.lineTo(r, r);
+        cross.moveTo(-r, r);
+        cross.lineTo(r, -r);
+        return cross;
+    }
+
+    /**
+     * One panel; each group gets one legend entry across all panels ({@code legendShown} is shared). Groups are
+     * drawn in order, each narrower than the one before, so curves that coincide stay visible.
+     */
     private static XYPlot panelPlot(Panel panel, Map<String, Color> colours, List<String> legendShown) {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
         // one path per curve rather than a line per segment: the same picture, and a far smaller SVG
         renderer.setDrawSeriesLineAsPath(true);
+        List<String> groups = new ArrayList<>(colours.keySet());
         int index = 0;
         for (Curve c : panel.curves()) {
             XYSeries series = new XYSeries(c.group() + "#" + index, false, true);
@@ -136,9 +178,10 @@ public final class CurveChart {
             data.addSeries(series);
             Color colour = colours.get(c.group());
             renderer.setSeriesPaint(index, new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 170));
+            float width = strokeWidth(groups.indexOf(c.group()), groups.size());
             renderer.setSeriesStroke(index, c.style() == Style.DASHED
-                    ? new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f)
-                    : new BasicStroke(1.2f));
+                    ? new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f)
+                    : new BasicStroke(width));
             boolean first = !legendShown.contains(c.group());
             renderer.setSeriesVisibleInLegend(index, first);
             if (first) {
@@ -146,13 +189,74 @@ public final class CurveChart {
             }
             index++;
         }
+        double[] range = valueRange(panel);
+        double lo = range[0];
+        double hi = range[1];
+        // each collapse as a one-point series drawn as a cross, at the curve's value there kept inside the axis
+        for (Curve c : panel.curves()) {
+            if (c.collapsed() && lo <= hi) {
+                XYSeries point = new XYSeries(c.group() + " collapse#" + index, false, true);
+                point.add(c.collapseStep(), Math.max(lo, Math.min(hi, valueAt(c, c.collapseStep(), panel.log()).orElse(hi))));
+                data.addSeries(point);
+                renderer.setSeriesPaint(index, colours.get(c.group()));
+                renderer.setSeriesLinesVisible(index, false);
+                renderer.setSeriesShapesVisible(index, true);
+                renderer.setSeriesShapesFilled(index, false);
+                renderer.setSeriesShape(index, COLLAPSE_SYMBOL);
+                renderer.setSeriesOutlineStroke(index, new BasicStroke(2.0f));
+                renderer.setSeriesVisibleInLegend(index, false);
+                index++;
+            }
+        }
         renderer.setLegendItemLabelGenerator((dataset, series) -> {
             String key = String.valueOf(dataset.getSeriesKey(series));
             return key.substring(0, key.lastIndexOf('#'));
         });
+        org.jfree.chart.axis.ValueAxis valueAxis;
+        if (panel.log()) {
+            LogAxis log = new LogAxis(panel.label());
+            log.setSmallestValue(1e-12);
+            logTicks(log, lo, hi);
+            if (lo < hi) {
+                log.setRange(lo / 1.25, hi * 1.25);
+            }
+            valueAxis = log;
+        } else {
+            NumberAxis linear = new NumberAxis(panel.label());
+            // rates and learning rates read best from zero; a constant curve needs a range around it too
+            linear.setAutoRangeIncludesZero(lo >= 0 || lo == hi);
+            if (lo < hi && panel.curves().stream().anyMatch(Curve::collapsed)) {
+                double margin = (hi - lo) * 0.05;
+                linear.setRange(lo >= 0 ? 0 : lo - margin, hi + margin);
+            }
+            valueAxis = linear;
+        }
+        XYPlot plot = new XYPlot(data, null, valueAxis, renderer);
+        plot.setSeriesRenderingOrder(org.jfree.chart.plot.SeriesRenderingOrder.FORWARD);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+        plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+        return plot;
+    }
+
+    /** The width of group {@code g}'s lines out of {@code n} groups: from {@link #WIDEST} down to {@link #NARROWEST}. */
+    static float strokeWidth(int g, int n) {
+        return n <= 1 ? NARROWEST + 0.4f : WIDEST - (WIDEST - NARROWEST) * g / (n - 1);
+    }
+
+    /**
+     * The value range the panel's axis shows: that of the curves that did not collapse, when any of them has a
+     * value to show, else that of every curve; non-finite and (on log axes) non-positive values left out.
+     * {@code lo > hi} when there is nothing to show.
+     */
+    static double[] valueRange(Panel panel) {
+        boolean anySteady = panel.curves().stream().anyMatch(c -> !c.collapsed() && hasValue(c, panel.log()));
         double lo = Double.POSITIVE_INFINITY;
         double hi = Double.NEGATIVE_INFINITY;
         for (Curve c : panel.curves()) {
+            if (anySteady && c.collapsed()) {
+                continue;
+            }
             for (double v : c.values()) {
                 if (Double.isFinite(v) && (!panel.log() || v > 0)) {
                     lo = Math.min(lo, v);
@@ -160,23 +264,23 @@ public final class CurveChart {
                 }
             }
         }
-        org.jfree.chart.axis.ValueAxis valueAxis;
-        if (panel.log()) {
-            LogAxis log = new LogAxis(panel.label());
-            log.setSmallestValue(1e-12);
-            logTicks(log, lo, hi);
-            valueAxis = log;
-        } else {
-            NumberAxis linear = new NumberAxis(panel.label());
-            // rates and learning rates read best from zero; a constant curve needs a range around it too
-            linear.setAutoRangeIncludesZero(lo >= 0 || lo == hi);
-            valueAxis = linear;
+        return new double[] {lo, hi};
+    }
+
+    private static boolean hasValue(Curve c, boolean log) {
+        return java.util.Arrays.stream(c.values()).anyMatch(v -> Double.isFinite(v) && (!log || v > 0));
+    }
+
+    /** The curve's last drawable value at or before {@code step}. */
+    private static java.util.OptionalDouble valueAt(Curve c, double step, boolean log) {
+        java.util.OptionalDouble last = java.util.OptionalDouble.empty();
+        for (int i = 0; i < c.steps().length && c.steps()[i] <= step; i++) {
+            double v = c.values()[i];
+            if (Double.isFinite(v) && (!log || v > 0)) {
+                last = java.util.OptionalDouble.of(v);
+            }
         }
-        XYPlot plot = new XYPlot(data, null, valueAxis, renderer);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
-        plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
-        return plot;
+        return last;
     }
 
     /**
@@ -259,6 +363,7 @@ public final class CurveChart {
                 }
             }
         }
-        return new Curve(curve.group(), java.util.Arrays.copyOf(xs, k), java.util.Arrays.copyOf(ys, k), curve.style());
+        return new Curve(curve.group(), java.util.Arrays.copyOf(xs, k), java.util.Arrays.copyOf(ys, k), curve.style(),
+                curve.collapseStep());
     }
 }

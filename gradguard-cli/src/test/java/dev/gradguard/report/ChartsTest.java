@@ -79,4 +79,36 @@ class ChartsTest {
         assertThrows(IllegalArgumentException.class,
                 () -> HeatMapChart.build("t", new LayerNorms(List.of(), new long[0], new double[0][0])));
     }
+
+    @Test
+    void aCollapsedCurveIsMarkedWhereItCollapsedAndDoesNotStretchTheAxis() {
+        double[] steps = {0, 1, 2, 3};
+        CurveChart.Curve steady = new CurveChart.Curve("norm:1.0", steps, new double[] {1.0, 0.5, 0.2, 0.1});
+        CurveChart.Curve blownUp = new CurveChart.Curve("none", steps, new double[] {1.0, 1e18, Double.NaN, Double.NaN},
+                CurveChart.Style.LINE, 1);
+        assertArrayEquals(new double[] {0.1, 1.0}, CurveChart.valueRange(new CurveChart.Panel("loss", true,
+                List.of(blownUp, steady))), 0);
+        assertArrayEquals(new double[] {1.0, 1e18}, CurveChart.valueRange(new CurveChart.Panel("loss", true,
+                List.of(blownUp))), 0, "with only collapsed curves, theirs is the range");
+        JFreeChart chart = CurveChart.build("t", List.of(new CurveChart.Panel("loss", true, List.of(blownUp, steady))));
+        org.jfree.chart.plot.XYPlot plot = (org.jfree.chart.plot.XYPlot)
+                ((org.jfree.chart.plot.CombinedDomainXYPlot) chart.getXYPlot()).getSubplots().get(0);
+        org.jfree.data.xy.XYDataset data = plot.getDataset();
+        assertEquals(3, data.getSeriesCount(), "two curves and the collapse's cross");
+        assertEquals(1.0, data.getXValue(2, 0), "the cross sits at the collapse step");
+        assertEquals(1.0, data.getYValue(2, 0), "at the curve's value there, kept inside the axis");
+        List<String> legend = new ArrayList<>();
+        org.jfree.chart.LegendItemCollection items = chart.getLegend().getSources()[1].getLegendItems();
+        for (int i = 0; i < items.getItemCount(); i++) {
+            legend.add(items.get(i).getLabel());
+        }
+        assertEquals(List.of("collapse"), legend);
+    }
+
+    @Test
+    void eachGroupIsDrawnNarrowerThanTheOneBeforeSoCoincidingCurvesStayVisible() {
+        assertEquals(3.6f, CurveChart.strokeWidth(0, 3));
+        assertEquals(2.4f, CurveChart.strokeWidth(1, 3), 1e-6);
+        assertEquals(1.2f, CurveChart.strokeWidth(2, 3));
+    }
 }

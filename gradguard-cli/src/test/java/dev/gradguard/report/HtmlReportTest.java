@@ -73,10 +73,12 @@ class HtmlReportTest {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (String policy : List.of("none", "norm:1.0")) {
             for (int seed = 0; seed < 2; seed++) {
-                SyntheticRun.write(dir.resolve("runs").resolve(policy.replace(':', '_') + "-seed" + seed), 50, policy);
+                SyntheticRun.write(dir.resolve("runs").resolve(dev.gradguard.compare.Comparison.runName(policy, 0.5, seed)), 50,
+                        policy);
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("policy", policy);
                 r.put("seed", seed);
+                r.put("lr", 0.5);
                 r.put("collapsed", policy.equals("none"));
                 r.put("success", !policy.equals("none"));
                 r.put("final_metric", policy.equals("none") ? "Infinity" : 0.004 + seed / 1000.0);
@@ -88,7 +90,7 @@ class HtmlReportTest {
             }
         }
         Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("settings", Map.of("task", "adding", "lr", 0.5));
+        doc.put("settings", Map.of("task", "adding"));
         doc.put("policies", List.of("none", "norm:1.0"));
         doc.put("seeds", 2);
         doc.put("metric", "test_mse");
@@ -98,10 +100,16 @@ class HtmlReportTest {
 
         HtmlReport.Written written = HtmlReport.write(dir, HtmlReport.defaultFile(dir));
         String html = Files.readString(written.html());
-        assertTrue(html.contains("Results per policy"));
-        assertTrue(html.contains("<td><code>none</code></td><td class=\"num\">0/2</td><td class=\"num\">2/2</td>"), "none collapsed 2/2");
-        assertTrue(html.contains("<td><code>norm:1.0</code></td><td class=\"num\">2/2</td><td class=\"num\">0/2</td>"
-                + "<td class=\"num\">0.004500</td>"), "norm:1.0 succeeded 2/2, median metric");
+        assertTrue(html.contains("Results per policy and learning rate"));
+        assertTrue(html.contains("<td><code>none</code></td><td class=\"num\">0.5</td><td class=\"num\">0/2</td>"
+                + "<td class=\"num\">2/2</td><td>non-finite in 2 of 2</td>"), "none collapsed 2/2, its median said as what it is");
+        assertTrue(html.contains("<td><code>norm:1.0</code></td><td class=\"num\">0.5</td><td class=\"num\">2/2</td>"
+                + "<td class=\"num\">0/2</td><td class=\"num\">0.004500</td>"), "norm:1.0 succeeded 2/2, median metric");
+        // the stability map: each cell its count on its success rate's colour, the stable range outlined and named
+        assertTrue(html.contains("<td style=\"background:#d6604d;text-align:center;min-width:3.2em;\" title=\"none at lr 0.5:"
+                + " 0 of 2 succeeded\">0/2</td><td>none</td>"), html);
+        assertTrue(html.contains("background:#4393c3;text-align:center;min-width:3.2em;outline:3px solid #222;"), html);
+        assertTrue(html.contains("<td>0.5 only (1.00x)</td>"), html);
         assertEquals(4, count(html, ">none</text>"), "one legend entry per policy in each of the four charts");
         assertEquals(4, count(html, ">norm:1.0</text>"), "one legend entry per policy in each of the four charts");
         assertSelfContained(html);
