@@ -177,7 +177,7 @@ public final class Trainer implements Stateful, AutoCloseable {
             double lossScale = scaler.scale();
             for (int micro = 0; micro < accumulation; micro++) {
                 boolean syncs = micro == accumulation - 1;
-                Batch batch = data.next();
+                Batch batch = requireLive(data.next());
                 parallel.beforeForward(syncs);
                 Tensor microLoss;
                 try (Autocast autocast = precision.autocast(device)) {
@@ -237,6 +237,20 @@ public final class Trainer implements Stateful, AutoCloseable {
             throw new TrainingDivergedException(current, result.stopReason().get());
         }
         return result;
+    }
+
+    /**
+     * The batch, unless its tensors were already freed: a source that made them before the step (in another
+     * step's {@code PointerScope}) hands over tensors that scope released, which would crash in native code.
+     */
+    private static Batch requireLive(Batch batch) {
+        if (batch == null || batch.input() == null || batch.target() == null || batch.input().isNull()
+                || batch.target().isNull()) {
+            throw new IllegalStateException("the data source returned a batch whose tensors are already freed: make "
+                    + "the batch's tensors in BatchSource.next(), inside the step (each step frees the tensors it made; "
+                    + "keep a data set made before training and slice it in next())");
+        }
+        return batch;
     }
 
     /**

@@ -169,4 +169,21 @@ class TrainingSessionTest {
                     "every 2 steps, the newest one kept");
         }
     }
+
+    @Test
+    void aBatchMadeOutsideTheStepIsAClearErrorNotACrash() {
+        torch.manual_seed(0);
+        Net net = new Net();
+        Batch[] early = new Batch[1];
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            early[0] = new Plain().next(); // made in a scope that is closed before the step
+        }
+        try (TrainingSession session = TrainingSession.builder()
+                .model(net).data(() -> early[0]).loss(torch::mse_loss)
+                .optimizer(new SGD(net.parameters(), new SGDOptions(0.05))).handleSignals(false).build()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> session.run(1));
+            assertTrue(e.getMessage().startsWith("the data source returned a batch whose tensors are already freed"),
+                    e.getMessage());
+        }
+    }
 }
