@@ -81,4 +81,23 @@ class ExamplesTest {
         assertEquals(r.get("straight").paramChecksum(), r.get("resumed").paramChecksum());
         assertEquals(60, Files.readAllLines(tmp.resolve("interrupted/metrics.jsonl")).size(), "every step once");
     }
+
+    @Test
+    void twoWorkersLaunchedFromJavaEndWithTheSameWeights() throws Exception {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path run = tmp.resolve("dp");
+        dev.gradguard.dist.LaunchResult result = DataParallelFromJava.launch(run, port);
+        assertTrue(result.succeeded(), result.message());
+        var summary = Json.compact().readTree(run.resolve("summary.json").toFile());
+        assertEquals(40, summary.get("steps").asInt());
+        assertEquals(2, summary.get("world_size").asInt());
+        var checksums = summary.get("rank_param_checksums");
+        assertEquals(2, checksums.size());
+        assertEquals(checksums.get(0).asText(), checksums.get(1).asText(), "the ranks stayed in step");
+        assertEquals(summary.get("param_checksum").asText(), checksums.get(0).asText());
+        assertEquals(40, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "rank 0 alone writes");
+    }
 }
