@@ -113,8 +113,10 @@ public final class TrainJob {
             if (settings.initFrom().isPresent()) {
                 SafeTensors.load(settings.initFrom().get(), model.module());
             }
+            // the recorded configuration holds what the run really used, never "auto" or "the task's default"
             Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
             config.put("model", modelName);
+            config.putAll(task.resolvedSizes(modelName));
             TrainingSession.Builder builder = TrainingSession.builder()
                     .model(model)
                     // each rank draws its own share of the global batch from its own stream

@@ -34,6 +34,13 @@ public interface Task {
      */
     Footprint footprint(String modelName);
 
+    /**
+     * The sizes a run of {@code modelName} really uses, the task's defaults filled in, under the settings' names
+     * ({@code hidden}, {@code length}, and {@code layers}, {@code heads} for a transformer): what a run records in
+     * its configuration instead of "the task's default".
+     */
+    java.util.Map<String, Object> resolvedSizes(String modelName);
+
     /** Training batches of the given size, generated from {@code seed}. */
     BatchSource trainingData(long seed, int batchSize);
 

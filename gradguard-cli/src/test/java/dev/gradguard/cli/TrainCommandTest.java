@@ -46,6 +46,11 @@ class TrainCommandTest {
         assertEquals(64, s.get("param_checksum").asText().length());
         assertEquals("cpu", s.get("device").asText(), "--device auto trains on the CPU without a usable GPU");
         assertEquals(s, JSON.readTree(console.out()), "--json prints summary.json");
+        // the recorded configuration holds what the run used, not "auto" or 0 for "the task's default"
+        assertEquals("gru", s.get("config").get("model").asText());
+        assertEquals(32, s.get("config").get("hidden").asInt());
+        assertEquals(100, s.get("config").get("length").asInt());
+        assertEquals(s.get("config"), JSON.readTree(dir.resolve("config.json").toFile()));
 
         List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
         assertEquals(30, lines.size());
