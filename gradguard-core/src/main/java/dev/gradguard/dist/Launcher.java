@@ -76,6 +76,8 @@ public final class Launcher {
     private final List<LastLines> lastLines = new ArrayList<>();
     /** Every descendant of a worker seen so far: a worker that exits leaves its children re-parented. */
     private final Set<ProcessHandle> seenDescendants = new LinkedHashSet<>();
+    /** Set by the shutdown hook: no worker may start after it has stopped those running. */
+    private boolean shuttingDown;
 
     /**
      * @param options what to start
@@ -249,11 +251,17 @@ public final class Launcher {
      * @return how it ended, with the restarts made; never a worker left running
      * @throws IllegalArgumentException when the machine cannot hold the launch ({@link #checkLaunchable})
      * @throws IOException if a worker cannot be started (those started are stopped first)
-     * @throws InterruptedException if this thread is interrupted (the workers are stopped first)
+     * @throws InterruptedException if this thread is interrupted, or this JVM shuts down between two starts (the
+     *     workers are stopped first)
      */
     public LaunchResult run() throws IOException, InterruptedException {
         checkLaunchable(options);
-        Thread hook = new Thread(this::stopWorkers, "gradguard-launch-teardown");
+        Thread hook = new Thread(() -> {
+            synchronized (workers) {
+                shuttingDown = true;
+            }
+            stopWorkers();
+        }, "gradguard-launch-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             List<String> arguments = workerArguments(options);
@@ -277,7 +285,7 @@ public final class Launcher {
             finishAttempt();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
+            } catch (IllegalStateException hookRunning) {
                 // the hook is running or will run; it stops the same workers
             }
         }
@@ -304,6 +312,9 @@ public final class Launcher {
             pb.environment().putAll(workerEnvironment(options, local));
             Process p;
             synchronized (workers) {
+                if (shuttingDown) {
+                    throw new InterruptedException("the launcher is being stopped; no worker is started");
+                }
                 p = pb.start();
                 workers.add(p);
             }
