@@ -218,6 +218,69 @@ class DataParallelTrainTest {
         }
     }
 
+    @Test
+    void aRankKilledMidRunIsRestartedAndTheJobEndsWithTheUninterruptedWeights() throws Exception {
+        List<String> train = List.of("--task", "adding", "--length", "12", "--hidden", "16", "--batch-size", "32",
+                "--steps", "300", "--checkpoint-every", "100", "--eval-samples", "200", "--quiet");
+        Path reference = tmp.resolve("uninterrupted");
+        List<String> command = launch(freePort(), train.toArray(new String[0]));
+        command.addAll(List.of("--out", reference.toString()));
+        runOk(command, tmp.resolve("uninterrupted.log"));
+        String expected = Json.compact().readTree(reference.resolve("summary.json").toFile()).get("param_checksum").asText();
+
+        Path out = tmp.resolve("restarted");
+        Path log = tmp.resolve("restarted.log");
+        List<String> restarted = launch(freePort(), train.toArray(new String[0]));
+        restarted.addAll(List.of("--out", out.toString()));
+        restarted.addAll(restarted.indexOf("--"), List.of("--max-restarts", "2"));
+        Process launcher = new ProcessBuilder(restarted).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Path metrics = out.resolve("metrics.jsonl");
+            // SIGKILL before the first checkpoint (step 100): the restart starts over
+            waitForSteps(launcher, metrics, 10, log);
+            assertTrue(!Files.exists(out.resolve("checkpoints").resolve("step-00000100")), "killed too late to test this");
+            killRank1(launcher);
+            waitFor(launcher, () -> Files.readString(log).contains("restart 1 of 2"), log);
+            // SIGKILL after it: the restart resumes from step 100
+            waitForSteps(launcher, metrics, 130, log);
+            killRank1(launcher);
+            assertTrue(launcher.waitFor(180, TimeUnit.SECONDS), Files.readString(log));
+            String text = Files.readString(log);
+            assertEquals(0, launcher.exitValue(), text);
+            List<String> restartLines = text.lines().filter(l -> l.startsWith("gradguard: ")).toList();
+            assertEquals(List.of(
+                    "gradguard: rank 1 exited with code 137; restart 1 of 2: no valid checkpoint yet, starting over (--overwrite)",
+                    "gradguard: rank 1 exited with code 137; restart 2 of 2: resuming from the checkpoint of step 100"),
+                    restartLines, text);
+            JsonNode s = Json.compact().readTree(out.resolve("summary.json").toFile());
+            assertEquals(100, s.get("resumed_from_step").asInt(), s.toString());
+            assertEquals(expected, s.get("param_checksum").asText(), text);
+            assertEquals(300, Files.readAllLines(metrics).size(), "the steps of the killed starts are not counted twice");
+        } finally {
+            launcher.destroyForcibly();
+        }
+    }
+
+    private static void waitForSteps(Process launcher, Path metrics, int steps, Path log) throws Exception {
+        waitFor(launcher, () -> Files.exists(metrics) && Files.readAllLines(metrics).size() >= steps, log);
+    }
+
+    private static void waitFor(Process launcher, java.util.concurrent.Callable<Boolean> condition, Path log)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!condition.call()) {
+            assertTrue(launcher.isAlive() && System.nanoTime() < deadline, Files.readString(log));
+            Thread.sleep(20);
+        }
+    }
+
+    /** SIGKILL to the live worker of rank 1. */
+    private static void killRank1(Process launcher) {
+        ProcessHandle rank1 = launcher.toHandle().children().filter(h -> h.isAlive() && rankOf(h) == 1).findFirst()
+                .orElseThrow();
+        assertTrue(rank1.destroyForcibly());
+    }
+
     /** The RANK in a worker's environment (Linux /proc; the tests run as the worker's user). */
     private static int rankOf(ProcessHandle h) {
         try {

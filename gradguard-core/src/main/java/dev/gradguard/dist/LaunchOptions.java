@@ -18,9 +18,12 @@ import java.util.Objects;
  * @param workerArgs the arguments each worker's main class gets (for {@code gradguard}: the subcommand
  *     and its flags)
  * @param timeouts how long the workers wait for each other at the rendezvous and in each collective
+ * @param restarts when the workers are started again after one fails; anything but {@link Restarts#none()}
+ *     needs a {@code train} worker command that can resume (see {@link Launcher#checkLaunchable})
  */
 public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort,
-        int threadsPerWorker, Duration stopTimeout, List<String> workerArgs, DistTimeouts timeouts) {
+        int threadsPerWorker, Duration stopTimeout, List<String> workerArgs, DistTimeouts timeouts,
+        Restarts restarts) {
     public static final String DEFAULT_MASTER_ADDR = "127.0.0.1";
     public static final int DEFAULT_MASTER_PORT = 29500;
     public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
@@ -28,6 +31,7 @@ public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String m
     public LaunchOptions {
         Objects.requireNonNull(masterAddr, "masterAddr");
         Objects.requireNonNull(timeouts, "timeouts");
+        Objects.requireNonNull(restarts, "restarts");
         Objects.requireNonNull(stopTimeout, "stopTimeout");
         workerArgs = List.copyOf(workerArgs);
         if (nprocPerNode < 1) {
@@ -53,11 +57,11 @@ public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String m
         }
     }
 
-    /** These options with the default timeouts ({@link DistTimeouts#defaults()}). */
+    /** These options with the default timeouts ({@link DistTimeouts#defaults()}) and no restarts. */
     public LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort,
             int threadsPerWorker, Duration stopTimeout, List<String> workerArgs) {
         this(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, stopTimeout, workerArgs,
-                DistTimeouts.defaults());
+                DistTimeouts.defaults(), Restarts.none());
     }
 
     /** One node, {@code nproc} workers, the default address, port and stop timeout, cores / nproc threads each. */
@@ -73,27 +77,32 @@ public record LaunchOptions(int nprocPerNode, int nnodes, int nodeRank, String m
 
     public LaunchOptions withMasterPort(int port) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, port, threadsPerWorker, stopTimeout,
-                workerArgs, timeouts);
+                workerArgs, timeouts, restarts);
     }
 
     public LaunchOptions withNodes(int nodes, int rank) {
         return new LaunchOptions(nprocPerNode, nodes, rank, masterAddr, masterPort, threadsPerWorker, stopTimeout,
-                workerArgs, timeouts);
+                workerArgs, timeouts, restarts);
     }
 
     public LaunchOptions withStopTimeout(Duration timeout) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, timeout,
-                workerArgs, timeouts);
+                workerArgs, timeouts, restarts);
     }
 
     public LaunchOptions withThreads(int threads) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threads, stopTimeout,
-                workerArgs, timeouts);
+                workerArgs, timeouts, restarts);
     }
 
     public LaunchOptions withTimeouts(DistTimeouts newTimeouts) {
         return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, stopTimeout,
-                workerArgs, newTimeouts);
+                workerArgs, newTimeouts, restarts);
+    }
+
+    public LaunchOptions withRestarts(Restarts newRestarts) {
+        return new LaunchOptions(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, threadsPerWorker, stopTimeout,
+                workerArgs, timeouts, newRestarts);
     }
 
     public int worldSize() {

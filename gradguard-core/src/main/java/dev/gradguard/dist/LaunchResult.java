@@ -15,9 +15,11 @@ import java.util.OptionalInt;
  *     standard error, else on standard output), empty on success
  * @param workerExitCodes every worker's exit code, by local rank, after the teardown (a worker stopped by
  *     the launcher shows 143 or 137)
+ * @param restarts how many times the workers were started again after a failure ({@link Restarts}); the other
+ *     fields describe the last start
  */
 public record LaunchResult(int exitCode, OptionalInt failedRank, int failedExitCode, String lastErrorLine,
-        List<Integer> workerExitCodes) {
+        List<Integer> workerExitCodes, int restarts) {
 
     public LaunchResult {
         Objects.requireNonNull(failedRank, "failedRank");
@@ -29,13 +31,17 @@ public record LaunchResult(int exitCode, OptionalInt failedRank, int failedExitC
         return failedRank.isEmpty();
     }
 
-    /** One line for the user: what failed, with which code, and its last error line. */
+    /** One line for the user: what failed, with which code, and its last error line; the restarts made. */
     public String message() {
         if (succeeded()) {
-            return "all " + workerExitCodes.size() + " workers exited 0";
+            return "all " + workerExitCodes.size() + " workers exited 0" + afterRestarts();
         }
         return "rank " + failedRank.getAsInt() + " exited with code " + failedExitCode
                 + (lastErrorLine.isEmpty() ? "" : ", last error: " + lastErrorLine)
-                + "; the other workers were stopped";
+                + "; the other workers were stopped" + afterRestarts();
+    }
+
+    private String afterRestarts() {
+        return restarts == 0 ? "" : " (after " + restarts + (restarts == 1 ? " restart)" : " restarts)");
     }
 }

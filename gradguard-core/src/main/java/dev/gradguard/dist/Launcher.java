@@ -1,5 +1,7 @@
 package dev.gradguard.dist;
 
+import dev.gradguard.checkpoint.CheckpointStore;
+import dev.gradguard.checkpoint.LoadedCheckpoint;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +22,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -39,6 +43,15 @@ import java.util.Set;
  * rank, its exit code and its last error line. A shutdown hook does the same when this JVM is stopped
  * (SIGINT, SIGTERM), so no worker outlives the launcher. Workers on other nodes are not watched: they fail
  * on their own when their peers disappear (the process group's timeout).
+ *
+ * <p>With {@link LaunchOptions#restarts()} allowing it, a failure is followed by a restart, like torchrun's
+ * elastic mode: every worker is stopped as above, one line saying which rank failed with which code and which
+ * restart this is goes to the error stream, and the workers start again. The worker command must then be
+ * {@code train} with {@code --checkpoint-every} and {@code --out}: a restart adds {@code --resume} when the run
+ * directory holds a valid checkpoint (the newest that verifies, as {@code --resume} picks it), and otherwise
+ * {@code --overwrite}, so that a run that died before its first checkpoint starts over from step 0, removing
+ * only the files that its own earlier start wrote. Each node restarts only its own workers; on other nodes,
+ * the workers fail when their peers go, and their launchers restart them if they allow it.
  *
  * <p>Not thread-safe; {@link #run()} may be called once.
  */
@@ -63,6 +76,8 @@ public final class Launcher {
     private final List<LastLines> lastLines = new ArrayList<>();
     /** Every descendant of a worker seen so far: a worker that exits leaves its children re-parented. */
     private final Set<ProcessHandle> seenDescendants = new LinkedHashSet<>();
+    /** Set by the shutdown hook: no worker may start after it has stopped those running. */
+    private boolean shuttingDown;
 
     /**
      * @param options what to start
@@ -98,11 +113,16 @@ public final class Launcher {
      * Refuses a launch this machine cannot hold, before anything starts: more workers than
      * {@value #WORKERS_PER_CORE} per core or than fit in its memory at about {@value #WORKER_MEGABYTES} MB each
      * (a worker JVM with libtorch loaded), a master address that does not resolve, and, on the node that hosts
-     * rank 0, a master port that is already taken.
+     * rank 0, a master port that is already taken; and restarts for a worker command that cannot resume (one
+     * other than {@code train}, or without {@code --checkpoint-every N}, {@code N >= 1}, or {@code --out} on its
+     * command line).
      *
      * @throws IllegalArgumentException one line naming what is wrong, with the machine's numbers
      */
     public static void checkLaunchable(LaunchOptions o) {
+        if (o.restarts().max() > 0) {
+            checkResumable(o.workerArgs());
+        }
         int cores = Runtime.getRuntime().availableProcessors();
         long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getTotalMemorySize();
@@ -130,6 +150,68 @@ public final class Launcher {
         }
     }
 
+    private static void checkResumable(List<String> args) {
+        String needs = "--max-restarts needs a worker command 'train ... --checkpoint-every N --out DIR' (on the launch"
+                + " command line, not in a --config file), so that restarted workers resume from the last checkpoint";
+        if (args.isEmpty() || !args.get(0).equals("train")) {
+            throw new IllegalArgumentException(needs + "; the worker command here is '"
+                    + (args.isEmpty() ? "" : args.get(0)) + "'");
+        }
+        Optional<String> every = optionValue(args, "--checkpoint-every");
+        long n;
+        try {
+            n = every.map(Long::parseLong).orElse(0L);
+        } catch (NumberFormatException e) {
+            n = 0;
+        }
+        if (n < 1) {
+            throw new IllegalArgumentException(needs + "; --checkpoint-every is "
+                    + every.map(v -> "'" + v + "'").orElse("missing"));
+        }
+        if (optionValue(args, "--out").isEmpty()) {
+            throw new IllegalArgumentException(needs + "; --out is missing");
+        }
+    }
+
+    /** The value of {@code --name V} or {@code --name=V} in a worker command line, the last one given. */
+    private static Optional<String> optionValue(List<String> args, String name) {
+        Optional<String> value = Optional.empty();
+        for (int i = 1; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals(name) && i + 1 < args.size()) {
+                value = Optional.of(args.get(i + 1));
+            } else if (a.startsWith(name + "=")) {
+                value = Optional.of(a.substring(name.length() + 1));
+            }
+        }
+        return value;
+    }
+
+    /**
+     * The step of the newest checkpoint that verifies in the run directory of a {@code train} worker command
+     * ({@code --out}), which {@code train --resume} would continue from; empty when there is none.
+     */
+    public static OptionalLong resumableStep(LaunchOptions o) {
+        Optional<String> out = optionValue(o.workerArgs(), "--out");
+        if (out.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        Optional<LoadedCheckpoint> newest = CheckpointStore.inRun(Path.of(out.get()), CheckpointStore.DEFAULT_KEEP_LAST)
+                .latestValid().checkpoint();
+        return newest.isPresent() ? OptionalLong.of(newest.get().step()) : OptionalLong.empty();
+    }
+
+    /**
+     * The worker's main-class arguments for a restart: {@link #workerArguments}, with any {@code --resume} or
+     * {@code --overwrite} replaced by {@code --resume} when {@code resume}, else by {@code --overwrite}.
+     */
+    public static List<String> restartArguments(LaunchOptions o, boolean resume) {
+        List<String> args = new ArrayList<>(workerArguments(o));
+        args.removeIf(a -> a.equals("--resume") || a.equals("--overwrite"));
+        args.add(resume ? "--resume" : "--overwrite");
+        return args;
+    }
+
     /** The worker's main-class arguments: {@code --threads N} added to {@code train} when the user gave none. */
     public static List<String> workerArguments(LaunchOptions o) {
         List<String> args = new ArrayList<>(o.workerArgs());
@@ -141,8 +223,12 @@ public final class Launcher {
         return args;
     }
 
-    /** The full command line of a worker. */
+    /** The full command line of a worker at the first start. */
     public List<String> workerCommand() {
+        return workerCommand(workerArguments(options));
+    }
+
+    private List<String> workerCommand(List<String> arguments) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String jvmArg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -154,44 +240,81 @@ public final class Launcher {
         cmd.add("-cp");
         cmd.add(classPath);
         cmd.add(mainClass);
-        cmd.addAll(workerArguments(options));
+        cmd.addAll(arguments);
         return cmd;
     }
 
     /**
-     * Starts the workers, copies their output, and waits until all exit 0 or one fails (then stops the rest).
+     * Starts the workers, copies their output, and waits until all exit 0 or one fails (then stops the rest);
+     * after a failure, starts them again as long as {@link LaunchOptions#restarts()} allows.
      *
-     * @return how it ended; never a worker left running
+     * @return how it ended, with the restarts made; never a worker left running
      * @throws IllegalArgumentException when the machine cannot hold the launch ({@link #checkLaunchable})
      * @throws IOException if a worker cannot be started (those started are stopped first)
-     * @throws InterruptedException if this thread is interrupted (the workers are stopped first)
+     * @throws InterruptedException if this thread is interrupted, or this JVM shuts down between two starts (the
+     *     workers are stopped first)
      */
     public LaunchResult run() throws IOException, InterruptedException {
         checkLaunchable(options);
-        Thread hook = new Thread(this::stopWorkers, "gradguard-launch-teardown");
+        Thread hook = new Thread(() -> {
+            synchronized (workers) {
+                shuttingDown = true;
+            }
+            stopWorkers();
+        }, "gradguard-launch-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return startAndWatch();
-        } finally {
-            stopWorkers();
-            for (Thread pump : pumps) {
-                pump.join(options.stopTimeout().toMillis() + 1000);
+            List<String> arguments = workerArguments(options);
+            for (int restarts = 0; ; restarts++) {
+                LaunchResult result = startAndWatch(arguments, restarts);
+                if (result.succeeded() || !options.restarts().allowAfter(restarts, result.failedExitCode())) {
+                    return result;
+                }
+                finishAttempt();
+                OptionalLong step = resumableStep(options);
+                arguments = restartArguments(options, step.isPresent());
+                synchronized (err) {
+                    err.println("gradguard: rank " + result.failedRank().getAsInt() + " exited with code "
+                            + result.failedExitCode() + "; restart " + (restarts + 1) + " of " + options.restarts().max()
+                            + ": " + (step.isPresent() ? "resuming from the checkpoint of step " + step.getAsLong()
+                                    : "no valid checkpoint yet, starting over (--overwrite)"));
+                    err.flush();
+                }
             }
+        } finally {
+            finishAttempt();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
+            } catch (IllegalStateException hookRunning) {
                 // the hook is running or will run; it stops the same workers
             }
         }
     }
 
-    private LaunchResult startAndWatch() throws IOException, InterruptedException {
-        List<String> command = workerCommand();
+    /** Stops the workers of the current attempt and waits for their output to be copied. */
+    private void finishAttempt() throws InterruptedException {
+        stopWorkers();
+        for (Thread pump : pumps) {
+            pump.join(options.stopTimeout().toMillis() + 1000);
+        }
+        synchronized (workers) {
+            workers.clear();
+            seenDescendants.clear();
+        }
+        pumps.clear();
+        lastLines.clear();
+    }
+
+    private LaunchResult startAndWatch(List<String> arguments, int restarts) throws IOException, InterruptedException {
+        List<String> command = workerCommand(arguments);
         for (int local = 0; local < options.nprocPerNode(); local++) {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().putAll(workerEnvironment(options, local));
             Process p;
             synchronized (workers) {
+                if (shuttingDown) {
+                    throw new InterruptedException("the launcher is being stopped; no worker is started");
+                }
                 p = pb.start();
                 workers.add(p);
             }
@@ -213,7 +336,7 @@ public final class Launcher {
                     codes[i] = workers.get(i).exitValue();
                     exited++;
                     if (codes[i] != 0) {
-                        return failure(i, codes[i]);
+                        return failure(i, codes[i], restarts);
                     }
                 }
             }
@@ -223,10 +346,10 @@ public final class Launcher {
         for (Integer c : codes) {
             all.add(c);
         }
-        return new LaunchResult(0, OptionalInt.empty(), 0, "", all);
+        return new LaunchResult(0, OptionalInt.empty(), 0, "", all, restarts);
     }
 
-    private LaunchResult failure(int local, int code) throws InterruptedException {
+    private LaunchResult failure(int local, int code, int restarts) throws InterruptedException {
         stopWorkers();
         // the failed worker's last lines may still be in its pipe
         pumps.get(2 * local).join(1000);
@@ -236,7 +359,8 @@ public final class Launcher {
             all.add(p.waitFor());
         }
         int exit = code >= 1 && code <= 255 ? code : 1;
-        return new LaunchResult(exit, OptionalInt.of(options.globalRank(local)), code, lastLines.get(local).best(), all);
+        return new LaunchResult(exit, OptionalInt.of(options.globalRank(local)), code, lastLines.get(local).best(), all,
+                restarts);
     }
 
     private void rememberDescendants() {

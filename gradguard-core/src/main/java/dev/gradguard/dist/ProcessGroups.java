@@ -135,19 +135,22 @@ public final class ProcessGroups {
     }
 
     /**
-     * The host name Gloo binds to: loopback when the master is on loopback (all ranks on this machine), else
-     * this machine's host name, which must resolve to an address the other nodes reach.
+     * The address Gloo binds to: this machine's address on the route to the master (loopback when the master is
+     * on loopback, the address of the network interface that reaches it otherwise), found by connecting a UDP
+     * socket, which sends nothing. Unlike this machine's host name, it is right also where the host name resolves
+     * to loopback or to an interface the other nodes cannot reach (another network namespace, say).
      */
     private static String glooHost(DistEnv env) {
-        String addr = env.masterAddr();
-        if (addr.equals("127.0.0.1") || addr.equals("localhost") || addr.equals("::1")) {
-            return "127.0.0.1";
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalArgumentException("this machine's host name does not resolve; Gloo needs it to"
-                    + " talk to the other nodes: " + e.getMessage(), e);
+        try (java.net.DatagramSocket probe = new java.net.DatagramSocket()) {
+            probe.connect(new java.net.InetSocketAddress(env.masterAddr(), env.masterPort()));
+            java.net.InetAddress local = probe.getLocalAddress();
+            if (local == null || local.isAnyLocalAddress()) {
+                throw new java.io.IOException("no local address routes to it");
+            }
+            return local.getHostAddress();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("this machine has no route to the master address " + env.masterAddr()
+                    + " (--master-addr), so Gloo cannot talk to the other nodes: " + e.getMessage(), e);
         }
     }
 }

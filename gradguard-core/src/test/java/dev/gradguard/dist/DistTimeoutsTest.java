@@ -12,8 +12,8 @@ class DistTimeoutsTest {
 
     @Test
     void theLauncherPassesItsTimeoutsToEveryWorker() {
-        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", 29500, 1, Duration.ofSeconds(3), List.of("train"),
-                new DistTimeouts(Duration.ofSeconds(7), Duration.ofSeconds(11)));
+        LaunchOptions o = new LaunchOptions(2, 1, 0, "127.0.0.1", 29500, 1, Duration.ofSeconds(3), List.of("train"))
+                .withTimeouts(new DistTimeouts(Duration.ofSeconds(7), Duration.ofSeconds(11)));
         Map<String, String> env = Launcher.workerEnvironment(o, 1);
         assertEquals("7", env.get("GRADGUARD_RDZV_TIMEOUT"));
         assertEquals("11", env.get("GRADGUARD_COLLECTIVE_TIMEOUT"));

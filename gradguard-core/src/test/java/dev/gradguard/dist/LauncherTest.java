@@ -2,6 +2,7 @@ package dev.gradguard.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -146,5 +147,78 @@ class LauncherTest {
         assertEquals(List.of("train", "--threads=2"), Launcher.workerArguments(two("train", "--threads=2")));
         assertEquals(List.of("compare"), Launcher.workerArguments(two("compare")));
         assertEquals("3", Launcher.workerEnvironment(o, 1).get(Launcher.THREADS_ENV));
+    }
+
+    @Test
+    void aFailedWorkerIsRestartedAtMostMaxTimesWithOneLineEach() throws Exception {
+        // the probe fails on every start: two restarts, then the third failure ends the launch
+        Path out = Path.of(System.getProperty("java.io.tmpdir"), "gradguard-no-such-run-" + System.nanoTime());
+        LaunchOptions o = two("train", "--checkpoint-every", "5", "--out", out.toString(), "--overwrite", "fail-rank=1")
+                .withRestarts(new Restarts(2, Set.of()));
+        Captured c = launch(o);
+        LaunchResult r = c.result();
+        assertEquals(1, r.failedRank().getAsInt());
+        assertEquals(3, r.exitCode());
+        assertEquals(2, r.restarts());
+        assertTrue(r.message().endsWith("the other workers were stopped (after 2 restarts)"), r.message());
+        List<String> restartLines = c.err().lines().filter(l -> l.startsWith("gradguard: ")).toList();
+        assertEquals(List.of(
+                "gradguard: rank 1 exited with code 3; restart 1 of 2: no valid checkpoint yet, starting over (--overwrite)",
+                "gradguard: rank 1 exited with code 3; restart 2 of 2: no valid checkpoint yet, starting over (--overwrite)"),
+                restartLines, c.err());
+        // three starts of each rank: the first with the user's arguments, the restarts without a checkpoint with
+        // one --overwrite at the end
+        String args = "ARGS=train,--threads,1,--checkpoint-every,5,--out," + out + ",";
+        assertEquals(3, c.out().split("\\[rank 0\\] ENV", -1).length - 1, c.out());
+        assertEquals(2, c.out().split(Pattern.quote(args + "--overwrite,fail-rank=1\n"), -1).length - 1, c.out());
+        assertEquals(4, c.out().split(Pattern.quote(args + "fail-rank=1,--overwrite\n"), -1).length - 1, c.out());
+        assertFalse(java.nio.file.Files.exists(out), "the launcher itself writes nothing into the run directory");
+    }
+
+    @Test
+    void anExitCodeARestartCannotChangeEndsTheLaunchAtOnce() throws Exception {
+        LaunchOptions o = two("train", "--checkpoint-every", "5", "--out", "unused", "fail-rank=0")
+                .withRestarts(new Restarts(3, Set.of(3)));
+        Captured c = launch(o);
+        assertEquals(3, c.result().exitCode());
+        assertEquals(0, c.result().restarts());
+        assertTrue(c.err().lines().noneMatch(l -> l.contains("restart")), c.err());
+    }
+
+    @Test
+    void restartsAreRefusedForAWorkerCommandThatCannotResume() {
+        Restarts one = new Restarts(1, Set.of());
+        for (List<String> args : List.of(List.of("compare", "a", "b"), List.of("train", "--out", "x"),
+                List.of("train", "--checkpoint-every", "0", "--out", "x"), List.of("train", "--checkpoint-every=five",
+                        "--out", "x"), List.of("train", "--checkpoint-every", "5"))) {
+            LaunchOptions o = two(args.toArray(new String[0])).withRestarts(one);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Launcher.checkLaunchable(o));
+            assertTrue(e.getMessage().startsWith("--max-restarts needs a worker command 'train ... --checkpoint-every N"
+                    + " --out DIR'"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+        }
+        Launcher.checkLaunchable(two("train", "--checkpoint-every=5", "--out=x").withRestarts(one).withMasterPort(freePort()));
+        Launcher.checkLaunchable(two("compare", "a", "b").withMasterPort(freePort()));
+    }
+
+    @Test
+    void aRestartResumesWhenThereIsACheckpointAndOverwritesOtherwise() {
+        LaunchOptions o = two("train", "--resume", "--out", "r", "--checkpoint-every", "5").withThreads(2);
+        assertEquals(List.of("train", "--threads", "2", "--out", "r", "--checkpoint-every", "5", "--resume"),
+                Launcher.restartArguments(o, true));
+        assertEquals(List.of("train", "--threads", "2", "--out", "r", "--checkpoint-every", "5", "--overwrite"),
+                Launcher.restartArguments(o, false));
+        assertTrue(Launcher.resumableStep(o).isEmpty(), "no run directory, no checkpoint");
+        assertTrue(Launcher.resumableStep(two("train")).isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> new Restarts(-1, Set.of()));
+    }
+
+    private static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
