@@ -58,8 +58,9 @@ public final class ComparisonPage {
                     "Gradient 2-norm before and after clipping per policy (moving average of " + window + " steps)",
                     List.of(panel("pre-clip norm (log)", true, runs, m -> CurveChart.smooth(m.gradNorm(), window)),
                             panel("post-clip norm (log)", true, runs, m -> CurveChart.smooth(m.gradNormClipped(), window)))));
-            sections.add(figureSection("clip-rate", "Clip rate", "Clip rate over the last " + window + " steps per policy",
-                    List.of(panel("fraction clipped", false, runs, m -> m.clipRate(window)))));
+            sections.add(figureSection("clip-rate", "Clip rate",
+                    "Clip rate over the last " + RunMetrics.CLIP_RATE_WINDOW + " steps per policy",
+                    List.of(panel("fraction clipped", false, runs, m -> m.clipRate(RunMetrics.CLIP_RATE_WINDOW)))));
             sections.add(figureSection("lr", "Learning rate", "Learning rate per policy",
                     List.of(panel("learning rate", false, runs, RunMetrics::lr))));
         }
