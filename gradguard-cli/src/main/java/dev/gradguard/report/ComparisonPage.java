@@ -67,8 +67,9 @@ public final class ComparisonPage {
             sections.add(figureSection("grad-norm", "Gradient norm", (lrs.size() == 1
                     ? "Gradient 2-norm before and after clipping" : "Gradient 2-norm before clipping")
                     + " per policy (moving average of " + window + " steps)", norms));
-            sections.add(figureSection("clip-rate", "Clip rate", "Clip rate over the last " + window + " steps per policy",
-                    panels("fraction clipped", false, runs, lrs, m -> m.clipRate(window))));
+            sections.add(figureSection("clip-rate", "Clip rate",
+                    "Clip rate over the last " + RunMetrics.CLIP_RATE_WINDOW + " steps per policy",
+                    panels("fraction clipped", false, runs, lrs, m -> m.clipRate(RunMetrics.CLIP_RATE_WINDOW))));
             sections.add(figureSection("lr", "Learning rate", "Learning rate per policy",
                     panels("learning rate", false, runs, lrs, RunMetrics::lr)));
         }

@@ -58,7 +58,9 @@ public final class CurveChart {
         /** A solid line. */
         LINE,
         /** A dashed line, for reference levels such as a clipping threshold. */
-        DASHED
+        DASHED,
+        /** A wide, pale line, for a curve that a later, thinner one may follow exactly: both stay visible. */
+        WIDE
     }
 
     /**
@@ -177,11 +179,14 @@ public final class CurveChart {
             }
             data.addSeries(series);
             Color colour = colours.get(c.group());
-            renderer.setSeriesPaint(index, new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 170));
+            renderer.setSeriesPaint(index, new Color(colour.getRed(), colour.getGreen(), colour.getBlue(),
+                    c.style() == Style.WIDE ? 60 : 170));
             float width = strokeWidth(groups.indexOf(c.group()), groups.size());
-            renderer.setSeriesStroke(index, c.style() == Style.DASHED
-                    ? new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f)
-                    : new BasicStroke(width));
+            renderer.setSeriesStroke(index, switch (c.style()) {
+                case DASHED -> new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f);
+                case WIDE -> new BasicStroke(width + 4.8f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);
+                case LINE -> new BasicStroke(width);
+            });
             boolean first = !legendShown.contains(c.group());
             renderer.setSeriesVisibleInLegend(index, first);
             if (first) {
@@ -284,11 +289,11 @@ public final class CurveChart {
     }
 
     /**
-     * Tick labels of a log axis as plain numbers ({@link PlainNumberFormat}), and ticks only at powers of
-     * ten when the values span at least a decade.
+     * Tick labels of a log axis in one style ({@link PlainNumberFormat#forRange}), and ticks only at powers
+     * of ten when the values span at least a decade.
      */
     static void logTicks(LogAxis axis, double lo, double hi) {
-        axis.setNumberFormatOverride(new PlainNumberFormat());
+        axis.setNumberFormatOverride(PlainNumberFormat.forRange(lo, hi));
         if (lo > 0 && hi / lo >= 10) {
             axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         }

@@ -4,21 +4,25 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.Paint;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.PaintScale;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
+import org.jfree.chart.ui.RectangleAnchor;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.data.xy.DefaultXYZDataset;
 
 /**
- * A heat map of per-layer gradient norms (JFreeChart): one row per layer, one column per recorded step,
- * coloured on a logarithmic scale (viridis, from dark purple for the smallest norm to yellow for the
- * largest). Non-finite norms are drawn red, zero norms light grey.
+ * A heat map of per-layer gradient norms (JFreeChart): one row per layer, one column per recorded step
+ * (covering the steps from it to the next), coloured on a logarithmic scale (viridis, from dark purple for
+ * the smallest norm to yellow for the largest). Non-finite norms are drawn red, zero norms light grey.
+ *
+ * <p>The cells hold {@code log10(norm)} and the colour scale is linear in it, so that the colour bar, which
+ * JFreeChart draws in equal steps of its scale, shows the cells' colours decade by decade; its axis is
+ * labelled with the norms themselves.
  */
 public final class HeatMapChart {
     /** Viridis (van der Walt and Smith, matplotlib 2.0), sampled at nine points. */
@@ -56,7 +60,8 @@ public final class HeatMapChart {
                 xyz[0][k] = norms.steps()[c * stride];
                 // the first layer on top, as in the model's parameter list
                 xyz[1][k] = layers - 1 - l;
-                xyz[2][k] = v;
+                // log10: +inf stays +inf (non-finite), 0 becomes -inf (zero), NaN stays NaN (no value)
+                xyz[2][k] = Math.log10(v);
                 if (Double.isFinite(v) && v > 0) {
                     lo = Math.min(lo, v);
                     hi = Math.max(hi, v);
@@ -79,6 +84,8 @@ public final class HeatMapChart {
         XYBlockRenderer renderer = new XYBlockRenderer();
         renderer.setBlockWidth(width);
         renderer.setBlockHeight(1.0);
+        // a column starts at its step, so that the axis starts at the first recorded step
+        renderer.setBlockAnchor(RectangleAnchor.LEFT);
         LogPaintScale scale = new LogPaintScale(lo, hi);
         renderer.setPaintScale(scale);
 
@@ -90,7 +97,7 @@ public final class HeatMapChart {
         layerAxis.setGridBandsVisible(false);
         layerAxis.setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 11));
         NumberAxis stepAxis = new NumberAxis("step");
-        stepAxis.setRange(norms.steps()[0] - width / 2, xyz[0][columns - 1] + width / 2);
+        stepAxis.setRange(norms.steps()[0], xyz[0][columns - 1] + width);
         XYPlot plot = new XYPlot(data, stepAxis, layerAxis, renderer);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinesVisible(false);
@@ -99,9 +106,12 @@ public final class HeatMapChart {
 
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, false);
         chart.setBackgroundPaint(Color.WHITE);
-        LogAxis legendAxis = new LogAxis("gradient norm");
-        legendAxis.setRange(lo, hi);
-        CurveChart.logTicks(legendAxis, lo, hi);
+        NumberAxis legendAxis = new NumberAxis("gradient norm (log scale)");
+        legendAxis.setRange(Math.log10(lo), Math.log10(hi));
+        legendAxis.setNumberFormatOverride(new PowerOfTenFormat(PlainNumberFormat.forRange(lo, hi)));
+        if (hi / lo >= 10) {
+            legendAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        }
         PaintScaleLegend legend = new PaintScaleLegend(scale, legendAxis);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setMargin(new RectangleInsets(8, 8, 8, 8));
@@ -125,14 +135,18 @@ public final class HeatMapChart {
         return Double.isFinite(width) ? width : 1.0;
     }
 
-    /** Maps a norm to viridis by its logarithm between {@code lo} and {@code hi}, clamped. */
+    /**
+     * Maps {@code log10(norm)} to viridis, linearly between {@code log10(lo)} and {@code log10(hi)}, clamped;
+     * its bounds are those logarithms. {@code +inf} (a non-finite norm) is red, {@code -inf} (a zero norm)
+     * light grey, NaN (no value) white.
+     */
     static final class LogPaintScale implements PaintScale {
         private final double lo;
         private final double hi;
 
         LogPaintScale(double lo, double hi) {
-            this.lo = lo;
-            this.hi = hi;
+            this.lo = Math.log10(lo);
+            this.hi = Math.log10(hi);
         }
 
         @Override
@@ -146,14 +160,17 @@ public final class HeatMapChart {
         }
 
         @Override
-        public Paint getPaint(double value) {
-            if (!Double.isFinite(value)) {
-                return Double.isNaN(value) ? Color.WHITE : NON_FINITE;
+        public Paint getPaint(double log10Norm) {
+            if (Double.isNaN(log10Norm)) {
+                return Color.WHITE;
             }
-            if (value <= 0) {
+            if (log10Norm == Double.POSITIVE_INFINITY) {
+                return NON_FINITE;
+            }
+            if (log10Norm == Double.NEGATIVE_INFINITY) {
                 return ZERO;
             }
-            double t = (Math.log(value) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+            double t = (log10Norm - lo) / (hi - lo);
             t = Math.max(0, Math.min(1, t)) * (VIRIDIS.length - 1);
             int i = Math.min((int) t, VIRIDIS.length - 2);
             double f = t - i;
@@ -162,6 +179,31 @@ public final class HeatMapChart {
             return new Color((int) Math.round(a.getRed() + f * (b.getRed() - a.getRed())),
                     (int) Math.round(a.getGreen() + f * (b.getGreen() - a.getGreen())),
                     (int) Math.round(a.getBlue() + f * (b.getBlue() - a.getBlue())));
+        }
+    }
+
+    /** Labels a {@code log10} axis with the numbers themselves: the tick at 2 reads 100. */
+    private static final class PowerOfTenFormat extends java.text.NumberFormat {
+        private static final long serialVersionUID = 1L;
+        private final PlainNumberFormat numbers;
+
+        PowerOfTenFormat(PlainNumberFormat numbers) {
+            this.numbers = numbers;
+        }
+
+        @Override
+        public StringBuffer format(double exponent, StringBuffer toAppendTo, java.text.FieldPosition pos) {
+            return numbers.format(Math.pow(10, exponent), toAppendTo, pos);
+        }
+
+        @Override
+        public StringBuffer format(long exponent, StringBuffer toAppendTo, java.text.FieldPosition pos) {
+            return format((double) exponent, toAppendTo, pos);
+        }
+
+        @Override
+        public Number parse(String source, java.text.ParsePosition parsePosition) {
+            throw new UnsupportedOperationException("PowerOfTenFormat only formats");
         }
     }
 }

@@ -23,9 +23,11 @@ import java.util.OptionalDouble;
  * @param nonFinite whether the loss or the gradients were non-finite
  * @param skipReason why the step was skipped, when it was
  * @param thresholdChange the clipping threshold a controller set after this step, when it relaxed it
+ * @param timeMs the step's wall time in milliseconds
  */
 public record MetricsRow(long step, double loss, double gradNorm, double gradNormClipped, boolean clipped,
-        double lr, boolean skipped, boolean nonFinite, Optional<String> skipReason, OptionalDouble thresholdChange) {
+        double lr, boolean skipped, boolean nonFinite, Optional<String> skipReason, OptionalDouble thresholdChange,
+        double timeMs) {
 
     /**
      * Parses one line.
@@ -52,7 +54,7 @@ public record MetricsRow(long step, double loss, double gradNorm, double gradNor
         return new MetricsRow(n.get("step").asLong(), number(n.get("loss")), number(n.get("grad_norm")),
                 number(n.get("grad_norm_clipped")), n.path("clipped").asBoolean(false), number(n.get("lr")),
                 n.path("skipped").asBoolean(false), n.path("nonfinite").asBoolean(false),
-                reason.isEmpty() ? Optional.empty() : Optional.of(reason), threshold);
+                reason.isEmpty() ? Optional.empty() : Optional.of(reason), threshold, number(n.get("time_ms")));
     }
 
     /**

@@ -6,21 +6,39 @@ import java.text.ParsePosition;
 import java.util.Locale;
 
 /**
- * Axis labels as people write numbers: {@code 0.05}, {@code 1}, {@code 250}, and {@code 1e-06} or
- * {@code 2e+05} outside {@code [1e-3, 1e5)}, three significant digits at most. JFreeChart's log axes
- * otherwise label ticks as powers of ten with fractional exponents ({@code 10^-0.3}).
+ * Axis labels as people write numbers, in one style per axis: plain ({@code 0.05}, {@code 1}, {@code 250},
+ * three significant digits at most) when the axis lies within {@code [1e-3, 1e5)}, else scientific for every
+ * tick ({@code 1e-05}, {@code 2.5e-04}, {@code 1e+00}), so that an axis never shows {@code 0.001} next to
+ * {@code 1e-04}. JFreeChart's log axes otherwise label ticks as powers of ten with fractional exponents
+ * ({@code 10^-0.3}).
  */
 final class PlainNumberFormat extends NumberFormat {
     private static final long serialVersionUID = 1L;
 
+    private final boolean scientific;
+
+    private PlainNumberFormat(boolean scientific) {
+        this.scientific = scientific;
+    }
+
+    /** The format of an axis whose values run from {@code lo} to {@code hi}. */
+    static PlainNumberFormat forRange(double lo, double hi) {
+        return new PlainNumberFormat(!plainRange(lo) || !plainRange(hi));
+    }
+
+    private static boolean plainRange(double v) {
+        double a = Math.abs(v);
+        return !Double.isFinite(v) || v == 0 || a >= 1e-3 && a < 1e5;
+    }
+
     @Override
     public StringBuffer format(double number, StringBuffer toAppendTo, FieldPosition pos) {
-        return toAppendTo.append(text(number));
+        return toAppendTo.append(text(number, scientific));
     }
 
     @Override
     public StringBuffer format(long number, StringBuffer toAppendTo, FieldPosition pos) {
-        return toAppendTo.append(text(number));
+        return toAppendTo.append(text(number, scientific));
     }
 
     @Override
@@ -28,14 +46,14 @@ final class PlainNumberFormat extends NumberFormat {
         throw new UnsupportedOperationException("PlainNumberFormat only formats");
     }
 
-    static String text(double v) {
-        double a = Math.abs(v);
+    /** {@code v} as a plain number, or in scientific notation with at most two significant digits. */
+    static String text(double v, boolean scientific) {
         if (!Double.isFinite(v) || v == 0) {
             return v == 0 ? "0" : Double.toString(v);
         }
-        if (a >= 1e-3 && a < 1e5) {
+        if (!scientific) {
             return new java.math.BigDecimal(String.format(Locale.ROOT, "%.3g", v)).stripTrailingZeros().toPlainString();
         }
-        return String.format(Locale.ROOT, "%.2g", v).replaceFirst("\\.?0+e", "e");
+        return String.format(Locale.ROOT, "%.1e", v).replace(".0e", "e");
     }
 }

@@ -120,7 +120,13 @@ public final class RunMetrics {
         return out;
     }
 
-    /** A moving-window size for {@code steps} steps: about a twentieth of the run, from 10 to 100 steps. */
+    /**
+     * The clip rate's moving window, in steps: one window for every chart of it (the run report, the
+     * dashboard, the comparison), so that their rates can be compared, and named on each.
+     */
+    public static final int CLIP_RATE_WINDOW = 50;
+
+    /** A smoothing window for {@code steps} steps: about a twentieth of the run, from 10 to 100 steps. */
     public static int window(int steps) {
         return Math.max(10, Math.min(100, steps / 20));
     }

@@ -30,7 +30,8 @@ public final class RunReport {
     private static final int LISTED_STEPS = 200;
     /** The summary fields shown, in order, with their labels. */
     private static final List<String[]> SUMMARY_FIELDS = List.of(
-            new String[] {"task", "task"}, new String[] {"model", "model"}, new String[] {"steps", "steps"},
+            new String[] {"task", "task"}, new String[] {"model", "model"}, new String[] {"device", "device"},
+            new String[] {"precision", "precision"}, new String[] {"steps", "steps"},
             new String[] {"final_loss", "final loss"}, new String[] {"metric", "metric"},
             new String[] {"metric_value", "metric value"}, new String[] {"baseline_value", "baseline"},
             new String[] {"criterion", "success when"}, new String[] {"learned", "learned"},
@@ -126,7 +127,9 @@ public final class RunReport {
     private static ReportPage.Section gradNormSection(RunMetrics m, List<CurveChart.Marker> markers, String clip,
             OptionalDouble threshold) {
         List<CurveChart.Curve> curves = new ArrayList<>();
-        curves.add(CurveChart.decimate(new CurveChart.Curve("pre-clip norm", m.steps(), m.gradNorm()), BUCKETS));
+        // wide and pale under the thin post-clip line: on steps that were not clipped the two are equal
+        curves.add(CurveChart.decimate(new CurveChart.Curve("pre-clip norm", m.steps(), m.gradNorm(),
+                CurveChart.Style.WIDE), BUCKETS));
         curves.add(CurveChart.decimate(new CurveChart.Curve("post-clip norm", m.steps(), m.gradNormClipped()), BUCKETS));
         threshold.ifPresent(t -> curves.add(CurveChart.decimate(new CurveChart.Curve("clip threshold", m.steps(),
                 m.threshold(t), CurveChart.Style.DASHED), BUCKETS)));
@@ -138,12 +141,13 @@ public final class RunReport {
                 : clip.isEmpty() ? "The clip policy is unknown until the run writes summary.json."
                 : "<code>" + Html.escape(clip) + "</code> has no fixed 2-norm threshold to draw.";
         return new ReportPage.Section("grad-norm", "Gradient norm", Optional.of(f), caption(
-                "The total gradient 2-norm before and after the gradient pipeline, on a log scale; non-finite norms are"
-                        + " left out" + markerNote(markers) + ". " + thresholdText));
+                "The total gradient 2-norm before (wide, pale line) and after (thin line) the gradient pipeline, on a"
+                        + " log scale; where the pipeline left a step's gradients alone the thin line runs inside the"
+                        + " wide one. Non-finite norms are left out" + markerNote(markers) + ". " + thresholdText));
     }
 
     private static ReportPage.Section clipRateSection(RunMetrics m) {
-        int window = RunMetrics.window(m.size());
+        int window = RunMetrics.CLIP_RATE_WINDOW;
         double[] rate = m.clipRate(window);
         CurveChart.Curve c = CurveChart.decimate(new CurveChart.Curve("clip rate", m.steps(), rate), BUCKETS);
         Figure f = new Figure("clip-rate", CurveChart.build("Clip rate over the last " + window + " steps", List.of(
@@ -196,15 +200,22 @@ public final class RunReport {
         JsonNode s = summary.get();
         List<List<String>> rows = new ArrayList<>();
         for (String[] field : SUMMARY_FIELDS) {
-            JsonNode v = s.get(field[0]);
+            // the precision is a setting: the summary repeats it in its config
+            JsonNode v = s.has(field[0]) ? s.get(field[0]) : s.path("config").get(field[0]);
             if (v != null && !v.isNull()) {
                 String text = field[0].equals("learned") ? verdict(s)
+                        : field[0].equals("clip_rate") ? percent(v.asDouble())
                         : field[0].equals("param_checksum") ? "<code>" + Html.escape(v.asText()) + "</code>"
                         : v.isNumber() ? Html.number(v.asDouble()) : Html.escape(v.asText());
                 rows.add(List.of(field[1], text));
             }
         }
         return Html.table(List.of("field", "value"), rows);
+    }
+
+    /** A fraction in percent, one decimal, as the console prints it: {@code 12.3%}. */
+    static String percent(double fraction) {
+        return String.format(java.util.Locale.ROOT, "%.1f%%", 100 * fraction);
     }
 
     /** A two-column table of a JSON object's fields; nested values as JSON. */

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
@@ -56,8 +57,9 @@ final class DashboardApi {
 
     /**
      * {@code /api/run/<name>/metrics?from=<step>}: the rows with {@code step >= from} as columns (at most
-     * {@link #MAX_ROWS}), {@code next} (the step to ask from next time), {@code more}, the clip threshold
-     * (from the run's config.json), the status and the summary.
+     * {@link #MAX_ROWS}), {@code next} (the step to ask from next time), {@code more}, the clip policy and
+     * its threshold and the steps the run is to train (from the run's config.json), the status and the
+     * summary. {@code time_ms} is each step's wall time.
      */
     static Map<String, Object> metrics(RunCatalog.Run run, long from, long nowMillis) {
         List<MetricsRow> rows = run.rows();
@@ -71,6 +73,7 @@ final class DashboardApi {
         List<Object> clipped = new ArrayList<>();
         List<Object> skipped = new ArrayList<>();
         List<Object> nonFinite = new ArrayList<>();
+        List<Object> timeMs = new ArrayList<>();
         for (MetricsRow r : rows.subList(start, end)) {
             step.add(r.step());
             loss.add(Json.number(r.loss()));
@@ -80,19 +83,23 @@ final class DashboardApi {
             clipped.add(r.clipped());
             skipped.add(r.skipped());
             nonFinite.add(r.nonFinite());
+            timeMs.add(Json.number(r.timeMs()));
         }
         long next = end > start ? rows.get(end - 1).step() + 1 : from;
         // the run's config.json says its clip policy from the first step; summary.json repeats it at the end
-        OptionalDouble threshold = run.config().or(() -> run.summary().map(s -> s.path("config")))
-                .map(c -> ClipThreshold.of(c.path("clip").asText("none")))
-                .orElse(OptionalDouble.empty());
+        Optional<JsonNode> config = run.config().or(() -> run.summary().map(s -> s.path("config")));
+        Optional<String> clip = config.map(c -> c.path("clip").asText("")).filter(c -> !c.isEmpty());
+        OptionalDouble threshold = clip.map(ClipThreshold::of).orElse(OptionalDouble.empty());
+        long totalSteps = config.map(c -> c.path("steps").asLong(0)).orElse(0L);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", run.name());
         m.put("from", from);
         m.put("next", next);
         m.put("more", end < rows.size());
         m.put("status", status(run.info(), nowMillis));
+        m.put("clip", clip.orElse(null));
         m.put("threshold", threshold.isPresent() ? threshold.getAsDouble() : null);
+        m.put("total_steps", totalSteps > 0 ? totalSteps : null);
         m.put("step", step);
         m.put("loss", loss);
         m.put("grad_norm", gradNorm);
@@ -101,6 +108,7 @@ final class DashboardApi {
         m.put("clipped", clipped);
         m.put("skipped", skipped);
         m.put("nonfinite", nonFinite);
+        m.put("time_ms", timeMs);
         m.put("summary", run.summary().orElse(null));
         return m;
     }

@@ -28,14 +28,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code /}: the runs (each direct subdirectory with a {@code metrics.jsonl}), most recently written first;</li>
  *   <li>{@code /run/<name>}: a run's loss, gradient norms, clip rate and learning rate, drawn in the browser
  *       and updated every 1.5 s while the run trains; the steps done are in the element {@code id="step"};</li>
- *   <li>{@code /api/runs} and {@code /api/run/<name>/metrics?from=<step>}: the same as JSON.</li>
+ *   <li>{@code /api/runs} and {@code /api/run/<name>/metrics?from=<step>}: the same as JSON;</li>
+ *   <li>{@code /static/uPlot.iife.min.js}: the chart library (uPlot), from the jar.</li>
  * </ul>
+ * A run's name is its directory's path in the runs directory: {@code live}, or {@code cmp/runs/none-seed0}
+ * for a run of a comparison ({@link RunCatalog}).
  * Only GET and HEAD are answered (other methods get 405). Nothing outside the runs directory can be
  * reached: paths are checked before routing ({@link RequestPath}: no {@code ..}, encoded dots or slashes),
  * no path names a file directly, and a run name is followed to a file only when its real path, symbolic
  * links resolved, lies inside the runs directory ({@link RunCatalog}). Bound to a loopback address, the
  * server also refuses requests whose {@code Host} is not a loopback name (DNS rebinding). Pages carry a
- * content security policy that lets only their own inline script run and only this server be fetched.
+ * content security policy that lets only their own inline script and this server's chart library run,
+ * and only this server be fetched.
  *
  * <p>A client that does not send its whole request within {@link #REQUEST_SECONDS} seconds of connecting is
  * disconnected, and a request whose headers exceed {@link #MAX_HEADER_BYTES} is refused, so that a few stalled
@@ -194,21 +198,26 @@ public final class DashboardServer implements Closeable {
             Path root = catalog.root();
             String rootName = root.getFileName() == null ? root.toString() : root.getFileName().toString();
             send(exchange, 200, "text/html", DashboardPages.index(rootName, catalog.list(), now, nonceFor(exchange)));
-        } else if (path.size() == 2 && path.get(0).equals("run")) {
-            if (catalog.find(path.get(1)).isEmpty()) {
-                sendError(exchange, 404, "no run called '" + path.get(1) + "' in this directory");
+        } else if (path.size() >= 2 && path.get(0).equals("run")) {
+            String name = String.join("/", path.subList(1, path.size()));
+            if (catalog.find(name).isEmpty()) {
+                sendError(exchange, 404, "no run called '" + name + "' in this directory");
             } else {
-                send(exchange, 200, "text/html", DashboardPages.run(path.get(1), nonceFor(exchange)));
+                send(exchange, 200, "text/html", DashboardPages.run(name, catalog.root(), nonceFor(exchange)));
             }
+        } else if (path.equals(DashboardPages.CHART_LIBRARY_PATH)) {
+            send(exchange, 200, "text/javascript", DashboardPages.CHART_LIBRARY);
         } else if (path.equals(List.of("api", "runs"))) {
             send(exchange, 200, "application/json", Json.compact().writeValueAsString(DashboardApi.runs(catalog.list(), now)));
-        } else if (path.size() == 4 && path.get(0).equals("api") && path.get(1).equals("run") && path.get(3).equals("metrics")) {
-            Optional<RunCatalog.Run> run = catalog.find(path.get(2));
+        } else if (path.size() >= 4 && path.get(0).equals("api") && path.get(1).equals("run")
+                && path.get(path.size() - 1).equals("metrics")) {
+            String name = String.join("/", path.subList(2, path.size() - 1));
+            Optional<RunCatalog.Run> run = catalog.find(name);
             FromParameter from = fromParameter(exchange.getRequestURI().getRawQuery());
             if (!from.valid()) {
                 sendError(exchange, 400, "'from' must be a step number, e.g. from=0");
             } else if (run.isEmpty()) {
-                sendError(exchange, 404, "no run called '" + path.get(2) + "' in this directory");
+                sendError(exchange, 404, "no run called '" + name + "' in this directory");
             } else {
                 send(exchange, 200, "application/json",
                         Json.compact().writeValueAsString(DashboardApi.metrics(run.get(), from.value(), now)));
@@ -248,13 +257,16 @@ public final class DashboardServer implements Closeable {
         return name.equals("localhost") || name.equals("[::1]") || name.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
     }
 
-    /** A fresh CSP nonce, set in the response's policy, for the page's inline script. */
+    /**
+     * A fresh CSP nonce, set in the response's policy, for the page's inline script; the only other script
+     * allowed is this server's own (the chart library, served from the jar).
+     */
     private static String nonceFor(HttpExchange exchange) {
         byte[] bytes = new byte[16];
         NONCES.nextBytes(bytes);
         String nonce = Base64.getEncoder().encodeToString(bytes);
         exchange.getResponseHeaders().set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-" + nonce
-                + "'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none';"
+                + "' 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none';"
                 + " form-action 'none'; frame-ancestors 'none'");
         return nonce;
     }

@@ -16,16 +16,23 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The runs in a directory: each direct subdirectory with a {@code metrics.jsonl}. The only way from a name
- * in a request to a file: {@link #find} accepts a plain directory name, resolves it and every file it reads
- * with symbolic links followed, and refuses anything whose real path is not a run directly inside the real
- * root, or a run file directly inside that run. Nothing outside the root is ever opened.
+ * The runs in a directory: each direct subdirectory with a {@code metrics.jsonl} (named by its directory,
+ * {@code live}), and the runs of comparisons, {@code compare} writing each under its directory's
+ * {@code runs/}: those of a comparison directory inside the root ({@code cmp/runs/none-seed0}) and, when the
+ * root is itself a comparison directory, its own ({@code runs/none-seed0}). The only way from a name in a
+ * request to a file: {@link #find} accepts only those shapes of names, resolves each step of the path and
+ * every file it reads with symbolic links followed, and refuses anything whose real path does not lie, step
+ * by step, directly inside the one before it, from the real root down. Nothing outside the root is ever
+ * opened.
  *
  * <p>Thread-safe.
  */
 final class RunCatalog {
     /** How many runs' metrics are kept in memory between requests (each at most {@link MetricsTail#MAX_ROWS} rows). */
     private static final int CACHED_RUNS = 32;
+
+    /** Where {@code compare} puts its runs, inside the comparison's directory. */
+    static final String COMPARED_RUNS = "runs";
 
     private final Path root;
     private final Map<Path, MetricsTail> tails = new LinkedHashMap<>(16, 0.75f, true) {
@@ -70,9 +77,17 @@ final class RunCatalog {
 
     /** Every run, the most recently written first. */
     List<RunInfo> list() throws IOException {
-        List<String> names;
-        try (Stream<Path> entries = Files.list(root)) {
-            names = entries.map(p -> p.getFileName().toString()).toList();
+        List<String> names = new ArrayList<>();
+        for (String child : children(Optional.of(root))) {
+            names.add(child);
+            Optional<Path> dir = realChild(root, child);
+            Optional<Path> compareRuns = dir.isEmpty() ? Optional.empty() : realChild(dir.get(), COMPARED_RUNS);
+            for (String compared : children(compareRuns)) {
+                names.add(child + "/" + COMPARED_RUNS + "/" + compared);
+            }
+        }
+        for (String compared : children(realChild(root, COMPARED_RUNS))) {
+            names.add(COMPARED_RUNS + "/" + compared);
         }
         List<RunInfo> runs = new ArrayList<>();
         for (String name : names) {
@@ -83,29 +98,62 @@ final class RunCatalog {
     }
 
     /**
-     * The run called {@code name}; empty when there is none, or when the name or its real path leads
-     * anywhere but a run directly inside the root.
+     * The run called {@code name} ({@code live}, {@code runs/<run>} or {@code <comparison>/runs/<run>});
+     * empty when there is none, or when the name or a real path on its way leads anywhere but down from
+     * the root.
      */
     Optional<Run> find(String name) throws IOException {
+        String[] segments = name.split("/", -1);
+        boolean shaped = segments.length == 1
+                || segments.length == 2 && segments[0].equals(COMPARED_RUNS)
+                || segments.length == 3 && segments[1].equals(COMPARED_RUNS);
+        if (!shaped) {
+            return Optional.empty();
+        }
+        Optional<Path> real = Optional.of(root);
+        for (String segment : segments) {
+            if (real.isEmpty()) {
+                break;
+            }
+            real = realChild(real.get(), segment);
+        }
+        return real.isEmpty() ? Optional.empty() : find(name, real.get());
+    }
+
+    /**
+     * The real path of the directory {@code name} in {@code realParent}, when it is one and its real path
+     * lies directly in {@code realParent}; empty for {@code .}, {@code ..}, names with separators or NUL.
+     */
+    private static Optional<Path> realChild(Path realParent, String name) throws IOException {
         if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\")
                 || name.indexOf('\0') >= 0) {
             return Optional.empty();
         }
-        Path dir = root.resolve(name);
-        if (!root.equals(dir.getParent()) || !Files.isDirectory(dir)) {
+        Path dir = realParent.resolve(name);
+        if (!realParent.equals(dir.getParent()) || !Files.isDirectory(dir)) {
             return Optional.empty();
         }
         try {
-            return find(name, dir.toRealPath());
+            Path real = dir.toRealPath();
+            return realParent.equals(real.getParent()) ? Optional.of(real) : Optional.empty();
         } catch (NoSuchFileException removedMeanwhile) {
             return Optional.empty();
         }
     }
 
-    private Optional<Run> find(String name, Path real) throws IOException {
-        if (!root.equals(real.getParent())) {
-            return Optional.empty();
+    /** The sorted names in {@code dir}; none when there is no such directory. */
+    private static List<String> children(Optional<Path> dir) throws IOException {
+        if (dir.isEmpty()) {
+            return List.of();
         }
+        try (Stream<Path> entries = Files.list(dir.get())) {
+            return entries.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (NoSuchFileException removedMeanwhile) {
+            return List.of();
+        }
+    }
+
+    private Optional<Run> find(String name, Path real) throws IOException {
         Optional<Path> metrics = runFile(real, "metrics.jsonl");
         if (metrics.isEmpty()) {
             return Optional.empty();

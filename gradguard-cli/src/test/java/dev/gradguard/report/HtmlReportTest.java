@@ -31,6 +31,16 @@ class HtmlReportTest {
     final ConsoleCapture console = new ConsoleCapture();
 
     @Test
+    void theSummaryNamesTheDeviceAndThePrecision() throws IOException {
+        Path run = SyntheticRun.write(tmp.resolve("run"), 20, "norm:1.0");
+        Files.writeString(run.resolve("summary.json"), Files.readString(run.resolve("summary.json"))
+                .replaceFirst("\\{", "{\"device\": \"cuda:0\", ").replace("\"lr\"", "\"precision\": \"bf16\", \"lr\""));
+        String html = HtmlReport.render(HtmlReport.build(run));
+        assertTrue(html.contains("<td>device</td><td>cuda:0</td>"), "the device the run trained on");
+        assertTrue(html.contains("<td>precision</td><td>bf16</td>"), "the precision, from the run's config");
+    }
+
+    @Test
     void aRunReportHasEverySectionTheSkippedStepsTheLayersAndNoExternalReference() throws IOException {
         Path run = SyntheticRun.write(tmp.resolve("run"), 60, "norm:1.0");
         HtmlReport.Written written = HtmlReport.write(run, HtmlReport.defaultFile(run));
@@ -50,6 +60,9 @@ class HtmlReportTest {
         }
         assertFalse(html.contains("per_parameter"), "the histogram is not a layer");
         assertTrue(html.contains(SyntheticRun.CHECKSUM), "summary table");
+        // 7 clipped steps of 60, in percent as the console prints it; the window named on the chart
+        assertTrue(html.contains("<td>clip rate</td><td class=\"num\">11.7%</td>"), "clip rate in percent");
+        assertTrue(html.contains("Clip rate over the last " + RunMetrics.CLIP_RATE_WINDOW + " steps"), "window named");
         assertTrue(html.contains("clip threshold") && html.contains("<code>norm:1.0</code>"), "threshold drawn");
         assertTrue(html.contains("non-finite step (skipped)"), "marker legend");
         assertEquals(5, count(html, "<svg "), "four line charts and the heat map, all inline SVG");

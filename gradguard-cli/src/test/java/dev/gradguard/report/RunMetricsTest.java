@@ -50,7 +50,7 @@ class RunMetricsTest {
         List<MetricsRow> rows = new java.util.ArrayList<>();
         boolean[] clipped = {true, false, true, true, false, false};
         for (int i = 0; i < clipped.length; i++) {
-            rows.add(new MetricsRow(i, 1, 1, 1, clipped[i], 0.1, false, false, java.util.Optional.empty(), OptionalDouble.empty()));
+            rows.add(new MetricsRow(i, 1, 1, 1, clipped[i], 0.1, false, false, java.util.Optional.empty(), OptionalDouble.empty(), 1));
         }
         assertArrayEquals(new double[] {1, 0.5, 2 / 3.0, 2 / 3.0, 2 / 3.0, 1 / 3.0}, RunMetrics.of(rows).clipRate(3), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> RunMetrics.of(rows).clipRate(0));

@@ -54,7 +54,17 @@ class DashboardEndToEndTest {
             String index = dumpDom(chromium.get(), server.url());
             assertTrue(index.contains(">live</a>"), "the run is listed on /:\n" + index);
 
-            int first = renderedStep(dumpDom(chromium.get(), server.runUrl("live")));
+            String page = dumpDom(chromium.get(), server.runUrl("live"));
+            int first = renderedStep(page);
+            assertTrue(page.contains("id=\"total\"> of 400</span>"), "the steps to go, from the run's config:\n" + page);
+            assertTrue(page.matches("(?s).*id=\"eta\">\\(about [0-9a-z ]+ left\\)<.*"), "an ETA:\n" + page);
+            assertEquals(4, Pattern.compile("class=\"uplot[ \"]").matcher(page).results().count(),
+                    "uPlot, served from the jar, drew the four charts:\n" + page);
+            assertTrue(page.contains("Dashed line: the clip threshold 1 of norm:1.0."), "the norm chart says what it shows");
+            dev.gradguard.report.SyntheticRun.write(runs.resolve("done"), 30, "norm:1.0");
+            String finished = dumpDom(chromium.get(), server.runUrl("done"));
+            assertTrue(finished.contains("to keep watching this directory, run: gradguard serve " + server.runsDir()),
+                    "a finished run says how to keep watching:\n" + finished);
             Thread.sleep(2500);
             int second = renderedStep(dumpDom(chromium.get(), server.runUrl("live")));
             assertTrue(first >= 3 && second > first, "the step counter advances: " + first + " then " + second);

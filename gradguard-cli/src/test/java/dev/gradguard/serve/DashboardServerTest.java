@@ -49,7 +49,9 @@ class DashboardServerTest {
 
     /**
      * runs/a: a finished run; runs/b: a run in progress; runs/escape: a symbolic link to a run outside;
-     * runs/sneaky: a directory whose metrics.jsonl links to a file outside; runs/notarun: no metrics.
+     * runs/sneaky: a directory whose metrics.jsonl links to a file outside; runs/notarun: no metrics;
+     * runs/cmp: a comparison with one run and one link to a run outside; runs/linked/runs: a comparison's
+     * runs directory that links outside.
      */
     @BeforeEach
     void start() throws IOException {
@@ -68,6 +70,12 @@ class DashboardServerTest {
         Files.createSymbolicLink(sneaky.resolve("metrics.jsonl"), outside.resolve("metrics.jsonl"));
         Files.createSymbolicLink(runs.resolve("b/summary.json"), outside.resolve("summary.json"));
         Files.createDirectories(runs.resolve("notarun"));
+        SyntheticRun.write(runs.resolve("cmp/runs/none-seed0"), 12, "none");
+        Files.setLastModifiedTime(runs.resolve("cmp/runs/none-seed0/metrics.jsonl"),
+                FileTime.fromMillis(System.currentTimeMillis() - 7_200_000));
+        Files.createSymbolicLink(runs.resolve("cmp/runs/escape"), outside);
+        Files.createDirectories(runs.resolve("linked"));
+        Files.createSymbolicLink(runs.resolve("linked/runs"), outside.getParent());
 
         server = DashboardServer.start(runs, "127.0.0.1", 0);
         port = server.port();
@@ -104,7 +112,14 @@ class DashboardServerTest {
                 "/run/a/../../../outside/secret.txt",
                 "/a/metrics.jsonl",
                 "/run/a/metrics.jsonl",
-                "/run/a/summary.json");
+                "/run/a/summary.json",
+                "/run/cmp/runs/escape",
+                "/api/run/cmp/runs/escape/metrics",
+                "/run/linked/runs/secret",
+                "/api/run/linked/runs/secret/metrics",
+                "/api/run/cmp/runs/none-seed0/x/metrics",
+                "/api/run/cmp/other/none-seed0/metrics",
+                "/run/cmp/runs/none-seed0/metrics.jsonl");
         for (String target : attempts) {
             RawHttp.Response r = RawHttp.get(port, target);
             assertTrue(r.status() == 400 || r.status() == 404, target + " -> " + r.status());
@@ -112,7 +127,8 @@ class DashboardServerTest {
             assertFalse(r.body().contains("\"step\":[0"), target + " served metrics");
         }
         String list = RawHttp.get(port, "/api/runs").body();
-        assertFalse(list.contains("escape") || list.contains("sneaky") || list.contains("notarun"), list);
+        assertFalse(list.contains("escape") || list.contains("sneaky") || list.contains("notarun") || list.contains("secret"),
+                list);
         assertFalse(RawHttp.get(port, "/api/run/b/metrics").body().contains(SECRET),
                 "a summary.json linking outside the run is not read");
     }
@@ -141,8 +157,9 @@ class DashboardServerTest {
     @Test
     void theRunListIsNewestFirstWithStepsLastLossAndStatus() throws IOException {
         JsonNode list = Json.compact().readTree(RawHttp.get(port, "/api/runs").body());
-        assertEquals(2, list.size());
+        assertEquals(3, list.size());
         assertEquals("b", list.get(0).get("name").asText(), "most recently written first");
+        assertEquals("cmp/runs/none-seed0", list.get(2).get("name").asText());
         assertEquals(10, list.get(0).get("steps").asInt());
         assertEquals("running", list.get(0).get("status").asText());
         assertEquals("a", list.get(1).get("name").asText());
@@ -176,6 +193,35 @@ class DashboardServerTest {
     }
 
     @Test
+    void theRunsOfAComparisonAreListedAndServedWithTheirClipPolicyAndTotalSteps() throws IOException {
+        JsonNode list = Json.compact().readTree(RawHttp.get(port, "/api/runs").body());
+        List<String> names = new ArrayList<>();
+        list.forEach(r -> names.add(r.get("name").asText()));
+        assertTrue(names.contains("cmp/runs/none-seed0"), names.toString());
+        assertEquals(List.of("a", "b", "cmp/runs/none-seed0"), names.stream().sorted().toList(), "nothing else");
+        assertTrue(RawHttp.get(port, "/").body().contains("href=\"/run/cmp/runs/none-seed0\""));
+
+        RawHttp.Response page = RawHttp.get(port, "/run/cmp/runs/none-seed0");
+        assertEquals(200, page.status());
+        assertTrue(page.body().contains("data-run=\"cmp/runs/none-seed0\""));
+        JsonNode m = Json.compact().readTree(RawHttp.get(port, "/api/run/cmp/runs/none-seed0/metrics").body());
+        assertEquals(12, m.get("step").size());
+        assertEquals("none", m.get("clip").asText());
+        assertTrue(m.get("threshold").isNull(), "'none' has no threshold");
+        assertEquals(12, m.get("total_steps").asInt(), "the steps the run is to train, from its config");
+        assertEquals(12, m.get("time_ms").size());
+
+        // a comparison directory served on its own lists its runs as runs/<name>
+        try (DashboardServer alone = DashboardServer.start(runs.resolve("cmp"), "127.0.0.1", 0)) {
+            JsonNode own = Json.compact().readTree(RawHttp.get(alone.port(), "/api/runs").body());
+            assertEquals(1, own.size());
+            assertEquals("runs/none-seed0", own.get(0).get("name").asText());
+            assertEquals(200, RawHttp.get(alone.port(), "/api/run/runs/none-seed0/metrics").status());
+            assertEquals(404, RawHttp.get(alone.port(), "/api/run/runs/escape/metrics").status());
+        }
+    }
+
+    @Test
     void aRunInProgressIsFollowedLineByLine() throws IOException {
         Path metrics = runs.resolve("b/metrics.jsonl");
         JsonNode first = Json.compact().readTree(RawHttp.get(port, "/api/run/b/metrics").body());
@@ -205,8 +251,14 @@ class DashboardServerTest {
         assertEquals(200, page.status());
         assertTrue(page.body().contains("id=\"step\""));
         assertTrue(page.body().contains("data-run=\"a\""));
-        assertTrue(page.body().contains("/api/run/' + encodeURIComponent(run) + '/metrics?from="));
+        assertTrue(page.body().contains("'/api/run/' + run.split('/').map(encodeURIComponent).join('/') + '/metrics?from="));
+        assertTrue(page.body().contains("Clip rate over the last 50 steps"), "the clip-rate window is named");
         assertSelfContainedPage(page);
+
+        RawHttp.Response library = RawHttp.get(port, "/static/uPlot.iife.min.js");
+        assertEquals(200, library.status());
+        assertTrue(library.headers().get("content-type").startsWith("text/javascript"));
+        assertTrue(library.body().contains("uPlot") && library.body().length() > 20_000, "the chart library, from the jar");
         assertEquals(404, RawHttp.get(port, "/run/nope").status());
         assertEquals(404, RawHttp.get(port, "/favicon.ico").status());
     }
@@ -335,14 +387,20 @@ class DashboardServerTest {
         assertEquals(runs.toAbsolutePath().normalize(), server.runsDir());
     }
 
-    /** The page's only script is inline and carries the nonce of the response's content security policy. */
+    /**
+     * The page's own script is inline and carries the nonce of the response's content security policy; the
+     * only other script is the chart library from this server; nothing names another site.
+     */
     private static void assertSelfContainedPage(RawHttp.Response page) {
         String csp = page.headers().get("content-security-policy");
         assertTrue(csp.startsWith("default-src 'none'; script-src 'nonce-"), csp);
-        Matcher nonce = Pattern.compile("'nonce-([^']+)'").matcher(csp);
-        assertTrue(nonce.find());
+        Matcher nonce = Pattern.compile("'nonce-([^']+)' 'self';").matcher(csp);
+        assertTrue(nonce.find(), csp);
         assertTrue(page.body().contains("<script nonce=\"" + nonce.group(1) + "\">"));
-        assertFalse(page.body().contains("<script src") || page.body().contains("http://") || page.body().contains("https://"));
+        List<String> sources = Pattern.compile("<script src=\"([^\"]*)\"").matcher(page.body()).results()
+                .map(m -> m.group(1)).toList();
+        assertTrue(sources.isEmpty() || sources.equals(List.of("/static/uPlot.iife.min.js")), sources.toString());
+        assertFalse(page.body().contains("http://") || page.body().contains("https://"));
         assertEquals("nosniff", page.headers().get("x-content-type-options"));
     }
 
