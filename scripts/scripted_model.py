@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Writes a TorchScript classifier for `gradguard train --model-file`, as a PyTorch user saves one.
+
+Needs the venv of scripts/pyenv.sh (torch). Prints one JSON object on standard output.
+
+  scripted_model.py FILE [--inputs N] [--hidden N] [--outputs N] [--dropout P] [--batch B]
+                      [--length T] [--seed S]
+      Saves torch.jit.script(GruClassifier(...)) to FILE with torch.jit.save. The model takes a batch-first
+      float32 input [B, T, inputs] and returns logits [B, outputs]: a GRU (batch_first=True), a linear head on
+      the last step's hidden state after dropout (probability P, default 0), and an output bias registered on
+      the root module after its submodules (so parameter order across the module tree is exercised).
+      Defaults: 6 inputs, 32 hidden, 4 outputs, the contract of gradguard's temporal-order task.
+
+      The reference it prints is computed by PyTorch on the saved module in train mode (meaningful with no
+      dropout) for the input x = linspace(-1, 1, B*T*inputs).reshape(B, T, inputs): {"names": named_parameters() names,
+      "shapes": their shapes, "output": forward(x) flattened, "grads": {name: gradient of
+      forward(x).square().sum() flattened}}.
+"""
+import argparse
+import json
+
+import torch
+from torch import nn
+
+
+class GruClassifier(nn.Module):
+    def __init__(self, inputs: int, hidden: int, outputs: int, dropout: float):
+        super().__init__()
+        self.rnn = nn.GRU(inputs, hidden, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, outputs)
+        self.bias = nn.Parameter(torch.zeros(outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.rnn(x)
+        return self.head(self.dropout(states[:, -1])) + self.bias
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file")
+    parser.add_argument("--inputs", type=int, default=6)
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--outputs", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=3)
+    parser.add_argument("--length", type=int, default=5)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.jit.save(torch.jit.script(GruClassifier(args.inputs, args.hidden, args.outputs, args.dropout)), args.file)
+
+    module = torch.jit.load(args.file)
+    module.train()
+    x = torch.linspace(-1, 1, args.batch * args.length * args.inputs).reshape(args.batch, args.length, args.inputs)
+    out = module(x)
+    out.square().sum().backward()
+    named = list(module.named_parameters())
+    print(json.dumps({
+        "names": [n for n, _ in named],
+        "shapes": [list(p.shape) for _, p in named],
+        "output": out.detach().flatten().tolist(),
+        "grads": {n: p.grad.flatten().tolist() for n, p in named},
+    }))
+
+
+if __name__ == "__main__":
+    main()
