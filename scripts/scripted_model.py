@@ -3,8 +3,8 @@
 
 Needs the venv of scripts/pyenv.sh (torch). Prints one JSON object on standard output.
 
-  scripted_model.py FILE [--inputs N] [--hidden N] [--outputs N] [--dropout P] [--batch B]
-                      [--length T] [--seed S]
+  scripted_model.py save FILE [--inputs N] [--hidden N] [--outputs N] [--dropout P] [--batch B]
+                           [--length T] [--seed S]
       Saves torch.jit.script(GruClassifier(...)) to FILE with torch.jit.save. The model takes a batch-first
       float32 input [B, T, inputs] and returns logits [B, outputs]: a GRU (batch_first=True), a linear head on
       the last step's hidden state after dropout (probability P, default 0), and an output bias registered on
@@ -15,8 +15,14 @@ Needs the venv of scripts/pyenv.sh (torch). Prints one JSON object on standard o
       dropout) for the input x = linspace(-1, 1, B*T*inputs).reshape(B, T, inputs): {"names": named_parameters() names,
       "shapes": their shapes, "output": forward(x) flattened, "grads": {name: gradient of
       forward(x).square().sum() flattened}}.
+
+  scripted_model.py load-weights FILE WEIGHTS
+      Loads the TorchScript module FILE and load_state_dict(safetensors.torch.load_file(WEIGHTS), strict=True),
+      as a user takes `gradguard export`'s weights back. Prints {"names": named_parameters() names,
+      "param_checksum": SHA-256 of the float32 parameters in that order, gradguard's param_checksum}.
 """
 import argparse
+import hashlib
 import json
 
 import torch
@@ -36,18 +42,7 @@ class GruClassifier(nn.Module):
         return self.head(self.dropout(states[:, -1])) + self.bias
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file")
-    parser.add_argument("--inputs", type=int, default=6)
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--outputs", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=3)
-    parser.add_argument("--length", type=int, default=5)
-    parser.add_argument("--dropout", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
+def save(args):
     torch.manual_seed(args.seed)
     torch.jit.save(torch.jit.script(GruClassifier(args.inputs, args.hidden, args.outputs, args.dropout)), args.file)
 
@@ -57,12 +52,44 @@ def main():
     out = module(x)
     out.square().sum().backward()
     named = list(module.named_parameters())
-    print(json.dumps({
+    return {
         "names": [n for n, _ in named],
         "shapes": [list(p.shape) for _, p in named],
         "output": out.detach().flatten().tolist(),
         "grads": {n: p.grad.flatten().tolist() for n, p in named},
-    }))
+    }
+
+
+def load_weights(args):
+    from safetensors.torch import load_file
+
+    module = torch.jit.load(args.file)
+    module.load_state_dict(load_file(args.weights), strict=True)
+    sha = hashlib.sha256()
+    names = []
+    for name, p in module.named_parameters():
+        names.append(name)
+        sha.update(p.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+    return {"names": names, "param_checksum": sha.hexdigest()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    s = commands.add_parser("save")
+    s.add_argument("file")
+    s.add_argument("--inputs", type=int, default=6)
+    s.add_argument("--hidden", type=int, default=32)
+    s.add_argument("--outputs", type=int, default=4)
+    s.add_argument("--dropout", type=float, default=0.0)
+    s.add_argument("--batch", type=int, default=3)
+    s.add_argument("--length", type=int, default=5)
+    s.add_argument("--seed", type=int, default=0)
+    w = commands.add_parser("load-weights")
+    w.add_argument("file")
+    w.add_argument("weights")
+    args = parser.parse_args()
+    print(json.dumps(save(args) if args.command == "save" else load_weights(args)))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,12 @@ abstract class SyntheticSequenceTask implements Task {
         return new RecurrentNet(RecurrentNet.Cell.of(modelName), inputSize(), hidden, outputs());
     }
 
+    /** {@code [batchSize, outputs]}, the head's outputs for the whole sequence. */
+    @Override
+    public long[] modelFileOutputShape(int batchSize) {
+        return new long[] {batchSize, outputs()};
+    }
+
     @Override
     public BatchSource trainingData(long seed, int batchSize) {
         return new GeneratedBatches(seed, batchSize, this::generate);

@@ -28,9 +28,10 @@ import org.bytedeco.pytorch.global.torch;
  * buffer of the script module is registered in it under the name {@code named_parameters()} gives it in
  * PyTorch ({@code rnn.weight_ih_l0} becomes parameter {@code weight_ih_l0} of submodule {@code rnn}). Gradients
  * the script's backward pass accumulates, optimizer updates, checkpoint restores and device moves all act on
- * those shared tensors, so both views always agree. {@code train(boolean)} and {@code eval()} on the module
- * switch the script module too (dropout, batch norm). A tensor that appears under two names (tied weights) is
- * registered under the first only, as PyTorch's {@code named_parameters()} lists it once.
+ * those shared tensors, so both views always agree. The script module runs in the mode of the module tree:
+ * {@link #forward} first switches it to {@code module().is_training()} (dropout, batch norm). A tensor that
+ * appears under two names (tied weights) is registered under the first only, as PyTorch's
+ * {@code named_parameters()} lists it once.
  *
  * <p>The module starts in train mode. Not thread-safe.
  */
@@ -38,13 +39,17 @@ public final class TorchScriptModel implements Model {
     private final Path file;
     private final JitModule script;
     private final Module module;
+    /**
+     * The submodules by dotted path. Held for the model's lifetime: a {@code Module} made in Java calls back into
+     * its Java object for virtual methods ({@code save} among them), which fail once that object is collected.
+     */
+    private final Map<String, Module> submodules = new HashMap<>();
 
     private TorchScriptModel(Path file, JitModule script) {
         this.file = file;
         this.script = script;
-        this.module = new ScriptMirror(script);
+        this.module = new Module("TorchScriptModel");
         List<Tensor> registered = new ArrayList<>();
-        Map<String, Module> submodules = new HashMap<>();
         named_parameter_list parameters = script.named_parameters(true);
         // the bound iterators never compare equal in Java: step through exactly size() entries
         named_parameter_iterator p = parameters.begin();
@@ -54,7 +59,7 @@ public final class TorchScriptModel implements Model {
             if (registered.stream().noneMatch(tensor::is_same)) {
                 registered.add(tensor);
                 String name = entry.name().getString();
-                owner(name, submodules).register_parameter(leaf(name), tensor, tensor.requires_grad());
+                owner(name).register_parameter(leaf(name), tensor, tensor.requires_grad());
             }
         }
         named_buffer_list buffers = script.named_buffers(true);
@@ -62,9 +67,10 @@ public final class TorchScriptModel implements Model {
         for (long i = 0; i < buffers.size(); i++, b = b.increment()) {
             NamedTensor entry = b.access();
             String name = entry.name().getString();
-            owner(name, submodules).register_buffer(leaf(name), new Tensor(entry.value()));
+            owner(name).register_buffer(leaf(name), new Tensor(entry.value()));
         }
         module.train(true);
+        script.train(true);
     }
 
     /**
@@ -102,15 +108,23 @@ public final class TorchScriptModel implements Model {
     }
 
     /**
-     * Runs the script module's {@code forward} on one tensor.
+     * Runs the script module's {@code forward} on one tensor, in train mode or eval mode as {@code module()} is.
      *
-     * @throws IllegalArgumentException when {@code forward} returns something other than a tensor (a tuple, say)
-     * @throws RuntimeException libtorch's error when the script rejects the input (its message quotes the
-     *     TorchScript source line)
+     * @throws IllegalArgumentException in one line when the script fails on {@code input} (naming the script's
+     *     error), or returns something other than a tensor (a tuple, say)
      */
     @Override
     public Tensor forward(Tensor input) {
-        IValue out = script.forward(new IValueVector(new IValue(input)));
+        boolean training = module.is_training();
+        if (script.is_training() != training) {
+            script.train(training);
+        }
+        IValue out;
+        try {
+            out = script.forward(new IValueVector(new IValue(input)));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("model file " + file + ": forward failed: " + scriptError(e), e);
+        }
         if (!out.isTensor()) {
             throw new IllegalArgumentException("model file " + file + ": forward returned a " + out.tagKind().getString()
                     + ", not a Tensor");
@@ -119,7 +133,7 @@ public final class TorchScriptModel implements Model {
     }
 
     /** The module that owns the dotted {@code name}'s last part, created along the path as needed. */
-    private Module owner(String name, Map<String, Module> submodules) {
+    private Module owner(String name) {
         Module parent = module;
         int dot = name.indexOf('.');
         while (dot >= 0) {
@@ -142,24 +156,18 @@ public final class TorchScriptModel implements Model {
         return nl < 0 ? m : m.substring(0, nl);
     }
 
-    /** The root of the module tree: switching its mode switches the script module's too. */
-    private static final class ScriptMirror extends Module {
-        private final JitModule script;
-
-        ScriptMirror(JitModule script) {
-            super("TorchScriptModel");
-            this.script = script;
+    /**
+     * The error the script raised: an interpreter error's message is a TorchScript traceback whose last
+     * {@code ...Error: } line says what went wrong (its {@code builtins.} prefix dropped); any other message is
+     * reduced to its first line.
+     */
+    private static String scriptError(RuntimeException e) {
+        String[] lines = String.valueOf(e.getMessage()).strip().split("\n");
+        for (int i = lines.length - 1; i >= 0; i--) {
+            if (lines[i].matches("^[\\w.]*Error: .*")) {
+                return lines[i].strip().replaceFirst("^builtins\\.", "");
+            }
         }
-
-        @Override
-        public void train(boolean on) {
-            super.train(on);
-            script.train(on);
-        }
-
-        @Override
-        public void eval() {
-            train(false);
-        }
+        return firstLine(e);
     }
 }

@@ -45,7 +45,7 @@ class TorchScriptModelTest {
     }
 
     private JsonNode save(Path file, String... options) throws Exception {
-        List<String> args = new ArrayList<>(List.of(file.toString(), "--batch", "" + BATCH, "--length", "" + LENGTH));
+        List<String> args = new ArrayList<>(List.of("save", file.toString(), "--batch", "" + BATCH, "--length", "" + LENGTH));
         args.addAll(List.of(options));
         return RealPython.runScript("torch", "scripted_model.py", args.toArray(new String[0]));
     }
@@ -114,6 +114,8 @@ class TorchScriptModelTest {
         Path file = dir.resolve("gru.pt");
         save(file);
         TorchScriptModel model = TorchScriptModel.load(file);
+        // the module tree's Java objects must outlive a collection: save calls back into them
+        System.gc();
         float[] before;
         try (NoGradGuard noGrad = new NoGradGuard()) {
             before = Tensors.toFloats(model.forward(referenceInput()));
