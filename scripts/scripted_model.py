@@ -16,6 +16,10 @@ Needs the venv of scripts/pyenv.sh (torch). Prints one JSON object on standard o
       "shapes": their shapes, "output": forward(x) flattened, "grads": {name: gradient of
       forward(x).square().sum() flattened}}.
 
+  scripted_model.py save-tied FILE
+      Saves a scripted model with tied weights: an embedding of 10 tokens in 4 dimensions whose weight is also
+      the output layer's. Prints {"names": named_parameters() names}, where PyTorch lists the shared tensor once.
+
   scripted_model.py load-weights FILE WEIGHTS
       Loads the TorchScript module FILE and load_state_dict(safetensors.torch.load_file(WEIGHTS), strict=True),
       as a user takes `gradguard export`'s weights back. Prints {"names": named_parameters() names,
@@ -40,6 +44,22 @@ class GruClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states, _ = self.rnn(x)
         return self.head(self.dropout(states[:, -1])) + self.bias
+
+
+class TiedLanguageModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+        self.out.weight = self.embedding.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.out(self.embedding(tokens))
+
+
+def save_tied(args):
+    torch.jit.save(torch.jit.script(TiedLanguageModel()), args.file)
+    return {"names": [n for n, _ in torch.jit.load(args.file).named_parameters()]}
 
 
 def save(args):
@@ -85,11 +105,14 @@ def main():
     s.add_argument("--batch", type=int, default=3)
     s.add_argument("--length", type=int, default=5)
     s.add_argument("--seed", type=int, default=0)
+    t = commands.add_parser("save-tied")
+    t.add_argument("file")
     w = commands.add_parser("load-weights")
     w.add_argument("file")
     w.add_argument("weights")
     args = parser.parse_args()
-    print(json.dumps(save(args) if args.command == "save" else load_weights(args)))
+    run = {"save": save, "save-tied": save_tied, "load-weights": load_weights}[args.command]
+    print(json.dumps(run(args)))
 
 
 if __name__ == "__main__":

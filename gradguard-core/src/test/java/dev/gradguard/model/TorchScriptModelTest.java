@@ -137,6 +137,18 @@ class TorchScriptModelTest {
     }
 
     @Test
+    void aTiedWeightIsOneParameterUnderItsFirstNameAsPyTorchListsIt() throws Exception {
+        Path file = dir.resolve("tied.pt");
+        JsonNode expected = RealPython.runScript("torch", "scripted_model.py", "save-tied", file.toString());
+        Parameters parameters = Parameters.of(TorchScriptModel.load(file).module());
+        List<String> pytorch = new ArrayList<>();
+        expected.get("names").forEach(n -> pytorch.add(n.asText()));
+        assertEquals(List.of("embedding.weight"), pytorch);
+        assertEquals(pytorch, parameters.names(), "an optimizer must not step the shared tensor twice");
+        assertEquals(40, parameters.numel());
+    }
+
+    @Test
     void aMissingFileOrOneThatIsNotTorchScriptIsOneLine() throws Exception {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> TorchScriptModel.load(dir.resolve("nope.pt")));
