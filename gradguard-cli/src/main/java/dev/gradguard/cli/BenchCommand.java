@@ -1,6 +1,7 @@
 package dev.gradguard.cli;
 
 import dev.gradguard.bench.ClipBenchmark;
+import dev.gradguard.bench.PyTorchComparison;
 import dev.gradguard.bench.StepBenchmark;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
@@ -113,24 +114,59 @@ public final class BenchCommand {
 
     /** {@code gradguard bench step}. */
     @Command(name = "step", mixinStandardHelpOptions = true,
-            description = "Whole training steps: bare loop vs the gradguard trainer with the full guard, interleaved.")
+            description = {"Whole training steps: bare loop vs the gradguard trainer with the full guard, interleaved.",
+                "With --vs-pytorch: gradguard's guarded step vs PyTorch eager's bare loop (scripts/step_bench.py) on the "
+                    + "CPU, same models and threads, and the ratio gradguard / PyTorch."})
     static final class Step extends OnDevice implements Callable<Integer> {
         @Option(names = "--steps", paramLabel = "N", description = "timed steps per arm and model (default 200)")
         int steps = 200;
         @Option(names = "--warmup", paramLabel = "N", description = "untimed steps per arm first (default 20)")
         int warmup = 20;
-        @Option(names = "--models", paramLabel = "LIST", split = ",", description = "charlm, convnet, transformer (default: all)")
-        List<String> models = StepBenchmark.Options.MODELS;
+        @Option(names = "--models", paramLabel = "LIST", split = ",", description = "charlm, convnet, transformer; "
+                + "with --vs-pytorch: default, charlm, convnet, and the micro-benchmarks gemm, lstm, lstm-native, embedding, head (default: all)")
+        List<String> models;
+        @Option(names = "--vs-pytorch", description = "compare with PyTorch eager instead of gradguard's own bare loop")
+        boolean vsPytorch;
+        @Option(names = "--rounds", paramLabel = "N", description = "--vs-pytorch: blocks of steps each arm runs in "
+                + "turn (default 10)")
+        int rounds = 10;
+        @Option(names = "--python", paramLabel = "PATH", description = "--vs-pytorch: a Python with PyTorch (default: "
+                + "$GRADGUARD_PYTHON, else ~/.cache/gradguard/pyenv/bin/python, which scripts/pyenv.sh makes)")
+        Path python;
 
         @Override
         public Integer call() throws Exception {
             checkJsonTarget();
+            if (vsPytorch) {
+                return versusPytorch();
+            }
+            List<String> chosen = models != null ? models : StepBenchmark.Options.MODELS;
             StepBenchmark.Options options =
-                    new StepBenchmark.Options(steps, warmup, threads(), models, resolveDevice());
+                    new StepBenchmark.Options(steps, warmup, threads(), chosen, resolveDevice());
             List<StepBenchmark.Result> results = StepBenchmark.run(options, System.out);
             writeJson("step", Map.of("device", Devices.name(options.device()), "steps", steps, "warmup", warmup,
-                            "threads", options.threads(), "models", models),
+                            "threads", options.threads(), "models", chosen),
                     results.stream().map(StepBenchmark.Result::toMap).toList());
+            return ExitCodes.OK;
+        }
+
+        private int versusPytorch() throws Exception {
+            if (!device.equals("auto") && !device.equals("cpu")) {
+                throw new IllegalArgumentException("--vs-pytorch runs on the CPU (PyTorch's CPU wheel); leave out "
+                        + "--device " + device);
+            }
+            String configured = System.getenv("GRADGUARD_PYTHON");
+            Path interpreter = python != null ? python : configured != null && !configured.isBlank()
+                    ? Path.of(configured) : Path.of(System.getProperty("user.home"), ".cache", "gradguard", "pyenv",
+                            "bin", "python");
+            List<String> chosen = models != null ? models : PyTorchComparison.WORKLOADS;
+            PyTorchComparison.Options options = new PyTorchComparison.Options(steps, warmup, rounds, threads(), chosen,
+                    interpreter, PyTorchComparison.locateScript());
+            List<PyTorchComparison.Result> results = PyTorchComparison.run(options, System.out);
+            writeJson("step-vs-pytorch", Map.of("steps", steps, "warmup", warmup, "rounds", rounds,
+                            "threads", options.threads(), "models", chosen, "load_average",
+                            java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()),
+                    results.stream().map(PyTorchComparison.Result::toMap).toList());
             return ExitCodes.OK;
         }
     }

@@ -37,6 +37,8 @@ public final class TrainCommand implements Callable<Integer> {
     String task;
     @Option(names = "--model", paramLabel = "NAME", description = "gru, lstm, rnn or transformer (charlm: lstm or transformer) (default: the task's)")
     String model;
+    @Option(names = "--model-file", paramLabel = "FILE", description = "train a model defined in Python and saved with torch.jit.save(torch.jit.script(model), FILE); the task sets its input and output shapes (README: Your own PyTorch model) (default: none, a built-in model)")
+    String modelFile;
     @Option(names = "--steps", paramLabel = "N", description = "training steps (default: ${gradguard.default.steps}; 300 for charlm's transformer)")
     String steps;
     @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch (default: ${gradguard.default.batch-size}; 32 for charlm's transformer)")
@@ -234,6 +236,7 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, Object> m = new LinkedHashMap<>();
         put(m, "task", task);
         put(m, "model", model);
+        put(m, "model-file", modelFile);
         put(m, "steps", steps);
         put(m, "batch-size", batchSize);
         put(m, "lr", lr);

@@ -23,6 +23,7 @@ import dev.gradguard.optim.Optimizers;
 import dev.gradguard.session.CheckpointPolicy;
 import dev.gradguard.session.SessionResult;
 import dev.gradguard.session.TrainingSession;
+import dev.gradguard.task.ModelFile;
 import dev.gradguard.task.Task;
 import dev.gradguard.task.TaskOptions;
 import dev.gradguard.task.Tasks;
@@ -44,6 +45,9 @@ import org.bytedeco.pytorch.global.torch;
  * a clip pipeline and a controller, and hands them to a {@link TrainingSession}, which owns the run.
  */
 public final class TrainJob {
+    /** The {@code model} a run with a {@code model-file} records. */
+    static final String SCRIPTED_MODEL = "torchscript";
+
     private TrainJob() {
     }
 
@@ -78,15 +82,11 @@ public final class TrainJob {
         Torch.setFlushDenormal(settings.flushDenormal());
 
         Task task = Tasks.create(settings.task(), taskOptions(settings));
-        String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();
-        if (!task.models().contains(modelName)) {
-            throw new IllegalArgumentException("task " + task.name() + " has no model '" + modelName
-                    + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
-        }
+        String modelName = modelName(task, settings);
         DistEnv distEnv = DistEnv.isLaunched(System.getenv()) ? DistEnv.fromEnvironment() : DistEnv.single();
         Device device = Devices.resolveForWorker(settings.device(), distEnv.localRank());
         GradScaler scaler = gradScaler(settings);
-        checkPrecision(settings.precision(), task, modelName, device, settings.seed());
+        checkPrecision(settings, task, modelName, device);
         GradientPipeline pipeline = ClipSpecs.parse(settings.clip());
         Controller controller = ControllerSpecs.parse(settings.controller(), pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
@@ -95,8 +95,11 @@ public final class TrainJob {
                     + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
         }
         OptimizerSpec optimizerSpec = optimizerSpec(settings);
-        task.footprint(modelName).requireFits(settings.batchSize(),
-                optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
+        // a model file's sizes are its own: only a built-in model is estimated before it is made
+        if (!modelName.equals(SCRIPTED_MODEL)) {
+            task.footprint(modelName).requireFits(settings.batchSize(),
+                    optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
+        }
         var schedule = ScheduleSpecs.parse(settings.schedule(), settings.lr(), settings.steps());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
         CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpointEvery(), settings.keepCheckpoints(),
@@ -108,7 +111,7 @@ public final class TrainJob {
                         + "must be divisible by the " + parallel.worldSize() + " data-parallel workers");
             }
             torch.manual_seed(settings.seed());
-            Model model = task.createModel(modelName);
+            Model model = createModel(task, modelName, settings);
             model.module().to(device, false);
             if (settings.initFrom().isPresent()) {
                 SafeTensors.load(settings.initFrom().get(), model.module());
@@ -116,7 +119,9 @@ public final class TrainJob {
             // the recorded configuration holds what the run really used, never "auto" or "the task's default"
             Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
             config.put("model", modelName);
-            config.putAll(task.resolvedSizes(modelName));
+            if (!modelName.equals(SCRIPTED_MODEL)) {
+                config.putAll(task.resolvedSizes(modelName));
+            }
             TrainingSession.Builder builder = TrainingSession.builder()
                     .model(model)
                     // each rank draws its own share of the global batch from its own stream
@@ -160,6 +165,41 @@ public final class TrainJob {
                 return result;
             }
         }
+    }
+
+    /**
+     * The run's model name: the task's model ({@code auto} is its first), or {@link #SCRIPTED_MODEL} when the
+     * settings name a {@code model-file}.
+     *
+     * @throws IllegalArgumentException when the task has no such model, or a model file comes with a built-in
+     *     model's name or size
+     */
+    static String modelName(Task task, TrainSettings settings) {
+        if (settings.modelFile().isPresent()) {
+            if (!settings.model().equals("auto") && !settings.model().equals(SCRIPTED_MODEL)) {
+                throw new IllegalArgumentException("'model-file' is the model: leave out 'model' (" + settings.model() + ")");
+            }
+            if (settings.hidden().isPresent()) {
+                throw new IllegalArgumentException("'hidden' sizes a built-in model, and a 'model-file' model has its "
+                        + "own sizes: leave out 'hidden'");
+            }
+            return SCRIPTED_MODEL;
+        }
+        String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();
+        if (!task.models().contains(modelName)) {
+            throw new IllegalArgumentException("task " + task.name() + " has no model '" + modelName
+                    + "' (allowed: " + String.join(", ", task.models()) + ", auto)");
+        }
+        return modelName;
+    }
+
+    /**
+     * A new model for the run: the task's {@code modelName}, or the settings' {@code model-file} checked against
+     * the task's contract ({@link ModelFile}).
+     */
+    static Model createModel(Task task, String modelName, TrainSettings settings) {
+        return settings.modelFile().isPresent() ? ModelFile.load(settings.modelFile().get(), task, settings.seed())
+                : task.createModel(modelName);
     }
 
     /** The model as tasks evaluate it: inputs moved to its device, outputs back to the CPU. */
@@ -222,14 +262,15 @@ public final class TrainJob {
      * the chosen precision on this device: one forward pass of a throw-away copy of the model on a 2-sequence
      * batch (the real model's weights are drawn afterwards, from the seed).
      */
-    private static void checkPrecision(Precision precision, Task task, String modelName, Device device, long seed) {
+    private static void checkPrecision(TrainSettings settings, Task task, String modelName, Device device) {
+        Precision precision = settings.precision();
         if (precision == Precision.FP32) {
             return;
         }
         try (PointerScope scope = new PointerScope()) {
-            Model probe = task.createModel(modelName);
+            Model probe = createModel(task, modelName, settings);
             probe.module().to(device, false);
-            org.bytedeco.pytorch.Tensor input = task.trainingData(seed, 2).next().input();
+            org.bytedeco.pytorch.Tensor input = task.trainingData(settings.seed(), 2).next().input();
             precision.checkForward(probe, modelName, input.to(device, input.scalar_type()), device);
         }
     }

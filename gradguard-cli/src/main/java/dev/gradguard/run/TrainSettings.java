@@ -33,6 +33,8 @@ public final class TrainSettings {
     static {
         define(Setting.text("task", "a task name (adding, temporal-order, charlm)"), "temporal-order");
         define(Setting.text("model", "a model name the task supports (gru, lstm, rnn, transformer), or auto"), "auto");
+        define(Setting.optionalText("model-file", "a TorchScript file saved in Python with "
+                + "torch.jit.save(torch.jit.script(model), FILE)"), "");
         define(Setting.integer("steps", 1, Long.MAX_VALUE), 1500L);
         define(Setting.integer("batch-size", 1, 1_000_000), 64L);
         define(Setting.positiveNumber("lr"), 1.75);
@@ -218,6 +220,12 @@ public final class TrainSettings {
 
     public String model() {
         return (String) values.get("model");
+    }
+
+    /** A TorchScript model to train instead of the task's built-in one, or empty. */
+    public Optional<Path> modelFile() {
+        String f = (String) values.get("model-file");
+        return f.isEmpty() ? Optional.empty() : Optional.of(Path.of(f));
     }
 
     public long steps() {

@@ -63,8 +63,8 @@ public final class WeightsExport {
         TrainSettings settings = TrainSettings.defaults().with(config, run.config().toString());
         Torch.load();
         Task task = Tasks.create(settings.task(), TrainJob.taskOptions(settings));
-        String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();
-        Model model = task.createModel(modelName);
+        String modelName = TrainJob.modelName(task, settings);
+        Model model = TrainJob.createModel(task, modelName, settings);
 
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");

@@ -138,6 +138,12 @@ public final class CharLmTask implements Task {
         }
     }
 
+    /** {@code [batchSize, window, vocabulary]}: logits at every step, step {@code t} predicting token {@code t + 1}. */
+    @Override
+    public long[] modelFileOutputShape(int batchSize) {
+        return new long[] {batchSize, seqLen, corpus.vocabularySize()};
+    }
+
     @Override
     public BatchSource trainingData(long seed, int batchSize) {
         int[] train = corpus.train();

@@ -116,6 +116,12 @@ abstract class SyntheticSequenceTask implements Task {
         return new Footprint(parameters, perSequence, (double) length * inputSize(), Math.min(EVAL_CHUNK, evalSamples));
     }
 
+    /** {@code [batchSize, outputs]}, the head's outputs for the whole sequence. */
+    @Override
+    public long[] modelFileOutputShape(int batchSize) {
+        return new long[] {batchSize, outputs()};
+    }
+
     @Override
     public BatchSource trainingData(long seed, int batchSize) {
         return new GeneratedBatches(seed, batchSize, this::generate);

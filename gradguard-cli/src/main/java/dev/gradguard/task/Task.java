@@ -41,6 +41,12 @@ public interface Task {
      */
     java.util.Map<String, Object> resolvedSizes(String modelName);
 
+    /**
+     * The output shape a model from a TorchScript file ({@link ModelFile}) must return for a batch-first input of
+     * {@code batchSize} sequences.
+     */
+    long[] modelFileOutputShape(int batchSize);
+
     /** Training batches of the given size, generated from {@code seed}. */
     BatchSource trainingData(long seed, int batchSize);
 

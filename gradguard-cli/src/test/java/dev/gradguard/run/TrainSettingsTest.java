@@ -86,7 +86,7 @@ class TrainSettingsTest {
     @Test
     void unknownKeysNameTheClosestKnownKey() {
         String m = error(Map.of("lrate", 0.1));
-        assertTrue(m.startsWith("unknown key 'lrate' in run.yaml (did you mean 'lr'?) (allowed: task, model, steps"), m);
+        assertTrue(m.startsWith("unknown key 'lrate' in run.yaml (did you mean 'lr'?) (allowed: task, model, model-file, steps"), m);
         assertTrue(error(Map.of("batchsize", 3)).contains("did you mean 'batch-size'?"));
     }
 

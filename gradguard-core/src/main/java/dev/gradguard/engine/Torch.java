@@ -83,6 +83,26 @@ public final class Torch {
         return org.bytedeco.pytorch.Context.setFlushDenormal(on);
     }
 
+    /**
+     * Runs {@code body} with libtorch's oneDNN (mkldnn) kernels off, as PyTorch's
+     * {@code torch.backends.mkldnn.flags(enabled=False)} does, and restores the previous setting. For LSTM layers: on CPU float32, {@code at::lstm} picks oneDNN's
+     * RNN primitive when oneDNN is on, and the oneDNN 3.7.1 in these natives runs its reference RNN driver,
+     * slower than libtorch's own LSTM kernels on the same BLAS ({@code bench step --vs-pytorch} with the
+     * {@code lstm} and {@code lstm-native} workloads measures both). The setting is process-wide: other threads running
+     * meanwhile lose oneDNN too (speed, not results).
+     */
+    public static <T> T withoutOneDnn(java.util.function.Supplier<T> body) {
+        load();
+        org.bytedeco.pytorch.Context context = torch.globalContext();
+        boolean before = context.userEnabledMkldnn();
+        context.setUserEnabledMkldnn(false);
+        try {
+            return body.get();
+        } finally {
+            context.setUserEnabledMkldnn(before);
+        }
+    }
+
     /** libtorch's current intra-op thread count. */
     public static int threads() {
         load();

@@ -56,6 +56,8 @@ public final class CharLstm implements Model {
      */
     @Override
     public Tensor forward(Tensor tokens) {
-        return head.forward(lstm.forward(embedding.forward(tokens)).get0());
+        Tensor embedded = embedding.forward(tokens);
+        // libtorch's own LSTM kernels, not oneDNN's slower reference RNN (see Torch.withoutOneDnn)
+        return head.forward(Torch.withoutOneDnn(() -> lstm.forward(embedded).get0()));
     }
 }

@@ -19,14 +19,14 @@ import org.junit.jupiter.api.Assumptions;
  * safetensors): {@code $GRADGUARD_PYTHON}, else {@code ~/.cache/gradguard/pyenv/bin/python}. A test that
  * needs it is skipped, saying so, where that Python is missing or lacks the module it imports.
  */
-final class RealPython {
+public final class RealPython {
     private static final Path ROOT = Path.of(System.getProperty("gradguard.root", "..")).toAbsolutePath().normalize();
 
     private RealPython() {
     }
 
     /** The Python executable, after skipping the calling test unless it imports {@code module}. */
-    static Path requireModule(String module) throws IOException, InterruptedException {
+    public static Path requireModule(String module) throws IOException, InterruptedException {
         String configured = System.getenv("GRADGUARD_PYTHON");
         Path python = configured != null && !configured.isBlank() ? Path.of(configured)
                 : Path.of(System.getProperty("user.home"), ".cache", "gradguard", "pyenv", "bin", "python");
@@ -40,7 +40,7 @@ final class RealPython {
     }
 
     /** Runs {@code scripts/<script>} with {@code args} and parses the JSON it prints (NaN allowed). */
-    static JsonNode runScript(String module, String script, String... args) throws IOException, InterruptedException {
+    public static JsonNode runScript(String module, String script, String... args) throws IOException, InterruptedException {
         Path python = requireModule(module);
         List<String> command = new ArrayList<>(List.of(python.toString(), ROOT.resolve("scripts").resolve(script).toString()));
         command.addAll(List.of(args));

@@ -1,0 +1,381 @@
+package dev.gradguard.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gradguard.clip.Clip;
+import dev.gradguard.data.Batch;
+import dev.gradguard.data.BatchSource;
+import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.metrics.Json;
+import dev.gradguard.metrics.MetricsJsonlWriter;
+import dev.gradguard.model.CharLstm;
+import dev.gradguard.model.ConvNet;
+import dev.gradguard.model.Model;
+import dev.gradguard.model.Parameters;
+import dev.gradguard.model.RecurrentNet;
+import dev.gradguard.optim.OptimizerSpec;
+import dev.gradguard.optim.Optimizers;
+import dev.gradguard.optim.Schedules;
+import dev.gradguard.train.LossFunction;
+import dev.gradguard.train.Trainer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.EmbeddingImpl;
+import org.bytedeco.pytorch.LSTMImpl;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.LSTMOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * {@code gradguard bench step --vs-pytorch}: gradguard's full guarded step against the bare loop a Python user
+ * writes in PyTorch eager ({@code scripts/step_bench.py}: zero_grad, forward, loss, backward,
+ * {@code clip_grad_norm_} with the norm read back, step), same models, shapes, optimizer and threads, on the CPU.
+ *
+ * <p>The two arms run in two processes that never run at once: blocks of steps alternate between them
+ * (gradguard first in even rounds, PyTorch first in odd ones), so load on the machine hits both alike. The
+ * result is the ratio of the per-step medians, gradguard / PyTorch. The {@code gemm}, {@code lstm},
+ * {@code lstm-native}, {@code embedding} and {@code head} workloads are micro-benchmarks of the char-LSTM's
+ * parts, run the same way, that say where its time goes. Both arms report their parameter count, and a
+ * workload whose counts differ is refused: the models must be the same.
+ */
+public final class PyTorchComparison {
+    /** The workloads: whole training steps, then the micro-benchmarks. The Transformer joins the steps here. */
+    public static final List<String> WORKLOADS = List.of("default", "charlm", "convnet", "gemm", "lstm", "lstm-native",
+            "embedding", "head");
+
+    /**
+     * @param steps timed steps per arm and workload
+     * @param warmup untimed steps per arm first
+     * @param rounds blocks per arm; the steps are split evenly between them
+     * @param threads intra-op threads of both arms
+     * @param workloads which of {@link #WORKLOADS}
+     * @param python the Python with PyTorch that runs {@code script}
+     * @param script {@code scripts/step_bench.py}
+     */
+    public record Options(int steps, int warmup, int rounds, int threads, List<String> workloads, Path python,
+            Path script) {
+        public Options {
+            if (steps < 1 || warmup < 0 || rounds < 1 || threads < 1 || rounds > steps) {
+                throw new IllegalArgumentException("steps must be >= 1, warmup >= 0, rounds in [1, steps] and threads >= 1");
+            }
+            for (String w : workloads) {
+                if (!WORKLOADS.contains(w)) {
+                    throw new IllegalArgumentException("unknown workload '" + w + "' for --vs-pytorch (allowed: "
+                            + String.join(", ", WORKLOADS) + ")");
+                }
+            }
+            workloads = List.copyOf(workloads);
+        }
+    }
+
+    /** One workload: both arms' median step times and their ratio. */
+    public record Result(String workload, String shape, long parameters, int steps, double gradguardMedianMs,
+            double pytorchMedianMs) {
+        /** gradguard's median over PyTorch's: below 1 when gradguard is faster. */
+        public double ratio() {
+            return gradguardMedianMs / pytorchMedianMs;
+        }
+
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("workload", workload);
+            m.put("shape", shape);
+            m.put("parameters", parameters);
+            m.put("steps", steps);
+            m.put("gradguard_median_ms", gradguardMedianMs);
+            m.put("pytorch_median_ms", pytorchMedianMs);
+            m.put("ratio", ratio());
+            return m;
+        }
+    }
+
+    /** gradguard's arm of a workload: what one timed step runs, and the parameters it trains. */
+    private record Arm(String shape, long parameters, Runnable step) {
+    }
+
+    private PyTorchComparison() {
+    }
+
+    /**
+     * The script next to this installation: {@code scripts/step_bench.py} in the first directory above the
+     * class's jar (or classes directory) that has it.
+     *
+     * @throws IllegalArgumentException when no such directory exists
+     */
+    public static Path locateScript() {
+        try {
+            Path at = Path.of(PyTorchComparison.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (Path dir = at; dir != null; dir = dir.getParent()) {
+                Path script = dir.resolve("scripts").resolve("step_bench.py");
+                if (Files.isRegularFile(script)) {
+                    return script;
+                }
+            }
+            throw new IllegalArgumentException("--vs-pytorch needs scripts/step_bench.py, which is not in a directory "
+                    + "above " + at + "; run gradguard from its source tree (bin/gradguard)");
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException("the class's location is not a path", e);
+        }
+    }
+
+    /** Runs every workload, printing progress and then the table to {@code out}. */
+    public static List<Result> run(Options options, PrintStream out) throws IOException {
+        Torch.load();
+        Torch.setThreads(options.threads());
+        Torch.setFlushDenormal(true);
+        Path metricsDir = Files.createTempDirectory("gradguard-bench-vs-pytorch");
+        List<Result> results = new ArrayList<>();
+        String pytorch = "";
+        for (String workload : options.workloads()) {
+            out.printf(Locale.ROOT, "bench step --vs-pytorch: %s ...%n", workload);
+            try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsDir.resolve(workload + ".jsonl"));
+                    PythonArm python = PythonArm.start(options, workload)) {
+                pytorch = python.version;
+                torch.manual_seed(0);
+                results.add(measure(workload, arm(workload, metrics), python, options));
+            }
+        }
+        out.print(table(results, options, pytorch));
+        return results;
+    }
+
+    private static Result measure(String workload, Arm gradguard, PythonArm python, Options options)
+            throws IOException {
+        if (python.parameters != gradguard.parameters()) {
+            throw new IllegalStateException(workload + ": scripts/step_bench.py builds " + python.parameters
+                    + " parameters, gradguard " + gradguard.parameters() + ": the two arms' models differ");
+        }
+        for (int i = 0; i < options.warmup(); i++) {
+            gradguard.step().run();
+        }
+        python.run(options.warmup());
+        List<Double> ours = new ArrayList<>();
+        List<Double> theirs = new ArrayList<>();
+        for (int round = 0; round < options.rounds(); round++) {
+            int block = options.steps() / options.rounds() + (round < options.steps() % options.rounds() ? 1 : 0);
+            if (round % 2 == 0) {
+                ours.addAll(time(gradguard.step(), block));
+                theirs.addAll(python.run(block));
+            } else {
+                theirs.addAll(python.run(block));
+                ours.addAll(time(gradguard.step(), block));
+            }
+        }
+        return new Result(workload, gradguard.shape(), gradguard.parameters(), options.steps(), median(ours),
+                median(theirs));
+    }
+
+    private static List<Double> time(Runnable step, int count) {
+        List<Double> ms = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            long start = System.nanoTime();
+            step.run();
+            ms.add((System.nanoTime() - start) / 1e6);
+        }
+        return ms;
+    }
+
+    private static double median(List<Double> samples) {
+        return Stats.median(samples.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /** gradguard's arm of {@code workload}, with the shapes, optimizer and data of the script's. */
+    private static Arm arm(String workload, MetricsJsonlWriter metrics) {
+        return switch (workload) {
+            case "default" -> guarded("GRU 32, temporal order T=100, batch 64, SGD",
+                    () -> new RecurrentNet(RecurrentNet.Cell.GRU, 6, 32, 4),
+                    new Batch(torch.randn(100, 64, 6), torch.randint(4, new long[] {64})), 1.75, torch::cross_entropy,
+                    metrics);
+            case "charlm" -> guarded("Embedding 32, LSTM 128, vocab 96, batch 64 x 64 chars, SGD",
+                    () -> new CharLstm(96, 32, 128),
+                    new Batch(torch.randint(96, new long[] {64, 64}), torch.randint(96, new long[] {64, 64})), 1.0,
+                    (out, target) -> torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)), metrics);
+            case "convnet" -> guarded("CNN 32-64-128, batch 64 x 3x32x32, SGD", () -> new ConvNet(10),
+                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), 0.01,
+                    torch::cross_entropy, metrics);
+            case "gemm" -> gemm();
+            case "lstm" -> lstmOnly(false);
+            case "lstm-native" -> lstmOnly(true);
+            case "embedding" -> embeddingOnly();
+            case "head" -> headOnly();
+            default -> throw new IllegalArgumentException("unknown workload '" + workload + "'");
+        };
+    }
+
+    /** The full guard: SGD with momentum 0.9, norm clipping at 1.0, the non-finite guard, metrics.jsonl. */
+    private static Arm guarded(String shape, Supplier<Model> factory, Batch batch, double lr, LossFunction loss,
+            MetricsJsonlWriter metrics) {
+        Model model = factory.get();
+        Parameters parameters = Parameters.of(model.module());
+        Trainer trainer = Trainer.builder()
+                .model(model)
+                .data(BatchSource.repeating(batch))
+                .loss(loss)
+                .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", lr).withMomentum(0.9), parameters))
+                .schedule(Schedules.constant(lr))
+                .pipeline(Clip.chain(Clip.norm(1.0)))
+                .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
+                .listener(metrics)
+                .build();
+        return new Arm(shape, parameters.numel(), trainer::step);
+    }
+
+    private static Arm gemm() {
+        var bias = torch.randn(64, 512);
+        var left = torch.randn(64, 128);
+        var right = torch.randn(128, 512);
+        return new Arm("64 x addmm [64, 512] + [64, 128] @ [128, 512]", 0, () -> {
+            try (PointerScope scope = new PointerScope()) {
+                for (int i = 0; i < 64; i++) {
+                    torch.addmm(bias, left, right);
+                }
+            }
+        });
+    }
+
+    /** The charlm LSTM alone; {@code native} with oneDNN off, as gradguard's models run it. */
+    private static Arm lstmOnly(boolean nativeKernels) {
+        LSTMImpl lstm = new LSTMImpl(new LSTMOptions(32, 128));
+        var input = torch.randn(64, 64, 32);
+        Runnable forwardBackward = () -> lstm.forward(input).get0().sum().backward();
+        return new Arm("LSTM 32->128 forward + backward, [64, 64, 32]" + (nativeKernels ? ", oneDNN off" : ""),
+                Parameters.of(lstm).numel(), () -> {
+                    try (PointerScope scope = new PointerScope()) {
+                        lstm.zero_grad(true);
+                        if (nativeKernels) {
+                            Torch.withoutOneDnn(() -> {
+                                forwardBackward.run();
+                                return null;
+                            });
+                        } else {
+                            forwardBackward.run();
+                        }
+                    }
+                });
+    }
+
+    private static Arm embeddingOnly() {
+        EmbeddingImpl embedding = new EmbeddingImpl(96, 32);
+        var tokens = torch.randint(96, new long[] {64, 64});
+        return new Arm("Embedding 96x32 forward + backward, [64, 64] ids", Parameters.of(embedding).numel(), () -> {
+            try (PointerScope scope = new PointerScope()) {
+                embedding.zero_grad(true);
+                embedding.forward(tokens).sum().backward();
+            }
+        });
+    }
+
+    private static Arm headOnly() {
+        LinearImpl head = new LinearImpl(128, 96);
+        var states = torch.randn(64, 64, 128);
+        var target = torch.randint(96, new long[] {64, 64});
+        return new Arm("Linear 128->96 + cross-entropy forward + backward, [64, 64, 128]", Parameters.of(head).numel(),
+                () -> {
+                    try (PointerScope scope = new PointerScope()) {
+                        head.zero_grad(true);
+                        var out = head.forward(states);
+                        torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)).backward();
+                    }
+                });
+    }
+
+    /** The results as a Markdown table; {@code pytorch} is the version the script reported. */
+    static String table(List<Result> results, Options options, String pytorch) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%ngradguard's guarded step vs PyTorch %s eager's bare loop on the CPU, "
+                + "%d steps per arm in %d interleaved rounds, %d thread(s), medians%n%n", pytorch,
+                options.steps(), options.rounds(), options.threads()));
+        s.append("| workload | shape | parameters | gradguard ms | PyTorch ms | gradguard / PyTorch |\n");
+        s.append("|---|---|---:|---:|---:|---:|\n");
+        for (Result r : results) {
+            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %.2fx |%n", r.workload(), r.shape(),
+                    r.parameters(), r.gradguardMedianMs(), r.pytorchMedianMs(), r.ratio()));
+        }
+        return s.toString();
+    }
+
+    /** The PyTorch arm: {@code scripts/step_bench.py} in a child process, driven line by line. */
+    private static final class PythonArm implements AutoCloseable {
+        private final Process process;
+        private final BufferedReader replies;
+        private final Writer commands;
+        private final String workload;
+        private String version = "";
+        private long parameters;
+
+        private PythonArm(Process process, String workload) {
+            this.process = process;
+            this.workload = workload;
+            this.replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.commands = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+        }
+
+        static PythonArm start(Options options, String workload) throws IOException {
+            if (!Files.isExecutable(options.python())) {
+                throw new IllegalArgumentException("--vs-pytorch needs a Python with PyTorch: " + options.python()
+                        + " is missing (scripts/pyenv.sh makes the venv; or name one with --python or GRADGUARD_PYTHON)");
+            }
+            Process p = new ProcessBuilder(options.python().toString(), options.script().toString(), workload,
+                    "--threads", Integer.toString(options.threads()))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            PythonArm arm = new PythonArm(p, workload);
+            JsonNode ready = arm.reply();
+            arm.version = ready.get("torch").asText();
+            arm.parameters = ready.get("parameters").asLong();
+            return arm;
+        }
+
+        /** Runs {@code count} steps in PyTorch and returns their milliseconds. */
+        List<Double> run(int count) throws IOException {
+            commands.write("run " + count + "\n");
+            commands.flush();
+            List<Double> ms = new ArrayList<>(count);
+            reply().get("ms").forEach(t -> ms.add(t.asDouble()));
+            return ms;
+        }
+
+        private JsonNode reply() throws IOException {
+            String line = replies.readLine();
+            if (line == null) {
+                throw new IOException("scripts/step_bench.py " + workload + " ended early (exit status "
+                        + waitForExit() + "); its error is above");
+            }
+            return Json.pretty().readTree(line);
+        }
+
+        private String waitForExit() {
+            try {
+                return process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+                        ? Integer.toString(process.exitValue()) : "none yet";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "unknown";
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                commands.write("quit\n");
+                commands.flush();
+            } catch (IOException alreadyEnded) {
+                // nothing to tell a script that has ended; it is reaped below all the same
+            }
+            waitForExit();
+            process.destroy();
+        }
+    }
+}
