@@ -112,6 +112,17 @@ class PackagingTest {
     }
 
     @Test
+    void theJupyterUserHasTheHostsUsualUidAndTheNativesStayInTheImage() throws IOException {
+        String all = parse(ROOT.resolve("docker/Dockerfile.jupyter")).stream().map(i -> i.keyword() + " " + i.args())
+                .reduce("", (a, b) -> a + "\n" + b);
+        assertTrue(all.contains("userdel -r ubuntu"), "the base image's uid-1000 user goes: " + all);
+        assertTrue(all.contains("--uid \"${USER_UID}\" notebook") && all.contains("ARG USER_UID=1000"), all);
+        assertTrue(all.contains("-Dorg.bytedeco.javacpp.cachedir=/var/cache/javacpp"), all);
+        String ssh = Files.readString(ROOT.resolve("docker/Dockerfile.ssh"));
+        assertTrue(ssh.contains("openjdk-17-jdk-headless"), "jshell for 'gradguard shell' in the SSH image");
+    }
+
+    @Test
     void theWorkflowParsesAndEverythingItNamesExists() throws IOException {
         JsonNode wf = new YAMLMapper().readTree(ROOT.resolve(".github/workflows/ci.yml").toFile());
         JsonNode on = wf.has("on") ? wf.get("on") : wf.get("true"); // YAML 1.1 reads a bare 'on' as true
@@ -143,7 +154,20 @@ class PackagingTest {
             }
         }
         assertEquals(List.of("docker/Dockerfile", "docker/Dockerfile.ssh", "docker/Dockerfile.jupyter"), images);
-        assertTrue(wf.get("jobs").get("images").get("if").asText().contains("refs/tags/v"));
+        JsonNode imageJob = wf.get("jobs").get("images");
+        assertTrue(!imageJob.has("if"), "images are built on every push and pull request, not only for tags");
+        assertTrue(imageJob.get("env").get("PUSH").asText().contains("refs/tags/v"), "pushed only for a version tag");
+        int smokes = 0;
+        for (JsonNode step : imageJob.get("steps")) {
+            if (step.path("with").has("file")) {
+                assertTrue(step.get("with").get("cache-from").asText().startsWith("type=gha"), step.toString());
+                assertTrue(step.get("with").get("load").asBoolean(), "loaded for the smoke: " + step);
+            }
+            if (step.has("run") && step.get("run").asText().startsWith("docker run --rm") && step.get("run").asText().endsWith("doctor")) {
+                smokes++;
+            }
+        }
+        assertEquals(3, smokes, "every image is smoked with doctor");
         assertTrue(Files.exists(ROOT.resolve("pom.xml")));
     }
 }
