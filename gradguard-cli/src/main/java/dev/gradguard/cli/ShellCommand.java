@@ -54,6 +54,8 @@ public final class ShellCommand implements Callable<Integer> {
         s.append("import org.bytedeco.pytorch.*;\n");
         s.append("import static org.bytedeco.pytorch.global.torch.*;\n");
         s.append("dev.gradguard.engine.Torch.load();\n");
+        // show(x): a tensor with its values, shape and dtype as PyTorch prints it; a run's summary readably
+        s.append("String show(Object value) { return dev.gradguard.cli.ShellFormat.show(value); }\n");
         return s.toString();
     }
 
