@@ -128,8 +128,8 @@ public final class BenchCommand {
         @Option(names = "--vs-pytorch", description = "compare with PyTorch eager instead of gradguard's own bare loop")
         boolean vsPytorch;
         @Option(names = "--rounds", paramLabel = "N", description = "--vs-pytorch: blocks of steps each arm runs in "
-                + "turn (default 10)")
-        int rounds = 10;
+                + "turn (default 10, or --steps when fewer)")
+        Integer rounds;
         @Option(names = "--python", paramLabel = "PATH", description = "--vs-pytorch: a Python with PyTorch (default: "
                 + "$GRADGUARD_PYTHON, else ~/.cache/gradguard/pyenv/bin/python, which scripts/pyenv.sh makes)")
         Path python;
@@ -160,10 +160,11 @@ public final class BenchCommand {
                     ? Path.of(configured) : Path.of(System.getProperty("user.home"), ".cache", "gradguard", "pyenv",
                             "bin", "python");
             List<String> chosen = models != null ? models : PyTorchComparison.WORKLOADS;
-            PyTorchComparison.Options options = new PyTorchComparison.Options(steps, warmup, rounds, threads(), chosen,
+            int blocks = rounds != null ? rounds : Math.min(10, Math.max(1, steps));
+            PyTorchComparison.Options options = new PyTorchComparison.Options(steps, warmup, blocks, threads(), chosen,
                     interpreter, PyTorchComparison.locateScript());
             List<PyTorchComparison.Result> results = PyTorchComparison.run(options, System.out);
-            writeJson("step-vs-pytorch", Map.of("steps", steps, "warmup", warmup, "rounds", rounds,
+            writeJson("step-vs-pytorch", Map.of("steps", steps, "warmup", warmup, "rounds", blocks,
                             "threads", options.threads(), "models", chosen, "load_average",
                             java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()),
                     results.stream().map(PyTorchComparison.Result::toMap).toList());
