@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
             "policy's stable learning-rate range), compare.md, compare-map.png (the stability map: successes per",
             "policy and learning rate) and compare.png (the curves).",
             "With no flags it runs the default comparison: the adding problem with a GRU and SGD (momentum 0.9,",
-            "batch 64, 1200 steps) at the aggressive learning rate 0.5 (about 3 minutes on 2 cores). Once a task is",
+            "batch 64, 1200 steps) at the aggressive learning rate 0.5 (README gives its measured time). Once a task is",
             "named (--task or in --config) the runs start from train's defaults instead. Every train setting other",
             "than --clip, --controller, --lr, --seed and --threads, which the grid sets, is taken here as well."})
 public final class CompareCommand implements Callable<Integer> {

@@ -118,6 +118,13 @@ class PackagingTest {
         assertTrue(all.contains("userdel -r ubuntu"), "the base image's uid-1000 user goes: " + all);
         assertTrue(all.contains("--uid \"${USER_UID}\" notebook") && all.contains("ARG USER_UID=1000"), all);
         assertTrue(all.contains("-Dorg.bytedeco.javacpp.cachedir=/var/cache/javacpp"), all);
+        Matcher pip = Pattern.compile("pip install[^&]*").matcher(all);
+        assertTrue(pip.find(), all);
+        for (String arg : pip.group().split("\\s+")) {
+            if (!arg.startsWith("-") && !arg.equals("pip") && !arg.equals("install") && !arg.contains("/")) {
+                assertTrue(arg.contains("=="), "unpinned Python package " + arg);
+            }
+        }
         String ssh = Files.readString(ROOT.resolve("docker/Dockerfile.ssh"));
         assertTrue(ssh.contains("openjdk-17-jdk-headless"), "jshell for 'gradguard shell' in the SSH image");
     }
