@@ -26,7 +26,13 @@ if [ -z "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
 fi
 
 # The configured index URLs: index-url first, then extra-index-url (each may list several, space-separated).
+# pip reads its user configuration from $HOME; when HOME is not the account's home (an empty home in CI),
+# the account's own configuration is the machine's, so it is read from the home the password database names.
 config="$("$python" -m pip config list 2>/dev/null || true)"
+account_home="$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6 || true)"
+if ! printf '%s\n' "$config" | grep -qE 'index-url=' && [ -n "$account_home" ] && [ "$account_home" != "${HOME:-}" ]; then
+  config="$(HOME="$account_home" "$python" -m pip config list 2>/dev/null || true)"
+fi
 urls_of() {  # the values of the keys named $1 in $config, one URL a line
   printf '%s\n' "$config" | grep -E "^[^=]*\.$1=" | sed -E "s/^[^=]*=//; s/^'(.*)'\$/\\1/" | tr ' ' '\n' || true
 }
