@@ -68,8 +68,12 @@ public final class PyTorchComparison {
     public record Options(int steps, int warmup, int rounds, int threads, List<String> workloads, Path python,
             Path script) {
         public Options {
-            if (steps < 1 || warmup < 0 || rounds < 1 || threads < 1 || rounds > steps) {
-                throw new IllegalArgumentException("steps must be >= 1, warmup >= 0, rounds in [1, steps] and threads >= 1");
+            if (steps < 1 || warmup < 0 || threads < 1) {
+                throw new IllegalArgumentException("steps must be >= 1, warmup >= 0 and threads >= 1");
+            }
+            if (rounds < 1 || rounds > steps) {
+                throw new IllegalArgumentException("--rounds must be in [1, steps] (each round times at least one "
+                        + "step per arm), got " + rounds + " with --steps " + steps);
             }
             for (String w : workloads) {
                 if (!WORKLOADS.contains(w)) {

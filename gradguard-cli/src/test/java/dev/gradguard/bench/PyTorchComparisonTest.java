@@ -70,10 +70,15 @@ class PyTorchComparisonTest {
     @Test
     void aMissingPythonIsOneLineWithExitCode2() {
         assertEquals(2, Main.run("bench", "step", "--vs-pytorch", "--python", tmp.resolve("none").toString(),
-                "--models", "gemm", "--steps", "1", "--threads", "1"));
+                "--models", "gemm", "--steps", "1", "--rounds", "1", "--threads", "1"));
         String error = console.err().strip();
         assertTrue(error.startsWith("gradguard: error: --vs-pytorch needs a Python with PyTorch: " + tmp.resolve("none")
                 + " is missing (scripts/pyenv.sh makes the venv"), error);
         assertFalse(error.contains("\n"), error);
+
+        console.reset();
+        assertEquals(2, Main.run("bench", "step", "--vs-pytorch", "--models", "gemm", "--steps", "4", "--rounds", "5"));
+        assertTrue(console.err().contains("--rounds must be in [1, steps] (each round times at least one step per arm), "
+                + "got 5 with --steps 4"), console.err());
     }
 }
