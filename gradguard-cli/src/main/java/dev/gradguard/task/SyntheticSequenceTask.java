@@ -83,17 +83,7 @@ abstract class SyntheticSequenceTask implements Task {
     @Override
     public java.util.Map<String, Object> resolvedSizes(String modelName) {
         requireModel(modelName);
-        java.util.Map<String, Object> sizes = new java.util.LinkedHashMap<>();
-        if (modelName.equals(TransformerSize.MODEL)) {
-            TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
-            sizes.put("hidden", (long) size.width());
-            sizes.put("layers", (long) size.layers());
-            sizes.put("heads", (long) size.heads());
-        } else {
-            sizes.put("hidden", (long) options.hiddenOr(DEFAULT_HIDDEN));
-        }
-        sizes.put("length", (long) length);
-        return sizes;
+        return TransformerSize.recorded(options, modelName, DEFAULT_TRANSFORMER, DEFAULT_HIDDEN, length);
     }
 
     @Override

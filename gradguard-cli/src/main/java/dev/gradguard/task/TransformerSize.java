@@ -35,4 +35,23 @@ record TransformerSize(int width, int layers, int heads) {
                     + " (task " + task + ")");
         }
     }
+
+    /**
+     * A task's model sizes as a run records them: {@code hidden} (a transformer's width), {@code layers} and
+     * {@code heads} for a transformer, and {@code length}, each with the task's default filled in.
+     */
+    static java.util.Map<String, Object> recorded(TaskOptions options, String modelName, TransformerSize transformer,
+            int hidden, int length) {
+        java.util.Map<String, Object> sizes = new java.util.LinkedHashMap<>();
+        if (modelName.equals(MODEL)) {
+            TransformerSize size = resolve(options, transformer);
+            sizes.put("hidden", (long) size.width());
+            sizes.put("layers", (long) size.layers());
+            sizes.put("heads", (long) size.heads());
+        } else {
+            sizes.put("hidden", (long) options.hiddenOr(hidden));
+        }
+        sizes.put("length", (long) length);
+        return sizes;
+    }
 }

@@ -9,7 +9,7 @@ import dev.gradguard.cli.Main;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.testing.ConsoleCapture;
-import dev.gradguard.testing.RealPython;
+import dev.gradguard.interop.RealPython;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;

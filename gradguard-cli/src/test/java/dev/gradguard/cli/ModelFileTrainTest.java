@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gradguard.testing.ConsoleCapture;
-import dev.gradguard.testing.RealPython;
+import dev.gradguard.interop.RealPython;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -10,7 +10,7 @@ import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.testing.ConsoleCapture;
-import dev.gradguard.testing.RealPython;
+import dev.gradguard.interop.RealPython;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
