@@ -196,10 +196,11 @@ public final class TrainingSession implements AutoCloseable {
         // every rank stopped before the same step (Trainer.run agrees on it), so every rank asks
         interrupted = parallel.anyTrue(signals.requested());
         if (interrupted) {
-            return result(outcome, Optional.empty(), List.of(), resumedFrom, checkpoints, true, start, run);
+            return result(outcome, Optional.empty(), checksum(), List.of(), resumedFrom, checkpoints, true, start, run);
         }
-        Parameters parameters = Parameters.of(trainer.model().module());
-        List<String> rankChecksums = parallel.gatherChecksums(parameters.checksum());
+        // the weights do not change after this: one checksum serves the ranks' agreement and the summary
+        String checksum = checksum();
+        List<String> rankChecksums = parallel.gatherChecksums(checksum);
         Optional<Evaluation> evaluation = Optional.empty();
         if (main) {
             if (run != null) {
@@ -216,15 +217,20 @@ public final class TrainingSession implements AutoCloseable {
                 }
             }
         }
-        return result(outcome, evaluation, rankChecksums, resumedFrom, checkpoints, false, start, run);
+        return result(outcome, evaluation, checksum, rankChecksums, resumedFrom, checkpoints, false, start, run);
     }
 
-    private SessionResult result(TrainingOutcome outcome, Optional<Evaluation> evaluation, List<String> rankChecksums,
-            Optional<Long> resumedFrom, SessionCheckpoints checkpoints, boolean interrupted, long start,
-            RunDirectory run) throws IOException {
+    /** SHA-256 of the float32 parameter bytes in {@code named_parameters()} order. */
+    private String checksum() {
+        return Parameters.of(trainer.model().module()).checksum();
+    }
+
+    private SessionResult result(TrainingOutcome outcome, Optional<Evaluation> evaluation, String checksum,
+            List<String> rankChecksums, Optional<Long> resumedFrom, SessionCheckpoints checkpoints, boolean interrupted,
+            long start, RunDirectory run) throws IOException {
         Parameters parameters = Parameters.of(trainer.model().module());
         SessionResult result = new SessionResult(settings.labels, outcome, evaluation, parameters.allFinite(),
-                parameters.checksum(), parameters.numel(), resumedFrom,
+                checksum, parameters.numel(), resumedFrom,
                 checkpoints == null ? List.of() : checkpoints.rollbacks(), parallel.worldSize(), parallel.rank(),
                 rankChecksums, interrupted, trainer.controller().lrScale(),
                 trainer.scaler().enabled() ? Optional.of(trainer.scaler().scale()) : Optional.empty(),
