@@ -143,7 +143,8 @@ class PackagingTest {
         for (JsonNode job : wf.get("jobs")) {
             for (JsonNode step : job.get("steps")) {
                 if (step.has("uses")) {
-                    assertTrue(step.get("uses").asText().matches("[\\w-]+/[\\w-]+@v\\d+"), "unpinned action " + step.get("uses"));
+                    assertTrue(step.get("uses").asText().matches("[\\w-]+/[\\w-]+@[0-9a-f]{40}"),
+                            "action not pinned to a full commit SHA: " + step.get("uses"));
                 }
                 JsonNode with = step.path("with");
                 if (with.has("file")) {
@@ -161,6 +162,11 @@ class PackagingTest {
             }
         }
         assertEquals(List.of("docker/Dockerfile", "docker/Dockerfile.ssh", "docker/Dockerfile.jupyter"), images);
+        for (String line : Files.readAllLines(ROOT.resolve(".github/workflows/ci.yml"))) {
+            if (line.strip().matches("-?\\s*uses:.*")) {
+                assertTrue(line.matches(".*@[0-9a-f]{40} # v\\d+\\.\\d+\\.\\d+"), "a pinned action names its release: " + line);
+            }
+        }
         JsonNode imageJob = wf.get("jobs").get("images");
         assertTrue(!imageJob.has("if"), "images are built on every push and pull request, not only for tags");
         assertTrue(imageJob.get("env").get("PUSH").asText().contains("refs/tags/v"), "pushed only for a version tag");
