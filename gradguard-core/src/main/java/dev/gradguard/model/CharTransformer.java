@@ -2,7 +2,6 @@ package dev.gradguard.model;
 
 import dev.gradguard.engine.Torch;
 import org.bytedeco.pytorch.EmbeddingImpl;
-import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -29,12 +28,8 @@ import org.bytedeco.pytorch.global.torch;
 public final class CharTransformer implements Model {
     private final org.bytedeco.pytorch.Module module = new org.bytedeco.pytorch.Module("CharTransformer");
     private final EmbeddingImpl tokenEmbedding;
-    private final EmbeddingImpl positionEmbedding;
-    private final org.bytedeco.pytorch.Module blockList;
-    private final TransformerBlock[] blocks;
-    private final LayerNormImpl lnF;
+    private final TransformerTrunk trunk;
     private final int vocabulary;
-    private final int maxLength;
 
     /**
      * @param vocabulary number of distinct tokens, at least 1
@@ -49,13 +44,8 @@ public final class CharTransformer implements Model {
         Transformers.checkSizes(width, layers, heads, maxLength);
         Torch.load();
         this.vocabulary = vocabulary;
-        this.maxLength = maxLength;
         tokenEmbedding = module.register_module("token_embedding", new EmbeddingImpl(vocabulary, width));
-        positionEmbedding = module.register_module("position_embedding", new EmbeddingImpl(maxLength, width));
-        blockList = new org.bytedeco.pytorch.Module("ModuleList");
-        module.register_module("blocks", blockList);
-        blocks = Transformers.blocks(blockList, width, layers, heads);
-        lnF = module.register_module("ln_f", TransformerBlock.layerNorm(width));
+        trunk = new TransformerTrunk(module, maxLength, width, layers, heads, true);
         Transformers.initialise(module, layers);
     }
 
@@ -65,7 +55,7 @@ public final class CharTransformer implements Model {
 
     /** The longest sequence {@link #forward} takes. */
     public int maxLength() {
-        return maxLength;
+        return trunk.maxLength();
     }
 
     @Override
@@ -80,13 +70,7 @@ public final class CharTransformer implements Model {
      */
     @Override
     public Tensor forward(Tensor tokens) {
-        long time = tokens.size(0);
-        Transformers.checkLength(time, maxLength);
-        Tensor x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(Transformers.positions(time, tokens)));
-        Tensor mask = Transformers.causalMask(time, tokens);
-        for (TransformerBlock block : blocks) {
-            x = block.forward(x, mask);
-        }
-        return torch.linear(lnF.forward(x), tokenEmbedding.weight());
+        Transformers.checkLength(tokens.size(0), trunk.maxLength());
+        return torch.linear(trunk.forward(tokenEmbedding.forward(tokens)), tokenEmbedding.weight());
     }
 }

@@ -1,8 +1,6 @@
 package dev.gradguard.model;
 
 import dev.gradguard.engine.Torch;
-import org.bytedeco.pytorch.EmbeddingImpl;
-import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Tensor;
 
@@ -24,12 +22,8 @@ import org.bytedeco.pytorch.Tensor;
 public final class TransformerEncoderNet implements Model {
     private final org.bytedeco.pytorch.Module module = new org.bytedeco.pytorch.Module("TransformerEncoderNet");
     private final LinearImpl input;
-    private final EmbeddingImpl positionEmbedding;
-    private final org.bytedeco.pytorch.Module blockList;
-    private final TransformerBlock[] blocks;
-    private final LayerNormImpl lnF;
+    private final TransformerTrunk trunk;
     private final LinearImpl head;
-    private final int maxLength;
 
     /**
      * @param features inputs per time step, at least 1
@@ -45,20 +39,15 @@ public final class TransformerEncoderNet implements Model {
         RecurrentNet.requirePositive("outputs", outputs);
         Transformers.checkSizes(width, layers, heads, maxLength);
         Torch.load();
-        this.maxLength = maxLength;
         input = module.register_module("input", new LinearImpl(features, width));
-        positionEmbedding = module.register_module("position_embedding", new EmbeddingImpl(maxLength, width));
-        blockList = new org.bytedeco.pytorch.Module("ModuleList");
-        module.register_module("blocks", blockList);
-        blocks = Transformers.blocks(blockList, width, layers, heads);
-        lnF = module.register_module("ln_f", TransformerBlock.layerNorm(width));
+        trunk = new TransformerTrunk(module, maxLength, width, layers, heads, false);
         head = module.register_module("head", new LinearImpl(width, outputs));
         Transformers.initialise(module, layers);
     }
 
     /** The longest sequence {@link #forward} takes. */
     public int maxLength() {
-        return maxLength;
+        return trunk.maxLength();
     }
 
     @Override
@@ -74,11 +63,7 @@ public final class TransformerEncoderNet implements Model {
     @Override
     public Tensor forward(Tensor sequence) {
         long time = sequence.size(0);
-        Transformers.checkLength(time, maxLength);
-        Tensor x = input.forward(sequence).add(positionEmbedding.forward(Transformers.positions(time, sequence)));
-        for (TransformerBlock block : blocks) {
-            x = block.forward(x, new Tensor());
-        }
-        return head.forward(lnF.forward(x).select(0, time - 1));
+        Transformers.checkLength(time, trunk.maxLength());
+        return head.forward(trunk.forward(input.forward(sequence)).select(0, time - 1));
     }
 }
