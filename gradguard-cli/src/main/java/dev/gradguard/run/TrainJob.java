@@ -116,8 +116,10 @@ public final class TrainJob {
             if (settings.loop().initFromPath().isPresent()) {
                 SafeTensors.load(settings.loop().initFromPath().get(), model.module());
             }
-            // the recorded configuration holds what the run really used, never "auto" or "the task's default"
-            Map<String, Object> resolved = new LinkedHashMap<>(Map.of("model", modelName));
+            // the recorded configuration holds what the run really used, never "auto", "the task's default" or
+            // "PyTorch's default"; the device stays as given, since each data-parallel rank resolves it to its own
+            Map<String, Object> resolved = new LinkedHashMap<>(Map.of("model", modelName,
+                    "weight-decay", optimizerSpec.weightDecay()));
             if (!modelName.equals(SCRIPTED_MODEL)) {
                 resolved.putAll(task.resolvedSizes(modelName));
             }
