@@ -33,6 +33,7 @@ class CompareCommandTest {
         for (String key : TrainSettings.keys()) {
             OptionSpec t = train.findOption("--" + key);
             OptionSpec c = compare.findOption("--" + key);
+            assertNotNull(t, "every settings key is a train flag: --" + key);
             if (List.of("clip", "controller", "seed", "threads").contains(key)) {
                 assertNull(c, key + " is set per run");
                 continue;
