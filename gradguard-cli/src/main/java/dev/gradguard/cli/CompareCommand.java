@@ -10,6 +10,7 @@ import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.report.ComparisonFiles;
 import dev.gradguard.run.ConfigFiles;
+import dev.gradguard.run.SettingsLayers;
 import dev.gradguard.run.TrainSettings;
 import dev.gradguard.session.RunDirectory;
 import java.io.IOException;
@@ -23,21 +24,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code gradguard compare}: a grid of policies x learning rates x seeds, each run isolated in its own JVM.
- * Every {@code train} setting the grid does not set per run is a flag here too, defined once, by
- * {@link TrainCommand} (see {@link TrainSettingFlags}).
+ * Every {@code train} setting the grid does not set per run is a flag here too, through train's own
+ * {@link SettingOptions.Shared} mixin.
  */
 @Command(name = "compare",
         header = "Train one task under several clip policies and seeds, side by side.", mixinStandardHelpOptions = true, sortOptions = false,
-        modelTransformer = CompareCommand.TrainSettingFlags.class,
         description = {
             "Train the same task under several policies, learning rates and seeds, in parallel (one thread per run,",
             "each run in its own JVM so one crash does not stop the others), and write compare.json (with each",
@@ -75,54 +72,26 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "show stack traces of errors")
     boolean debug;
 
-    @Spec
-    CommandSpec spec;
-
-    /**
-     * Adds to {@code compare} a copy of each of {@code train}'s setting flags that the grid does not set per run
-     * ({@link CompareOptions#PER_RUN}), with train's names, labels, arity and descriptions.
-     */
-    public static final class TrainSettingFlags implements CommandLine.IModelTransformer {
-        @Override
-        public CommandSpec transform(CommandSpec compare) {
-            for (OptionSpec o : CommandSpec.forAnnotatedObject(new TrainCommand()).options()) {
-                String key = settingKey(o);
-                if (key != null && !CompareOptions.PER_RUN.contains(key) && compare.findOption(o.longestName()) == null) {
-                    compare.addOption(OptionSpec.builder(o.names()).paramLabel(o.paramLabel()).arity(o.arity())
-                            .fallbackValue(o.fallbackValue()).type(o.type()).description(o.description()).build());
-                }
-            }
-            return compare;
-        }
-    }
-
-    /** The train setting an option sets ({@code --batch-size}: {@code batch-size}), or null when it sets none. */
-    static String settingKey(OptionSpec o) {
-        String key = o.longestName().replaceFirst("^--", "");
-        return TrainSettings.keys().contains(key) ? key : null;
-    }
+    @Mixin
+    SettingOptions.Shared shared = new SettingOptions.Shared();
 
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> given = new LinkedHashMap<>();
+        SettingsLayers layers = SettingsLayers.none();
         if (config != null) {
-            ConfigFiles.read(config).forEach((k, v) -> given.put(canonical(k), v));
+            layers = layers.with(ConfigFiles.read(config), config.toString());
         }
-        for (OptionSpec o : spec.options()) {
-            String key = settingKey(o);
-            if (key != null && !key.equals("lr")) {
-                TrainCommand.put(given, key, o.getValue());
-            }
-        }
+        layers = layers.with(SettingOptions.given(shared), "command line");
+        Map<String, Object> given = new LinkedHashMap<>(layers.given());
         Object configLr = given.remove("lr");
         boolean defaultComparison = !given.containsKey("task");
         Map<String, Object> train = new LinkedHashMap<>(defaultComparison ? CompareOptions.defaultTrainSettings() : Map.of());
         train.putAll(given);
-        TrainSettings shared = TrainSettings.defaults().with(train, config == null ? "the shared settings" : config.toString());
+        TrainSettings sharedSettings = TrainSettings.of(train, config == null ? "the shared settings" : config.toString());
         if (train.get("device") instanceof String device) {
             Devices.resolve(device); // a device the runs cannot use fails here, once, before any run starts
         }
-        List<Double> grid = learningRates(configLr, defaultComparison ? CompareOptions.DEFAULT_LR : shared.lr());
+        List<Double> grid = learningRates(configLr, defaultComparison ? CompareOptions.DEFAULT_LR : sharedSettings.optimization().lr());
 
         List<String> texts = policies == null ? CompareOptions.DEFAULT_POLICIES : splitPolicies(policies);
         List<String> specs = texts.stream().map(t -> Policy.resolve(t).spec()).toList();
@@ -172,13 +141,9 @@ public final class CompareCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--lrs must be learning rates separated by ',', e.g. 0.01,0.1,1; got '"
                         + lrs + "'");
             }
-            out.add(TrainSettings.defaults().with(Map.of("lr", t), lrs != null ? "--lrs" : "--lr").lr());
+            out.add(TrainSettings.of(Map.of("lr", t), lrs != null ? "--lrs" : "--lr").optimization().lr());
         }
         return out;
-    }
-
-    private static String canonical(String key) {
-        return key.trim().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**

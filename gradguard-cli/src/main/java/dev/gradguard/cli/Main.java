@@ -1,5 +1,6 @@
 package dev.gradguard.cli;
 
+import dev.gradguard.run.TrainSettings;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +21,7 @@ public final class Main {
     public static int run(String... args) {
         ConsoleLog.install();
         // the help texts name the defaults through ${gradguard.default.KEY}, from the one place they are defined
-        dev.gradguard.run.TrainSettings.defaults().asMap()
+        TrainSettings.defaults().asMap()
                 .forEach((key, value) -> System.setProperty("gradguard.default." + key, String.valueOf(value)));
         CommandLine cli = new CommandLine(new Main());
         cli.setUsageHelpAutoWidth(true);

@@ -7,15 +7,15 @@ import dev.gradguard.session.RunDirectory;
 import dev.gradguard.session.SessionResult;
 import dev.gradguard.checkpoint.CheckpointException;
 import dev.gradguard.run.TrainJob;
+import dev.gradguard.run.SettingsLayers;
 import dev.gradguard.run.TrainSettings;
 import dev.gradguard.serve.DashboardServer;
 import java.nio.file.Files;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code gradguard train}: trains a built-in task with the guarded loop and writes a run directory. */
@@ -32,84 +32,11 @@ import picocli.CommandLine.Option;
                 + "by SIGINT/SIGTERM (a checkpoint is saved first; 143 also for a data-parallel rank stopped because "
                 + "another rank was signalled)."})
 public final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    SettingOptions.PerRun perRun = new SettingOptions.PerRun();
+    @Mixin
+    SettingOptions.Shared shared = new SettingOptions.Shared();
 
-    @Option(names = "--task", paramLabel = "NAME", description = "adding, temporal-order or charlm (default: ${gradguard.default.task})")
-    String task;
-    @Option(names = "--model", paramLabel = "NAME", description = "gru, lstm, rnn or transformer (charlm: lstm or transformer) (default: the task's)")
-    String model;
-    @Option(names = "--model-file", paramLabel = "FILE", description = "train a model defined in Python and saved with torch.jit.save(torch.jit.script(model), FILE); the task sets its input and output shapes (README: Your own PyTorch model) (default: none, a built-in model)")
-    String modelFile;
-    @Option(names = "--steps", paramLabel = "N", description = "training steps (default: ${gradguard.default.steps}; 300 for charlm's transformer)")
-    String steps;
-    @Option(names = "--batch-size", paramLabel = "N", description = "sequences per batch (default: ${gradguard.default.batch-size}; 32 for charlm's transformer)")
-    String batchSize;
-    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default: ${gradguard.default.lr}; 3e-3 for model transformer)")
-    String lr;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, adam or adamw, with PyTorch's defaults (default: ${gradguard.default.optimizer}; adamw for model transformer)")
-    String optimizer;
-    @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum (default: ${gradguard.default.momentum})")
-    String momentum;
-    @Option(names = "--nesterov", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "Nesterov momentum for SGD (default: false)")
-    String nesterov;
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "weight decay, decoupled for adamw (default: PyTorch's, 0 for sgd and adam, 0.01 for adamw)")
-    String weightDecay;
-    @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX[:P], value:V, agc:FACTOR, autoclip:P[:WINDOW], zclip[:Z], spike[:K], loss-spike[:K], spike-abs:T; chain with ',' (e.g. spike:6,zclip) (default: ${gradguard.default.clip})")
-    String clip;
-    @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers (default: ${gradguard.default.controller})")
-    String controller;
-    @Option(names = "--schedule", paramLabel = "SPEC", description = "constant, warmup:STEPS, cosine[:WARMUP], step:SIZE:GAMMA, plateau[:PATIENCE[:FACTOR[:INTERVAL]]] (default: ${gradguard.default.schedule}; warmup:30 for model transformer)")
-    String schedule;
-    @Option(names = "--seed", paramLabel = "N", description = "random seed for weights and data (default: ${gradguard.default.seed})")
-    String seed;
-    @Option(names = "--init-from", paramLabel = "FILE", description = "start from the weights in a .safetensors file (from gradguard export, or PyTorch's safetensors.torch.save_file with the model's names) instead of the seed's (default: none)")
-    String initFrom;
-    @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: the machine's cores)")
-    String threads;
-    @Option(names = "--device", paramLabel = "DEVICE", description = "auto (a GPU when CUDA is usable, else the CPU), cpu, cuda or cuda:N (default auto)")
-    String device;
-    @Option(names = "--precision", paramLabel = "P", description = "fp32, bf16 or fp16: forward pass and loss under autocast in bf16 or fp16 (fp16 with dynamic loss scaling); weights and gradients stay fp32 (default fp32)")
-    String precision;
-    @Option(names = "--loss-scale-init", paramLabel = "S", description = "fp16: the first loss scale (default 65536, PyTorch's)")
-    String lossScaleInit;
-    @Option(names = "--loss-scale-growth-interval", paramLabel = "N", description = "fp16: finite steps in a row before the loss scale doubles (default 2000, PyTorch's)")
-    String lossScaleGrowthInterval;
-    @Option(names = "--flush-denormal", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "flush denormal floats to zero, torch.set_flush_denormal (default true: denormals slow CPU math tens of times)")
-    String flushDenormal;
-    @Option(names = "--accumulate", paramLabel = "N", description = "micro-batches per step (gradient accumulation; clipping once after the last) (default: 1)")
-    String accumulate;
-    @Option(names = "--hidden", paramLabel = "N", description = "hidden units of the model, or a transformer's width (default: the task's: 32 for adding and temporal-order, 128 for charlm's lstm, 64 for its transformer)")
-    String hidden;
-    @Option(names = "--layers", paramLabel = "N", description = "blocks of model transformer (default: the task's: 2)")
-    String layers;
-    @Option(names = "--heads", paramLabel = "N", description = "attention heads of model transformer, dividing --hidden (default: the task's: 4)")
-    String heads;
-    @Option(names = "--length", paramLabel = "T", description = "sequence length (adding, temporal-order) or window (charlm) (default: the task's: 30 for adding, 100 for temporal-order, 64 for charlm)")
-    String length;
-    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file for charlm (required there)")
-    String data;
-    @Option(names = "--eval-samples", paramLabel = "N", description = "held-out sequences for evaluation (default: ${gradguard.default.eval-samples})")
-    String evalSamples;
-    @Option(names = "--max-nonfinite", paramLabel = "N", description = "stop after N consecutive non-finite steps (default 20)")
-    String maxNonfinite;
-    @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work (default: none)")
-    String injectNonfinite;
-
-    @Option(names = "--grad-buffer", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "bind gradients into one flat buffer per device and dtype, so clipping runs at memory speed (default true)")
-    String gradBuffer;
-
-    @Option(names = "--grad-sync", paramLabel = "MODE", description = "data-parallel runs: how ranks average gradients: flat (one all-reduce over the gradient buffer after backward) or reducer (DDP's Reducer, bucketed and overlapped with backward) (default flat)")
-    String gradSync;
-    @Option(names = "--tensorboard", paramLabel = "DIR", description = "directory for TensorBoard event files (default: the run directory)")
-    String tensorboard;
-    @Option(names = "--grad-norm-every", paramLabel = "N", description = "steps between per-parameter gradient norms in TensorBoard (default 100; 0 = never)")
-    String gradNormEvery;
-
-    @Option(names = "--checkpoint-every", paramLabel = "N", description = "save a checkpoint every N steps (default 0: only at the end); the last --keep-checkpoints are kept")
-    String checkpointEvery;
-    @Option(names = "--keep-checkpoints", paramLabel = "K", description = "checkpoints to keep (default 3)")
-    String keepCheckpoints;
-    @Option(names = "--rollback", paramLabel = "N", description = "on a spike (a step a spike guard in --clip skips), go back to the last checkpoint and skip the batches since, at most N times (default 0: off)")
-    String rollback;
     @Option(names = "--resume", description = "continue the run in --out from its newest valid checkpoint (corrupt ones are reported and skipped)")
     boolean resume;
 
@@ -132,10 +59,11 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> explicit = new LinkedHashMap<>();
+        SettingsLayers given = SettingsLayers.none();
         if (config != null) {
-            explicit.putAll(ConfigFiles.read(config));
+            given = given.with(ConfigFiles.read(config), config.toString());
         }
+        given = given.with(SettingOptions.given(perRun, shared), "command line");
         TrainSettings settings;
         Path dir;
         if (resume) {
@@ -146,22 +74,14 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume and --overwrite contradict each other: pick one");
             }
             dir = out;
-            TrainSettings.defaults().with(explicit, config == null ? "config" : config.toString());
-            explicit.putAll(flags());
-            settings = TrainSettings.forResume(ConfigFiles.read(resumableConfig(out)), explicit, "this command");
+            settings = TrainSettings.forResume(ConfigFiles.read(resumableConfig(out)), given);
         } else {
-            settings = TrainSettings.defaults();
-            if (config != null) {
-                settings = settings.with(explicit, config.toString());
-            }
-            settings = settings.with(flags(), "command line");
-            Map<String, Object> given = new LinkedHashMap<>(explicit);
-            given.putAll(flags());
-            refuseSettingsThatDoNothing(settings, given.keySet());
+            settings = given.resolve();
+            refuseSettingsThatDoNothing(settings, given);
             if (out == null && System.getenv("WORLD_SIZE") != null && !"1".equals(System.getenv("WORLD_SIZE"))) {
                 throw new IllegalArgumentException("--out is required in data-parallel runs, so every rank agrees on it");
             }
-            dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.task());
+            dir = out != null ? out : RunDirectory.fresh(Path.of("runs"), settings.problem().name());
         }
 
         PrintStream progress = quiet ? null : System.err;
@@ -204,10 +124,10 @@ public final class TrainCommand implements Callable<Integer> {
      * Refuses a setting the user gave that the run would ignore: {@code momentum} with an optimizer other than
      * SGD (Adam's and AdamW's betas play its part), which gradguard once dropped silently.
      */
-    private static void refuseSettingsThatDoNothing(TrainSettings settings, java.util.Set<String> given) {
-        boolean momentum = given.stream().anyMatch(k -> k.trim().toLowerCase(java.util.Locale.ROOT).equals("momentum"));
-        if (momentum && !settings.optimizer().equals("sgd")) {
-            throw new IllegalArgumentException("'momentum' applies to --optimizer sgd only, not " + settings.optimizer()
+    private static void refuseSettingsThatDoNothing(TrainSettings settings, SettingsLayers given) {
+        String optimizer = settings.optimization().name();
+        if (given.gives("momentum") && !optimizer.equals("sgd")) {
+            throw new IllegalArgumentException("'momentum' applies to --optimizer sgd only, not " + optimizer
                     + " (its betas play that part); remove --momentum");
         }
     }
@@ -230,63 +150,5 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CheckpointException(dir, "there is nothing to resume from: the run has no config.json");
         }
         return config;
-    }
-
-    private Map<String, Object> flags() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        put(m, "task", task);
-        put(m, "model", model);
-        put(m, "model-file", modelFile);
-        put(m, "steps", steps);
-        put(m, "batch-size", batchSize);
-        put(m, "lr", lr);
-        put(m, "optimizer", optimizer);
-        put(m, "momentum", momentum);
-        put(m, "nesterov", nesterov);
-        put(m, "weight-decay", weightDecay);
-        put(m, "clip", clip);
-        put(m, "controller", controller);
-        put(m, "schedule", schedule);
-        put(m, "seed", seed);
-        put(m, "init-from", initFrom);
-        put(m, "threads", threads);
-        put(m, "device", device);
-        put(m, "precision", precision);
-        put(m, "loss-scale-init", lossScaleInit);
-        put(m, "loss-scale-growth-interval", lossScaleGrowthInterval);
-        put(m, "flush-denormal", flushDenormal);
-        put(m, "accumulate", accumulate);
-        put(m, "hidden", hidden);
-        put(m, "layers", layers);
-        put(m, "heads", heads);
-        put(m, "length", length);
-        put(m, "data", data);
-        put(m, "eval-samples", evalSamples);
-        put(m, "max-nonfinite", maxNonfinite);
-        put(m, "inject-nonfinite", injectNonfinite);
-        put(m, "grad-buffer", gradBuffer);
-        put(m, "grad-sync", gradSync);
-        put(m, "tensorboard", tensorboard);
-        put(m, "checkpoint-every", checkpointEvery);
-        put(m, "keep-checkpoints", keepCheckpoints);
-        put(m, "rollback", rollback);
-        put(m, "grad-norm-every", gradNormEvery);
-        return m;
-    }
-
-    /**
-     * Puts a flag's text under its settings key when the flag was given.
-     *
-     * @throws IllegalArgumentException when it was given an empty value, which for an optional path such as
-     *     {@code --data ""} or {@code --tensorboard ""} would silently mean "not set"
-     */
-    static void put(Map<String, Object> m, String key, String value) {
-        if (value != null && value.isBlank()) {
-            throw new IllegalArgumentException("'" + key + "' must be given a value, got '" + value
-                    + "' (leave the flag out for the default)");
-        }
-        if (value != null) {
-            m.put(key, value);
-        }
     }
 }

@@ -56,7 +56,7 @@ public record CompareOptions(List<String> policies, Optional<String> defaultPoli
             throw new IllegalArgumentException("--lrs names a learning rate twice, got " + lrs + "; give each once");
         }
         for (double lr : lrs) {
-            TrainSettings.defaults().with(Map.of("lr", lr), "--lrs");
+            TrainSettings.of(Map.of("lr", lr), "--lrs");
         }
         if (seeds < 1) {
             throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);

@@ -57,7 +57,7 @@ public final class Comparison {
      * @throws IllegalArgumentException when the shared settings are invalid (checked before any run starts)
      */
     public static List<RunResult> run(CompareOptions options, RunDirectory out, PrintStream progress) throws IOException {
-        TrainSettings.defaults().with(options.train(), "comparison settings");
+        TrainSettings.of(options.train(), "comparison settings");
         Path outDir = out.path();
         out.recordDirectory(outDir.resolve("runs"));
         Files.createDirectories(outDir.resolve("runs"));

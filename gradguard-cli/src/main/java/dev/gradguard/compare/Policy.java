@@ -2,6 +2,7 @@ package dev.gradguard.compare;
 
 import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.cli.spec.ControllerSpecs;
+import dev.gradguard.run.GuardSettings;
 import dev.gradguard.run.TrainSettings;
 
 /**
@@ -31,7 +32,7 @@ public record Policy(String clip, String controller) {
 
     /** The policy {@code train} uses when neither {@code --clip} nor {@code --controller} is given. */
     public static Policy trainDefault() {
-        TrainSettings d = TrainSettings.defaults();
+        GuardSettings d = TrainSettings.defaults().guard();
         return new Policy(d.clip(), d.controller());
     }
 

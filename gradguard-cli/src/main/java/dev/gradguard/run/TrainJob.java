@@ -78,78 +78,80 @@ public final class TrainJob {
     public static SessionResult run(TrainSettings settings, Path out, boolean overwrite, PrintStream progress,
             boolean terminal, boolean resume, AfterRun afterRun) throws IOException {
         Torch.load();
-        Torch.setThreads(settings.threads());
-        Torch.setFlushDenormal(settings.flushDenormal());
+        Torch.setThreads(settings.compute().threads());
+        Torch.setFlushDenormal(settings.compute().flushDenormal());
 
-        Task task = Tasks.create(settings.task(), taskOptions(settings));
-        String modelName = modelName(task, settings);
+        Task task = Tasks.create(settings.problem().name(), taskOptions(settings.problem()));
+        String modelName = modelName(task, settings.problem());
         DistEnv distEnv = DistEnv.isLaunched(System.getenv()) ? DistEnv.fromEnvironment() : DistEnv.single();
-        Device device = Devices.resolveForWorker(settings.device(), distEnv.localRank());
-        GradScaler scaler = gradScaler(settings);
+        Device device = Devices.resolveForWorker(settings.compute().device(), distEnv.localRank());
+        GradScaler scaler = gradScaler(settings.compute());
         checkPrecision(settings, task, modelName, device);
-        GradientPipeline pipeline = ClipSpecs.parse(settings.clip());
-        Controller controller = ControllerSpecs.parse(settings.controller(), pipeline);
-        if (settings.rollback() > 0 && pipeline.transforms().stream()
+        GradientPipeline pipeline = ClipSpecs.parse(settings.guard().clip());
+        Controller controller = ControllerSpecs.parse(settings.guard().controller(), pipeline);
+        if (settings.checkpoints().rollback() > 0 && pipeline.transforms().stream()
                 .noneMatch(t -> t instanceof SpikeGuard || t instanceof AbsoluteSpikeGuard)) {
             throw new IllegalArgumentException("--rollback needs a spike guard in --clip to say what a spike is "
                     + "(spike[:K], loss-spike[:K] or spike-abs:T, e.g. --clip spike:6,norm:1.0)");
         }
-        OptimizerSpec optimizerSpec = optimizerSpec(settings);
+        OptimizerSpec optimizerSpec = optimizerSpec(settings.optimization());
         // a model file's sizes are its own: only a built-in model is estimated before it is made
         if (!modelName.equals(SCRIPTED_MODEL)) {
-            task.footprint(modelName).requireFits(settings.batchSize(),
+            task.footprint(modelName).requireFits(settings.loop().batchSize(),
                     optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
         }
-        var schedule = ScheduleSpecs.parse(settings.schedule(), settings.lr(), settings.steps());
-        NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.injectNonfinite()));
-        CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpointEvery(), settings.keepCheckpoints(),
-                settings.rollback());
+        var schedule = ScheduleSpecs.parse(settings.optimization().schedule(), settings.optimization().lr(), settings.loop().steps());
+        NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.guard().injectNonfinite()));
+        CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpoints().checkpointEvery(),
+                settings.checkpoints().keepCheckpoints(), settings.checkpoints().rollback());
 
         try (DataParallel parallel = DataParallel.init(distEnv, DistTimeouts.fromMap(System.getenv()), device.is_cuda())) {
-            if (settings.batchSize() % parallel.worldSize() != 0) {
-                throw new IllegalArgumentException("'batch-size' " + settings.batchSize() + " is the global batch and "
+            if (settings.loop().batchSize() % parallel.worldSize() != 0) {
+                throw new IllegalArgumentException("'batch-size' " + settings.loop().batchSize() + " is the global batch and "
                         + "must be divisible by the " + parallel.worldSize() + " data-parallel workers");
             }
-            torch.manual_seed(settings.seed());
+            torch.manual_seed(settings.loop().seed());
             Model model = createModel(task, modelName, settings);
             model.module().to(device, false);
-            if (settings.initFrom().isPresent()) {
-                SafeTensors.load(settings.initFrom().get(), model.module());
+            if (settings.loop().initFromPath().isPresent()) {
+                SafeTensors.load(settings.loop().initFromPath().get(), model.module());
             }
-            // the recorded configuration holds what the run really used, never "auto" or "the task's default"
-            Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
-            config.put("model", modelName);
+            // the recorded configuration holds what the run really used, never "auto", "the task's default" or
+            // "PyTorch's default"; the device stays as given, since each data-parallel rank resolves it to its own
+            Map<String, Object> resolved = new LinkedHashMap<>(Map.of("model", modelName,
+                    "weight-decay", optimizerSpec.weightDecay()));
             if (!modelName.equals(SCRIPTED_MODEL)) {
-                config.putAll(task.resolvedSizes(modelName));
+                resolved.putAll(task.resolvedSizes(modelName));
             }
+            TrainSettings config = settings.with(resolved, "the task's resolved model");
             TrainingSession.Builder builder = TrainingSession.builder()
                     .model(model)
                     // each rank draws its own share of the global batch from its own stream
-                    .data(task.trainingData(DataSharding.seedFor(settings.seed(), parallel.rank()),
-                            settings.batchSize() / parallel.worldSize()))
+                    .data(task.trainingData(DataSharding.seedFor(settings.loop().seed(), parallel.rank()),
+                            settings.loop().batchSize() / parallel.worldSize()))
                     .loss(task::loss)
                     .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
                     .schedule(schedule)
                     .clip(pipeline)
                     .controller(controller)
-                    .maxNonFinite(settings.maxNonfinite())
+                    .maxNonFinite(settings.guard().maxNonfinite())
                     .dataParallel(parallel)
                     .device(device)
-                    .step(step -> step.gradBuffer(settings.gradBuffer())
-                            .gradSync(settings.gradSync())
-                            .accumulation(settings.accumulate())
+                    .step(step -> step.gradBuffer(settings.compute().gradBuffer())
+                            .gradSync(settings.compute().sync())
+                            .accumulation(settings.loop().accumulate())
                             .injection(injection)
-                            .precision(settings.precision())
+                            .precision(settings.compute().amp())
                             .gradScaler(scaler))
                     .runDirectory(out)
                     .resume(resume)
                     .overwrite(overwrite)
                     .checkpoints(checkpoints)
-                    .parameterNormInterval(settings.gradNormEvery())
+                    .parameterNormInterval(settings.metrics().gradNormEvery())
                     .labels(Map.of("task", task.name(), "model", modelName))
                     .config(config)
                     .evaluation(m -> task.evaluate(onDevice(m, device)));
-            settings.tensorboard().ifPresent(builder::tensorBoardDirectory);
+            settings.metrics().tensorboardDirectory().ifPresent(builder::tensorBoardDirectory);
             if (parallel.isMain() && progress != null) {
                 builder.listener(new ConsoleProgress(progress, terminal, List.of(
                         String.format(Locale.ROOT, "gradguard: %s %s/%s, %,d parameters, on %s with %d thread(s)%s, into %s",
@@ -160,7 +162,7 @@ public final class TrainJob {
                                 + out.toAbsolutePath().getParent() + ")")));
             }
             try (TrainingSession session = builder.build()) {
-                SessionResult result = session.run(settings.steps());
+                SessionResult result = session.run(settings.loop().steps());
                 afterRun.accept(result);
                 return result;
             }
@@ -174,12 +176,12 @@ public final class TrainJob {
      * @throws IllegalArgumentException when the task has no such model, or a model file comes with a built-in
      *     model's name or size
      */
-    static String modelName(Task task, TrainSettings settings) {
-        if (settings.modelFile().isPresent()) {
+    static String modelName(Task task, ProblemSettings settings) {
+        if (settings.modelFilePath().isPresent()) {
             if (!settings.model().equals("auto") && !settings.model().equals(SCRIPTED_MODEL)) {
                 throw new IllegalArgumentException("'model-file' is the model: leave out 'model' (" + settings.model() + ")");
             }
-            if (settings.hidden().isPresent()) {
+            if (settings.hiddenSize().isPresent()) {
                 throw new IllegalArgumentException("'hidden' sizes a built-in model, and a 'model-file' model has its "
                         + "own sizes: leave out 'hidden'");
             }
@@ -198,7 +200,8 @@ public final class TrainJob {
      * the task's contract ({@link ModelFile}).
      */
     static Model createModel(Task task, String modelName, TrainSettings settings) {
-        return settings.modelFile().isPresent() ? ModelFile.load(settings.modelFile().get(), task, settings.seed())
+        return settings.problem().modelFilePath().isPresent()
+                ? ModelFile.load(settings.problem().modelFilePath().get(), task, settings.loop().seed())
                 : task.createModel(modelName);
     }
 
@@ -221,34 +224,33 @@ public final class TrainJob {
         };
     }
 
-    static TaskOptions taskOptions(TrainSettings settings) {
+    static TaskOptions taskOptions(ProblemSettings settings) {
         TaskOptions options = TaskOptions.defaults().withEvalSamples(settings.evalSamples());
-        if (settings.hidden().isPresent()) {
-            options = options.withHidden(settings.hidden().getAsInt());
+        if (settings.hiddenSize().isPresent()) {
+            options = options.withHidden(settings.hidden());
         }
-        if (settings.layers().isPresent()) {
-            options = options.withLayers(settings.layers().getAsInt());
+        if (settings.layerCount().isPresent()) {
+            options = options.withLayers(settings.layers());
         }
-        if (settings.heads().isPresent()) {
-            options = options.withHeads(settings.heads().getAsInt());
+        if (settings.headCount().isPresent()) {
+            options = options.withHeads(settings.heads());
         }
-        if (settings.length().isPresent()) {
-            int t = settings.length().getAsInt();
-            options = options.withLength(t).withSeqLen(t);
+        if (settings.sequenceLength().isPresent()) {
+            options = options.withLength(settings.length()).withSeqLen(settings.length());
         }
-        if (settings.data().isPresent()) {
-            options = options.withDataPath(settings.data().get());
+        if (settings.dataPath().isPresent()) {
+            options = options.withDataPath(settings.dataPath().get());
         }
         return options;
     }
 
     /** fp16's loss scaler from the settings; a pass-through for fp32 and bf16, which take no loss-scale settings. */
-    static GradScaler gradScaler(TrainSettings settings) {
-        Precision precision = settings.precision();
+    static GradScaler gradScaler(ComputeSettings settings) {
+        Precision precision = settings.amp();
         if (precision.needsLossScaling()) {
             return new GradScaler(settings.lossScaleInit(), 2.0, 0.5, settings.lossScaleGrowthInterval(), true);
         }
-        TrainSettings defaults = TrainSettings.defaults();
+        ComputeSettings defaults = ComputeSettings.DEFAULTS;
         if (settings.lossScaleInit() != defaults.lossScaleInit()
                 || settings.lossScaleGrowthInterval() != defaults.lossScaleGrowthInterval()) {
             throw new IllegalArgumentException("'loss-scale-init' and 'loss-scale-growth-interval' apply to --precision "
@@ -263,27 +265,27 @@ public final class TrainJob {
      * batch (the real model's weights are drawn afterwards, from the seed).
      */
     private static void checkPrecision(TrainSettings settings, Task task, String modelName, Device device) {
-        Precision precision = settings.precision();
+        Precision precision = settings.compute().amp();
         if (precision == Precision.FP32) {
             return;
         }
         try (PointerScope scope = new PointerScope()) {
             Model probe = createModel(task, modelName, settings);
             probe.module().to(device, false);
-            org.bytedeco.pytorch.Tensor input = task.trainingData(settings.seed(), 2).next().input();
+            org.bytedeco.pytorch.Tensor input = task.trainingData(settings.loop().seed(), 2).next().input();
             precision.checkForward(probe, modelName, input.to(device, input.scalar_type()), device);
         }
     }
 
-    static OptimizerSpec optimizerSpec(TrainSettings settings) {
-        OptimizerSpec spec = OptimizerSpec.defaults(settings.optimizer(), settings.lr());
+    static OptimizerSpec optimizerSpec(OptimizationSettings settings) {
+        OptimizerSpec spec = OptimizerSpec.defaults(settings.name(), settings.lr());
         if (spec.name().equals("sgd")) {
             spec = spec.withMomentum(settings.momentum()).withNesterov(settings.nesterov());
         } else if (settings.nesterov()) {
             throw new IllegalArgumentException("'nesterov' applies to --optimizer sgd only, not " + spec.name());
         }
-        if (settings.weightDecay().isPresent()) {
-            spec = spec.withWeightDecay(settings.weightDecay().getAsDouble());
+        if (settings.weightDecay().value().isPresent()) {
+            spec = spec.withWeightDecay(settings.weightDecay().value().getAsDouble());
         }
         return spec;
     }

@@ -60,10 +60,10 @@ public final class WeightsExport {
             throw new IllegalArgumentException("--out " + out + " already exists; remove it or name another file");
         }
         Map<String, Object> config = ConfigFiles.read(run.config());
-        TrainSettings settings = TrainSettings.defaults().with(config, run.config().toString());
+        TrainSettings settings = TrainSettings.of(config, run.config().toString());
         Torch.load();
-        Task task = Tasks.create(settings.task(), TrainJob.taskOptions(settings));
-        String modelName = TrainJob.modelName(task, settings);
+        Task task = Tasks.create(settings.problem().name(), TrainJob.taskOptions(settings.problem()));
+        String modelName = TrainJob.modelName(task, settings.problem());
         Model model = TrainJob.createModel(task, modelName, settings);
 
         Map<String, String> metadata = new LinkedHashMap<>();

@@ -50,6 +50,8 @@ class TrainCommandTest {
         assertEquals("gru", s.get("config").get("model").asText());
         assertEquals(32, s.get("config").get("hidden").asInt());
         assertEquals(100, s.get("config").get("length").asInt());
+        assertEquals(0.0, s.get("config").get("weight-decay").asDouble(), "PyTorch's SGD default, not the word default");
+        assertTrue(s.get("config").get("weight-decay").isNumber());
         assertEquals(s.get("config"), JSON.readTree(dir.resolve("config.json").toFile()));
 
         List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
@@ -173,6 +175,7 @@ class TrainCommandTest {
         assertEquals("transformer", s.get("model").asText());
         assertEquals("adamw", s.get("config").get("optimizer").asText(), "the task's default for a transformer");
         assertEquals(1, s.get("config").get("layers").asInt());
+        assertEquals(0.01, s.get("config").get("weight-decay").asDouble(), "PyTorch's AdamW default");
         assertTrue(s.get("params_finite").asBoolean());
         assertTrue(Files.size(dir.resolve("model.pt")) > 0);
         List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));

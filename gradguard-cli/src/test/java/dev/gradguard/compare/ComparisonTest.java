@@ -99,7 +99,7 @@ class ComparisonTest {
         assertEquals(new Policy("zclip", "auto"), Policy.parse("zclip@auto"));
         assertEquals("zclip@auto", Policy.parse(" zclip @ auto ").spec());
         assertEquals("norm:1.0", Policy.parse("norm:1.0@none").spec());
-        dev.gradguard.run.TrainSettings d = dev.gradguard.run.TrainSettings.defaults();
+        dev.gradguard.run.GuardSettings d = dev.gradguard.run.TrainSettings.defaults().guard();
         assertEquals(new Policy(d.clip(), d.controller()), Policy.resolve("default"));
         assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> Policy.parse("zclip@atuo")).getMessage().contains("unknown controller 'atuo'"));

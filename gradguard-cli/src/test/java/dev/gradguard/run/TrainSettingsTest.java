@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gradguard.metrics.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -18,57 +21,69 @@ class TrainSettingsTest {
 
     private static String error(Map<String, ?> overrides) {
         return assertThrows(IllegalArgumentException.class,
-                () -> TrainSettings.defaults().with(overrides, "run.yaml")).getMessage();
+                () -> TrainSettings.of(overrides, "run.yaml")).getMessage();
     }
 
     @Test
     void flagsOverrideTheFileWhichOverridesTheDefaults() throws Exception {
         Path yaml = tmp.resolve("run.yaml");
         Files.writeString(yaml, "lr: 0.25\nbatch_size: 8\nclip: value:0.5\ninject-nonfinite: [3, 5]\n");
-        TrainSettings s = TrainSettings.defaults()
+        SettingsLayers given = SettingsLayers.none()
                 .with(ConfigFiles.read(yaml), yaml.toString())
                 .with(Map.of("lr", "0.125"), "command line");
-        assertEquals(0.125, s.lr());
-        assertEquals(8, s.batchSize());
-        assertEquals("value:0.5", s.clip());
-        assertEquals(List.of(3L, 5L), s.injectNonfinite());
-        assertEquals(TrainSettings.defaults().steps(), s.steps());
+        TrainSettings s = given.resolve();
+        assertEquals(0.125, s.optimization().lr());
+        assertEquals(8, s.loop().batchSize());
+        assertEquals("value:0.5", s.guard().clip());
+        assertEquals(List.of(3L, 5L), s.guard().injectNonfinite());
+        assertEquals(1500, s.loop().steps());
+        assertEquals(new TrainSettings(ProblemSettings.DEFAULTS, new OptimizationSettings("sgd", 0.125, 0.9, false,
+                OptimizationSettings.WeightDecay.PYTORCH_DEFAULT, "constant"), new LoopSettings(1500, 8, 1, 0, ""),
+                new GuardSettings("value:0.5", "none", 20, List.of(3L, 5L)), ComputeSettings.DEFAULTS,
+                CheckpointSettings.DEFAULTS, MetricsSettings.DEFAULTS), s, "every other key keeps its default");
+        assertTrue(given.gives("batch-size") && given.gives("lr") && !given.gives("steps"), "batch_size is batch-size");
     }
 
     @Test
     void aTransformerTakesItsTasksTrainingDefaultsWhereNothingElseSetsThem() throws Exception {
-        TrainSettings lm = TrainSettings.defaults().with(Map.of("task", "charlm", "model", "transformer"), "command line");
-        assertEquals("adamw", lm.optimizer());
-        assertEquals(3e-3, lm.lr());
-        assertEquals("warmup:30", lm.schedule());
-        assertEquals(300, lm.steps());
-        assertEquals(32, lm.batchSize());
-        assertEquals(TrainSettings.defaults().clip(), lm.clip());
+        SettingsLayers transformer = SettingsLayers.none().with(Map.of("task", "charlm", "model", "transformer"), "command line");
+        TrainSettings lm = transformer.resolve();
+        assertEquals("adamw", lm.optimization().name());
+        assertEquals(3e-3, lm.optimization().lr());
+        assertEquals("warmup:30", lm.optimization().schedule());
+        assertEquals(300, lm.loop().steps());
+        assertEquals(32, lm.loop().batchSize());
+        assertEquals("norm:1.0", lm.guard().clip());
 
         Path yaml = tmp.resolve("run.yaml");
         Files.writeString(yaml, "task: charlm\nmodel: transformer\nlr: 0.001\n");
-        TrainSettings set = TrainSettings.defaults().with(ConfigFiles.read(yaml), yaml.toString())
-                .with(Map.of("steps", "50"), "command line");
-        assertEquals(0.001, set.lr(), "the file's value wins");
-        assertEquals(50, set.steps(), "the flag's value wins");
-        assertEquals(32, set.batchSize());
+        TrainSettings set = SettingsLayers.none().with(ConfigFiles.read(yaml), yaml.toString())
+                .with(Map.of("steps", "50"), "command line").resolve();
+        assertEquals(0.001, set.optimization().lr(), "the file's value wins");
+        assertEquals(50, set.loop().steps(), "the flag's value wins");
+        assertEquals(32, set.loop().batchSize());
 
-        TrainSettings back = lm.with(Map.of("model", "lstm"), "command line");
-        assertEquals(TrainSettings.defaults().lr(), back.lr(), "another model takes the built-in defaults again");
-        assertEquals(TrainSettings.defaults().optimizer(), back.optimizer());
+        TrainSettings back = transformer.with(Map.of("model", "lstm"), "command line").resolve();
+        assertEquals(1.75, back.optimization().lr(), "another model takes the built-in defaults again");
+        assertEquals("sgd", back.optimization().name());
 
         TrainSettings resumed = TrainSettings.forResume(Map.of("task", "charlm", "model", "transformer", "lr", 0.5),
-                Map.of("steps", "400"), "this command");
-        assertEquals(0.5, resumed.lr(), "a saved run keeps what it was trained with");
+                SettingsLayers.none().with(Map.of("steps", "400"), "command line"));
+        assertEquals(0.5, resumed.optimization().lr(), "a saved run keeps what it was trained with");
+        assertEquals(400, resumed.loop().steps());
+        assertEquals("cannot resume with lr=0.1: the run was trained with lr=0.5 (a resumed run may change only steps,"
+                + " checkpoint-every, keep-checkpoints, rollback, max-nonfinite, grad-norm-every, grad-sync, tensorboard)",
+                assertThrows(IllegalArgumentException.class, () -> TrainSettings.forResume(Map.of("lr", 0.5),
+                        SettingsLayers.none().with(Map.of("lr", "0.1"), "command line"))).getMessage());
     }
 
     @Test
     void layersAndHeadsAreZeroForTheTasksDefaultOrAPositiveInteger() {
-        assertTrue(TrainSettings.defaults().layers().isEmpty());
-        assertTrue(TrainSettings.defaults().heads().isEmpty());
-        TrainSettings s = TrainSettings.defaults().with(Map.of("layers", "3", "heads", 2), "command line");
-        assertEquals(3, s.layers().getAsInt());
-        assertEquals(2, s.heads().getAsInt());
+        assertTrue(TrainSettings.defaults().problem().layerCount().isEmpty());
+        assertTrue(TrainSettings.defaults().problem().headCount().isEmpty());
+        TrainSettings s = TrainSettings.of(Map.of("layers", "3", "heads", 2), "command line");
+        assertEquals(3, s.problem().layerCount().getAsInt());
+        assertEquals(2, s.problem().headCount().getAsInt());
         assertEquals("run.yaml: 'heads' must be an integer >= 1, or 0 for the task's default, got '-1'",
                 error(Map.of("heads", "-1")));
     }
@@ -77,16 +92,16 @@ class TrainSettingsTest {
     void jsonFilesWorkToo() throws Exception {
         Path json = tmp.resolve("run.json");
         Files.writeString(json, "{\"steps\": 12, \"nesterov\": true, \"weight-decay\": 0.01}");
-        TrainSettings s = TrainSettings.defaults().with(ConfigFiles.read(json), "run.json");
-        assertEquals(12, s.steps());
-        assertTrue(s.nesterov());
-        assertEquals(0.01, s.weightDecay().getAsDouble());
+        TrainSettings s = TrainSettings.of(ConfigFiles.read(json), "run.json");
+        assertEquals(12, s.loop().steps());
+        assertTrue(s.optimization().nesterov());
+        assertEquals(0.01, s.optimization().weightDecay().value().getAsDouble());
     }
 
     @Test
     void unknownKeysNameTheClosestKnownKey() {
         String m = error(Map.of("lrate", 0.1));
-        assertTrue(m.startsWith("unknown key 'lrate' in run.yaml (did you mean 'lr'?) (allowed: task, model, model-file, steps"), m);
+        assertTrue(m.startsWith("unknown key 'lrate' in run.yaml (did you mean 'lr'?) (allowed: task, model, model-file, hidden, layers"), m);
         assertTrue(error(Map.of("batchsize", 3)).contains("did you mean 'batch-size'?"));
     }
 
@@ -142,8 +157,57 @@ class TrainSettingsTest {
 
     @Test
     void editDistanceCountsSingleEdits() {
-        assertEquals(0, TrainSettings.editDistance("lr", "lr"));
-        assertEquals(3, TrainSettings.editDistance("lrate", "lr"));
-        assertEquals(1, TrainSettings.editDistance("stepz", "steps"));
+        assertEquals(0, SettingsLayers.editDistance("lr", "lr"));
+        assertEquals(3, SettingsLayers.editDistance("lrate", "lr"));
+        assertEquals(1, SettingsLayers.editDistance("stepz", "steps"));
+    }
+
+    @Test
+    void theRecordsRoundTripThroughJsonToTheSameTextWithEveryKeyFlatAndInTheSchemasOrder() throws Exception {
+        TrainSettings s = TrainSettings.of(Map.of("task", "adding", "model", "gru", "hidden", 32, "length", 30,
+                "weight-decay", 0.01, "inject-nonfinite", "4,9", "tensorboard", tmp.resolve("tb").toString()), "test");
+        String json = Json.pretty().writeValueAsString(s);
+        JsonNode tree = Json.pretty().readTree(json);
+        List<String> keys = new ArrayList<>();
+        tree.fieldNames().forEachRemaining(keys::add);
+        assertEquals(TrainSettings.keys(), keys, "one flat object, a key per setting");
+        assertEquals("gru", tree.get("model").asText());
+        assertEquals(32, tree.get("hidden").asInt());
+        assertEquals(0.01, tree.get("weight-decay").asDouble());
+        assertEquals("default", Json.pretty().readTree(Json.pretty().writeValueAsString(TrainSettings.defaults()))
+                .get("weight-decay").asText(), "PyTorch's weight decay is the word default, as in a config file");
+        assertEquals(List.of(4, 9), List.of(tree.get("inject-nonfinite").get(0).asInt(), tree.get("inject-nonfinite").get(1).asInt()));
+
+        TrainSettings back = Json.pretty().readValue(json, TrainSettings.class);
+        assertEquals(s, back);
+        assertEquals(json, Json.pretty().writeValueAsString(back), "JSON -> records -> JSON is the same text");
+        Path file = tmp.resolve("config.json");
+        Files.writeString(file, json);
+        assertEquals(s, TrainSettings.of(ConfigFiles.read(file), file.toString()), "a recorded config reads back as a file");
+    }
+
+    @Test
+    void aConfigFileUnderFlagsOverTheTasksDefaultsLayersKeyByKey() throws Exception {
+        Path yaml = tmp.resolve("run.yaml");
+        Files.writeString(yaml, "task: adding\nmodel: transformer\nsteps: 80\nbatch_size: 16\nclip: zclip\n");
+        TrainSettings s = SettingsLayers.none().with(ConfigFiles.read(yaml), yaml.toString())
+                .with(Map.of("steps", "40", "hidden", "24"), "command line").resolve();
+        assertEquals(40, s.loop().steps(), "flag over file");
+        assertEquals(16, s.loop().batchSize(), "file over built-in default");
+        assertEquals("zclip", s.guard().clip(), "file over built-in default");
+        assertEquals(24, s.problem().hidden(), "flag over built-in default");
+        assertEquals("adamw", s.optimization().name(), "the transformer's training default over the built-in one");
+        assertEquals(3e-3, s.optimization().lr());
+        assertEquals(0.9, s.optimization().momentum(), "built-in default where nothing else sets it");
+    }
+
+    @Test
+    void anUnknownKeyInAFileNamesTheFileAndTheNearestKey() throws Exception {
+        Path yaml = tmp.resolve("run.yaml");
+        Files.writeString(yaml, "steps: 10\ngrad_norm_evry: 5\n");
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> SettingsLayers.none().with(ConfigFiles.read(yaml), yaml.toString())).getMessage();
+        assertTrue(m.startsWith("unknown key 'grad_norm_evry' in " + yaml + " (did you mean 'grad-norm-every'?) (allowed: task,"), m);
+        assertTrue(!m.contains("\n"), m);
     }
 }
