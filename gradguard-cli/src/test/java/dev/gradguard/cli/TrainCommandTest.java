@@ -226,6 +226,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void gradNormEveryZeroWritesNoPerParameterNorms() throws Exception {
+        Path dir = tmp.resolve("tb-never");
+        assertEquals(0, train(dir, "--grad-norm-every", "0"), console.err());
+        List<Path> files = dev.gradguard.metrics.tensorboard.EventFileReader.eventFiles(dir);
+        java.util.Set<String> tags = new java.util.TreeSet<>();
+        for (var e : dev.gradguard.metrics.tensorboard.EventFileReader.readAll(files.get(0))) {
+            e.values().forEach(v -> tags.add(v.tag()));
+        }
+        assertTrue(tags.contains("train/grad_norm"), tags.toString());
+        assertTrue(tags.stream().noneMatch(t -> t.startsWith("grad_norm/")), tags.toString());
+    }
+
+    @Test
     void dashboardServesTheRunWhileItTrainsAndATakenPortIsAUsageError() throws Exception {
         Path dir = tmp.resolve("runs").resolve("live");
         assertEquals(0, train(dir, "--dashboard", "0"), console.err());

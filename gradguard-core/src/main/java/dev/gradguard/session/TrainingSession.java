@@ -479,10 +479,14 @@ public final class TrainingSession implements AutoCloseable {
             return this;
         }
 
-        /** How often per-parameter gradient norms go to TensorBoard, in steps (default 100). */
+        /**
+         * How often per-parameter gradient norms go to TensorBoard, in steps (default 100); 0 for never.
+         *
+         * @throws IllegalArgumentException if {@code steps} is negative
+         */
         public Builder parameterNormInterval(int steps) {
-            if (steps < 1) {
-                throw new IllegalArgumentException("parameterNormInterval must be >= 1, got " + steps);
+            if (steps < 0) {
+                throw new IllegalArgumentException("parameterNormInterval must be 0 (never) or positive, got " + steps);
             }
             this.parameterNormInterval = steps;
             return this;
