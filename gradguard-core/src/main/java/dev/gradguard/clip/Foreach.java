@@ -1,5 +1,7 @@
 package dev.gradguard.clip;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.GenericList;
@@ -28,18 +30,24 @@ final class Foreach {
     }
 
     /**
-     * Tensors of one device and dtype, in order, with the list argument that libtorch's foreach operators
-     * take, built once for every operator applied to them.
-     *
-     * @param tensors at least one tensor
+     * Tensors of one device and dtype, in order, with the list argument that {@code _foreach_norm} takes.
      */
-    record Group(List<Tensor> tensors, IValue list) {
-        Group(List<Tensor> tensors) {
-            this(List.copyOf(tensors), tensorList(tensors));
+    static final class Group {
+        private final Tensor[] tensors;
+        private final IValue list;
+
+        /** @param tensors at least one tensor, not copied */
+        Group(Tensor[] tensors) {
+            this.tensors = tensors;
+            this.list = tensorList(tensors);
         }
 
         Tensor first() {
-            return tensors.get(0);
+            return tensors[0];
+        }
+
+        List<Tensor> tensors() {
+            return Collections.unmodifiableList(Arrays.asList(tensors));
         }
 
         /**
@@ -53,9 +61,17 @@ final class Foreach {
             return stack.get(0).toTensorVector();
         }
 
-        /** Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_}. */
-        void mul_(Tensor factor) {
-            MUL.callBoxed(new IValueVector(list, new IValue(factor)));
+        /**
+         * Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_},
+         * last tensor first. Each tensor is scaled on its own, so the order changes no value; walking back from the
+         * end scales first the tensors that {@link #norms} read last, while they are still in the CPU's caches.
+         */
+        void mulLastFirst_(Tensor factor) {
+            Tensor[] reversed = new Tensor[tensors.length];
+            for (int i = 0; i < tensors.length; i++) {
+                reversed[i] = tensors[tensors.length - 1 - i];
+            }
+            MUL.callBoxed(new IValueVector(tensorList(reversed), new IValue(factor)));
         }
     }
 
@@ -65,12 +81,8 @@ final class Foreach {
      * {@code c10::List<T>} is one pointer to the same list object for every {@code T}, holding its element
      * type, so it is passed as the generic list it is, and libtorch sees a list of tensors.
      */
-    private static IValue tensorList(List<Tensor> tensors) {
-        TensorVector vector = new TensorVector();
-        for (Tensor t : tensors) {
-            vector.push_back(t);
-        }
-        IValue list = new IValue(new GenericList(new TensorList(vector)));
+    private static IValue tensorList(Tensor[] tensors) {
+        IValue list = new IValue(new GenericList(new TensorList(new TensorVector(tensors))));
         if (!list.isTensorList()) {
             throw new IllegalStateException("libtorch did not take a c10::List<Tensor> as a list of tensors");
         }
