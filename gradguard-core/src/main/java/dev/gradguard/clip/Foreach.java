@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Storage;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorList;
 import org.bytedeco.pytorch.TensorVector;
@@ -33,12 +34,20 @@ final class Foreach {
      * Tensors of one device and dtype, in order, with the list argument that {@code _foreach_norm} takes.
      */
     static final class Group {
+        /** The most elements one {@code mul_} of a {@link #span} scales, so that it can be walked last first. */
+        private static final long SPAN_CHUNK = 1 << 20;
+
         private final Tensor[] tensors;
+        private final long[] addresses;
         private final IValue list;
 
-        /** @param tensors at least one tensor, not copied */
-        Group(Tensor[] tensors) {
+        /**
+         * @param tensors at least one tensor, not copied
+         * @param addresses each tensor's data address, 0 for a tensor without elements, not copied
+         */
+        Group(Tensor[] tensors, long[] addresses) {
             this.tensors = tensors;
+            this.addresses = addresses;
             this.list = tensorList(tensors);
         }
 
@@ -62,16 +71,57 @@ final class Foreach {
         }
 
         /**
-         * Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_},
-         * last tensor first. Each tensor is scaled on its own, so the order changes no value; walking back from the
-         * end scales first the tensors that {@link #norms} read last, while they are still in the CPU's caches.
+         * Multiplies every tensor in place by the one-element {@code factor}, as PyTorch's
+         * {@code torch._foreach_mul_} does, last tensor first: walking back from the end scales first the tensors
+         * that {@link #norms} read last, while they are still in the CPU's caches. When the tensors tile one
+         * contiguous CPU range ({@link #span}), as the views of a {@link GradBuffer} do, the range is scaled in a
+         * few large pieces instead of tensor by tensor. Each element is multiplied on its own, so neither the order
+         * nor the pieces change any value.
          */
         void mulLastFirst_(Tensor factor) {
+            Tensor span = span();
+            if (span != null) {
+                long total = span.numel();
+                for (long end = total; end > 0; end -= SPAN_CHUNK) {
+                    long start = Math.max(0, end - SPAN_CHUNK);
+                    span.narrow(0, start, end - start).mul_(factor);
+                }
+                return;
+            }
             Tensor[] reversed = new Tensor[tensors.length];
             for (int i = 0; i < tensors.length; i++) {
                 reversed[i] = tensors[tensors.length - 1 - i];
             }
             MUL.callBoxed(new IValueVector(tensorList(reversed), new IValue(factor)));
+        }
+
+        /**
+         * The range of memory the tensors tile, as a 1-D view of the first tensor's storage, or null. They tile it
+         * when they are contiguous CPU tensors with elements, each starting where the one before it ends, and the
+         * range lies inside the first tensor's storage (so the view is valid whatever storages the others belong
+         * to: they are that memory).
+         */
+        private Tensor span() {
+            Tensor first = tensors[0];
+            if (tensors.length < 2 || !first.is_cpu()) {
+                return null;
+            }
+            long itemSize = first.element_size();
+            long next = addresses[0];
+            long total = 0;
+            for (int i = 0; i < tensors.length; i++) {
+                if (addresses[i] == 0 || addresses[i] != next || !tensors[i].is_contiguous()) {
+                    return null;
+                }
+                long numel = tensors[i].numel();
+                next += numel * itemSize;
+                total += numel;
+            }
+            Storage storage = first.storage();
+            if (next > storage.data().address() + storage.nbytes()) {
+                return null;
+            }
+            return first.as_strided(new long[] {total}, 1);
         }
     }
 

@@ -139,15 +139,21 @@ final class GradientGroups {
                 oneGroup &= keys[i] == keys[0];
             }
             if (oneGroup) {
-                return List.of(new Foreach.Group(Arrays.copyOf(tensors, count)));
+                return List.of(new Foreach.Group(Arrays.copyOf(tensors, count), Arrays.copyOf(addresses, count)));
             }
-            Map<GroupKey, List<Tensor>> groups = new LinkedHashMap<>();
+            Map<GroupKey, List<Integer>> groups = new LinkedHashMap<>();
             for (int i = 0; i < count; i++) {
-                groups.computeIfAbsent(keys[i], key -> new ArrayList<>()).add(tensors[i]);
+                groups.computeIfAbsent(keys[i], key -> new ArrayList<>()).add(i);
             }
             List<Foreach.Group> result = new ArrayList<>(groups.size());
-            for (List<Tensor> group : groups.values()) {
-                result.add(new Foreach.Group(group.toArray(new Tensor[0])));
+            for (List<Integer> members : groups.values()) {
+                Tensor[] groupTensors = new Tensor[members.size()];
+                long[] groupAddresses = new long[members.size()];
+                for (int j = 0; j < groupTensors.length; j++) {
+                    groupTensors[j] = tensors[members.get(j)];
+                    groupAddresses[j] = addresses[members.get(j)];
+                }
+                result.add(new Foreach.Group(groupTensors, groupAddresses));
             }
             return result;
         }
