@@ -73,6 +73,12 @@ import org.bytedeco.pytorch.global.torch;
  * When the coefficient is on the CPU and exactly 1, the multiply is skipped: reading a CPU tensor costs no
  * device sync, and multiplying by 1 changes no value. Off the CPU the multiply always runs and nothing is
  * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
+ * The multiply walks the tensors last first, so that the tensors the norm read last are scaled while still in
+ * the CPU's caches; CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled
+ * as that range in a few large {@code mul_} calls. Every element is multiplied on its own by the same
+ * coefficient, so neither changes a value. Nothing is cached from one call to the next: each call reads the
+ * parameters' current gradients (their data addresses, devices and dtypes), so a gradient replaced, dropped or
+ * moved between calls is clipped as it is now.
  *
  * <h2>Memory</h2>
  * Temporaries are freed before each method returns; a returned norm belongs to the caller's

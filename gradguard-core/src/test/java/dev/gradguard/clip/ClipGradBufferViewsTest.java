@@ -137,6 +137,26 @@ class ClipGradBufferViewsTest {
         }
     }
 
+    @Test
+    void repeatedCallsOnOneListFollowItsGradientsAsTheyAreNow() {
+        Tensor buffer = buffer(400, torch.ScalarType.Float);
+        List<Tensor> params = views(buffer, 0, 100, 200, 300, 400);
+        assertClipsAsSeparate(params, buffer);
+
+        params.get(2).mutable_grad().put(torch.randn(100)); // replaced by a separate tensor
+        assertClipsAsSeparate(params, buffer);
+
+        params.get(1).mutable_grad().put(new Tensor()); // dropped, as zero_grad(set_to_none) does
+        assertClipsAsSeparate(params, buffer);
+
+        params.get(3).mutable_grad().put(torch.randn(100).to(torch.ScalarType.Double)); // another dtype group
+        assertClipsAsSeparate(params, buffer);
+
+        params.remove(0); // the list itself changed
+        params.add(paramWithGrad(buffer.narrow(0, 0, 100)));
+        assertClipsAsSeparate(params, buffer);
+    }
+
     /**
      * Clips {@code params} (gradients that view {@code buffers}, or not) to half their norm and, for comparison,
      * separate copies with ClipGrad and with libtorch; the norms and gradients must match, and the elements of the
