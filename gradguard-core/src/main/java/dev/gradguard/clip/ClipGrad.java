@@ -73,10 +73,9 @@ import org.bytedeco.pytorch.global.torch;
  * When the coefficient is on the CPU and exactly 1, the multiply is skipped: reading a CPU tensor costs no
  * device sync, and multiplying by 1 changes no value. Off the CPU the multiply always runs and nothing is
  * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
- * The multiply walks the tensors last first, so that the tensors the norm read last are scaled while still in
- * the CPU's caches; CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled
- * as that range in a few large {@code mul_} calls. Every element is multiplied on its own by the same
- * coefficient, so neither changes a value. Nothing is cached from one call to the next: each call reads the
+ * CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled as that range by
+ * one {@code mul_}: every element is multiplied on its own by the same coefficient, so this changes no value.
+ * Nothing is cached from one call to the next: each call reads the
  * parameters' current gradients (their data addresses, devices and dtypes), so a gradient replaced, dropped or
  * moved between calls is clipped as it is now.
  *
@@ -309,8 +308,7 @@ public final class ClipGrad {
 
     /**
      * PyTorch's {@code _clip_grads_with_norm_}: one coefficient tensor, one {@code _foreach_mul_} per
-     * (device, dtype) group; nothing when the coefficient is exactly 1 on the CPU ({@link #isOneOnCpu}). The groups
-     * are scaled last first, as each group's tensors are ({@link Foreach.Group#mulLastFirst_}).
+     * (device, dtype) group; nothing when the coefficient is exactly 1 on the CPU ({@link #isOneOnCpu}).
      */
     private static void scale(List<Foreach.Group> groups, double maxNorm, Tensor totalNorm) {
         if (groups.isEmpty()) {
@@ -321,9 +319,8 @@ public final class ClipGrad {
             return;
         }
         List<Tensor> coefOnDevice = new ArrayList<>();
-        for (int i = groups.size() - 1; i >= 0; i--) {
-            Foreach.Group group = groups.get(i);
-            group.mulLastFirst_(onDeviceOf(group.first(), coef, coefOnDevice));
+        for (Foreach.Group group : groups) {
+            group.mul_(onDeviceOf(group.first(), coef, coefOnDevice));
         }
     }
 

@@ -31,12 +31,10 @@ final class Foreach {
     }
 
     /**
-     * Tensors of one device and dtype, in order, with the list argument that {@code _foreach_norm} takes.
+     * Tensors of one device and dtype, in order, with the list argument that libtorch's foreach operators take,
+     * built once for every operator applied to them.
      */
     static final class Group {
-        /** The most elements one {@code mul_} of a {@link #span} scales, so that it can be walked last first. */
-        private static final long SPAN_CHUNK = 1 << 20;
-
         private final Tensor[] tensors;
         private final long[] addresses;
         private final IValue list;
@@ -71,28 +69,18 @@ final class Foreach {
         }
 
         /**
-         * Multiplies every tensor in place by the one-element {@code factor}, as PyTorch's
-         * {@code torch._foreach_mul_} does, last tensor first: walking back from the end scales first the tensors
-         * that {@link #norms} read last, while they are still in the CPU's caches. When the tensors tile one
-         * contiguous CPU range ({@link #span}), as the views of a {@link GradBuffer} do, the range is scaled in a
-         * few large pieces instead of tensor by tensor. Each element is multiplied on its own, so neither the order
-         * nor the pieces change any value.
+         * Multiplies every tensor in place by the one-element {@code factor}, PyTorch's
+         * {@code torch._foreach_mul_}. When the tensors tile one contiguous CPU range ({@link #span}), as the views
+         * of a {@link GradBuffer} do, the range is scaled by one {@code mul_} instead of tensor by tensor: each
+         * element is multiplied on its own, so this changes no value.
          */
-        void mulLastFirst_(Tensor factor) {
+        void mul_(Tensor factor) {
             Tensor span = span();
             if (span != null) {
-                long total = span.numel();
-                for (long end = total; end > 0; end -= SPAN_CHUNK) {
-                    long start = Math.max(0, end - SPAN_CHUNK);
-                    span.narrow(0, start, end - start).mul_(factor);
-                }
-                return;
+                span.mul_(factor);
+            } else {
+                MUL.callBoxed(new IValueVector(list, new IValue(factor)));
             }
-            Tensor[] reversed = new Tensor[tensors.length];
-            for (int i = 0; i < tensors.length; i++) {
-                reversed[i] = tensors[tensors.length - 1 - i];
-            }
-            MUL.callBoxed(new IValueVector(tensorList(reversed), new IValue(factor)));
         }
 
         /**

@@ -58,7 +58,7 @@ class ClipGradBufferViewsTest {
     }
 
     @Test
-    void viewsThatTileMoreThanOnePieceAreScaledAsSeparateTensors() {
+    void aLargeTiledRangeIsScaledAsSeparateTensors() {
         Tensor buffer = buffer(2_500_000, torch.ScalarType.Float);
         assertClipsAsSeparate(views(buffer, 0, 3, 1_200_000, 1_200_001, 2_500_000), buffer);
     }
