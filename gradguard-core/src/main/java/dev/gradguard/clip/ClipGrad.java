@@ -75,9 +75,8 @@ import org.bytedeco.pytorch.global.torch;
  * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
  * CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled as that range by
  * one {@code mul_}: every element is multiplied on its own by the same coefficient, so this changes no value.
- * Nothing is cached from one call to the next: each call reads the
- * parameters' current gradients (their data addresses, devices and dtypes), so a gradient replaced, dropped or
- * moved between calls is clipped as it is now.
+ * Nothing is cached from one call to the next: each call reads the parameters' current gradients (their data
+ * addresses, devices and dtypes), so a gradient replaced, dropped or moved between calls is clipped as it is now.
  *
  * <h2>Memory</h2>
  * Temporaries are freed before each method returns; a returned norm belongs to the caller's
