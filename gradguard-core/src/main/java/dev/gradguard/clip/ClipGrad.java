@@ -2,12 +2,8 @@ package dev.gradguard.clip;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongArrayRefOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -77,6 +73,10 @@ import org.bytedeco.pytorch.global.torch;
  * When the coefficient is on the CPU and exactly 1, the multiply is skipped: reading a CPU tensor costs no
  * device sync, and multiplying by 1 changes no value. Off the CPU the multiply always runs and nothing is
  * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
+ * CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled as that range by
+ * one {@code mul_}: every element is multiplied on its own by the same coefficient, so this changes no value.
+ * Nothing is cached from one call to the next: each call reads the parameters' current gradients (their data
+ * addresses, devices and dtypes), so a gradient replaced, dropped or moved between calls is clipped as it is now.
  *
  * <h2>Memory</h2>
  * Temporaries are freed before each method returns; a returned norm belongs to the caller's
@@ -124,7 +124,7 @@ public final class ClipGrad {
         List<Tensor> params = toList(parameters, "parameters");
         Tensor result = new Tensor();
         inNoGradScope(() -> {
-            List<Foreach.Group> groups = byDeviceAndDtype(distinctGradients(params));
+            List<Foreach.Group> groups = GradientGroups.ofParameters(params);
             Tensor total = totalNorm(groups, normType, errorIfNonfinite);
             scale(groups, maxNorm, total);
             result.put(total);
@@ -156,13 +156,8 @@ public final class ClipGrad {
         List<Tensor> tensors = toList(gradients, "gradients");
         Tensor result = new Tensor();
         inNoGradScope(() -> {
-            List<Tensor> defined = new ArrayList<>();
-            for (Tensor t : tensors) {
-                if (t.defined()) {
-                    defined.add(t);
-                }
-            }
-            result.put(totalNorm(byDeviceAndDtype(distinct(defined)), normType, errorIfNonfinite));
+            result.put(totalNorm(GradientGroups.ofGradients(tensors), normType,
+                    errorIfNonfinite));
         });
         return result;
     }
@@ -187,7 +182,7 @@ public final class ClipGrad {
         checkMaxNorm(maxNorm);
         checkTotalNorm(totalNorm);
         List<Tensor> params = toList(parameters, "parameters");
-        inNoGradScope(() -> scale(byDeviceAndDtype(distinctGradients(params)), maxNorm,
+        inNoGradScope(() -> scale(GradientGroups.ofParameters(params), maxNorm,
                 totalNorm.reshape(new long[0])));
     }
 
@@ -207,7 +202,7 @@ public final class ClipGrad {
     public static void clipGradValue(Iterable<Tensor> parameters, double clipValue) {
         checkClipValue(clipValue);
         List<Tensor> params = toList(parameters, "parameters");
-        inNoGradScope(() -> clampAll(distinctGradients(params), clipValue));
+        inNoGradScope(() -> clampAll(GradientGroups.distinctGradients(params), clipValue));
     }
 
     /** Clamps every element of {@code tensors} in place to {@code [-clipValue, clipValue]}. */
@@ -287,24 +282,6 @@ public final class ClipGrad {
         }
     }
 
-    /**
-     * The tensors grouped by (device, dtype) as PyTorch's {@code _group_tensors_by_device_and_dtype} does:
-     * groups in order of first appearance, each in the tensors' order.
-     */
-    private static List<Foreach.Group> byDeviceAndDtype(List<Tensor> tensors) {
-        Map<String, List<Tensor>> groups = new LinkedHashMap<>();
-        for (Tensor t : tensors) {
-            // CPU tensors are told apart without a Device object (one native call fewer per tensor)
-            String device = t.is_cpu() ? "cpu" : t.device().str().getString();
-            groups.computeIfAbsent(device + "/" + t.scalar_type().intern(), key -> new ArrayList<>()).add(t);
-        }
-        List<Foreach.Group> result = new ArrayList<>(groups.size());
-        for (List<Tensor> group : groups.values()) {
-            result.add(new Foreach.Group(group));
-        }
-        return result;
-    }
-
     /** Reads {@code total} back (a host sync) and throws if it is NaN or infinite. */
     static void checkFinite(Tensor total, double normType) {
         if (!total.isfinite().item_bool()) {
@@ -324,7 +301,7 @@ public final class ClipGrad {
     }
 
     /** Whether two tensors are on one device; two CPU tensors are told apart without a Device object. */
-    private static boolean sameDevice(Tensor a, Tensor b) {
+    static boolean sameDevice(Tensor a, Tensor b) {
         return a.is_cpu() && b.is_cpu() || a.device().equals(b.device());
     }
 
@@ -378,46 +355,6 @@ public final class ClipGrad {
         Tensor c = coef.to(target.device(), coef.scalar_type());
         moved.add(c);
         return c;
-    }
-
-    /** The defined gradients of {@code params}, each memory region once, in order. */
-    private static List<Tensor> distinctGradients(List<Tensor> params) {
-        return distinct(Gradients.of(params));
-    }
-
-    /**
-     * Drops tensors that are the same memory as an earlier one. Two Java {@code Tensor} objects can wrap
-     * one C++ tensor, and two tensors can view one region, so identity is the region: device, dtype, data
-     * pointer, sizes and strides. Empty tensors have no data pointer and are kept (they contribute nothing).
-     * Only tensors whose data pointers coincide are compared further, so the common case costs one data
-     * pointer read per tensor.
-     */
-    private static List<Tensor> distinct(List<Tensor> tensors) {
-        if (tensors.size() < 2) {
-            return tensors;
-        }
-        Map<Long, List<Tensor>> byAddress = new HashMap<>();
-        List<Tensor> out = new ArrayList<>(tensors.size());
-        for (Tensor t : tensors) {
-            Pointer data = t.data_ptr(); // null for an empty tensor
-            if (data == null) {
-                out.add(t);
-                continue;
-            }
-            List<Tensor> sameAddress = byAddress.computeIfAbsent(data.address(), address -> new ArrayList<>(1));
-            if (sameAddress.stream().noneMatch(seen -> sameRegion(seen, t))) {
-                sameAddress.add(t);
-                out.add(t);
-            }
-        }
-        return out;
-    }
-
-    /** Same device, dtype, sizes and strides; the data pointers are known to be equal. */
-    private static boolean sameRegion(Tensor a, Tensor b) {
-        return sameDevice(a, b) && a.scalar_type().intern() == b.scalar_type().intern()
-                && Arrays.equals(a.sizes().vec().get(), b.sizes().vec().get())
-                && Arrays.equals(a.strides().vec().get(), b.strides().vec().get());
     }
 
     private static List<Tensor> toList(Iterable<Tensor> tensors, String name) {

@@ -1,5 +1,7 @@
 package dev.gradguard.clip;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.GenericList;
@@ -7,6 +9,7 @@ import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Storage;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorList;
 import org.bytedeco.pytorch.TensorVector;
@@ -28,18 +31,30 @@ final class Foreach {
     }
 
     /**
-     * Tensors of one device and dtype, in order, with the list argument that libtorch's foreach operators
-     * take, built once for every operator applied to them.
-     *
-     * @param tensors at least one tensor
+     * Tensors of one device and dtype, in order, with the list argument that libtorch's foreach operators take,
+     * built once for every operator applied to them.
      */
-    record Group(List<Tensor> tensors, IValue list) {
-        Group(List<Tensor> tensors) {
-            this(List.copyOf(tensors), tensorList(tensors));
+    static final class Group {
+        private final Tensor[] tensors;
+        private final long[] addresses;
+        private final IValue list;
+
+        /**
+         * @param tensors at least one tensor, not copied
+         * @param addresses each tensor's data address, 0 for a tensor without elements, not copied
+         */
+        Group(Tensor[] tensors, long[] addresses) {
+            this.tensors = tensors;
+            this.addresses = addresses;
+            this.list = tensorList(tensors);
         }
 
         Tensor first() {
-            return tensors.get(0);
+            return tensors[0];
+        }
+
+        List<Tensor> tensors() {
+            return Collections.unmodifiableList(Arrays.asList(tensors));
         }
 
         /**
@@ -53,9 +68,48 @@ final class Foreach {
             return stack.get(0).toTensorVector();
         }
 
-        /** Multiplies every tensor in place by the one-element {@code factor}, PyTorch's {@code torch._foreach_mul_}. */
+        /**
+         * Multiplies every tensor in place by the one-element {@code factor}, PyTorch's
+         * {@code torch._foreach_mul_}. When the tensors tile one contiguous CPU range ({@link #span}), as the views
+         * of a {@link GradBuffer} do, the range is scaled by one {@code mul_} instead of tensor by tensor: each
+         * element is multiplied on its own, so this changes no value.
+         */
         void mul_(Tensor factor) {
-            MUL.callBoxed(new IValueVector(list, new IValue(factor)));
+            Tensor span = span();
+            if (span != null) {
+                span.mul_(factor);
+            } else {
+                MUL.callBoxed(new IValueVector(list, new IValue(factor)));
+            }
+        }
+
+        /**
+         * The range of memory the tensors tile, as a 1-D view of the first tensor's storage, or null. They tile it
+         * when they are contiguous CPU tensors with elements, each starting where the one before it ends, and the
+         * range lies inside the first tensor's storage (so the view is valid whatever storages the others belong
+         * to: they are that memory).
+         */
+        private Tensor span() {
+            Tensor first = tensors[0];
+            if (tensors.length < 2 || !first.is_cpu()) {
+                return null;
+            }
+            long itemSize = first.element_size();
+            long next = addresses[0];
+            long total = 0;
+            for (int i = 0; i < tensors.length; i++) {
+                if (addresses[i] == 0 || addresses[i] != next || !tensors[i].is_contiguous()) {
+                    return null;
+                }
+                long numel = tensors[i].numel();
+                next += numel * itemSize;
+                total += numel;
+            }
+            Storage storage = first.storage();
+            if (next > storage.data().address() + storage.nbytes()) {
+                return null;
+            }
+            return first.as_strided(new long[] {total}, 1);
         }
     }
 
@@ -65,12 +119,8 @@ final class Foreach {
      * {@code c10::List<T>} is one pointer to the same list object for every {@code T}, holding its element
      * type, so it is passed as the generic list it is, and libtorch sees a list of tensors.
      */
-    private static IValue tensorList(List<Tensor> tensors) {
-        TensorVector vector = new TensorVector();
-        for (Tensor t : tensors) {
-            vector.push_back(t);
-        }
-        IValue list = new IValue(new GenericList(new TensorList(vector)));
+    private static IValue tensorList(Tensor[] tensors) {
+        IValue list = new IValue(new GenericList(new TensorList(new TensorVector(tensors))));
         if (!list.isTensorList()) {
             throw new IllegalStateException("libtorch did not take a c10::List<Tensor> as a list of tensors");
         }
