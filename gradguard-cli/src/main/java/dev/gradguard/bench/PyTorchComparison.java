@@ -9,6 +9,7 @@ import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.model.CharLstm;
+import dev.gradguard.model.CharTransformer;
 import dev.gradguard.model.ConvNet;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
@@ -37,6 +38,7 @@ import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.LSTMOptions;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -48,13 +50,14 @@ import org.bytedeco.pytorch.global.torch;
  * (gradguard first in even rounds, PyTorch first in odd ones), so load on the machine hits both alike. The
  * result is the ratio of the per-step medians, gradguard / PyTorch. The {@code gemm}, {@code lstm},
  * {@code lstm-native}, {@code embedding} and {@code head} workloads are micro-benchmarks of the char-LSTM's
- * parts, run the same way, that say where its time goes. Both arms report their parameter count, and a
+ * parts, run the same way, that say where its time goes. The {@code transformer} is charlm's
+ * {@code --model transformer} ({@link CharTransformer}) with the task's defaults, AdamW included. Both arms report their parameter count, and a
  * workload whose counts differ is refused: the models must be the same.
  */
 public final class PyTorchComparison {
-    /** The workloads: whole training steps, then the micro-benchmarks. The Transformer joins the steps here. */
-    public static final List<String> WORKLOADS = List.of("default", "charlm", "convnet", "gemm", "lstm", "lstm-native",
-            "embedding", "head");
+    /** The workloads: whole training steps, then the micro-benchmarks. */
+    public static final List<String> WORKLOADS = List.of("default", "charlm", "transformer", "convnet", "gemm", "lstm",
+            "lstm-native", "embedding", "head");
 
     /**
      * @param steps timed steps per arm and workload
@@ -201,14 +204,20 @@ public final class PyTorchComparison {
         return switch (workload) {
             case "default" -> guarded("GRU 32, temporal order T=100, batch 64, SGD",
                     () -> new RecurrentNet(RecurrentNet.Cell.GRU, 6, 32, 4),
-                    new Batch(torch.randn(100, 64, 6), torch.randint(4, new long[] {64})), 1.75, torch::cross_entropy,
-                    metrics);
+                    new Batch(torch.randn(100, 64, 6), torch.randint(4, new long[] {64})), sgd(1.75),
+                    torch::cross_entropy, metrics);
             case "charlm" -> guarded("Embedding 32, LSTM 128, vocab 96, batch 64 x 64 chars, SGD",
                     () -> new CharLstm(96, 32, 128),
-                    new Batch(torch.randint(96, new long[] {64, 64}), torch.randint(96, new long[] {64, 64})), 1.0,
-                    (out, target) -> torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)), metrics);
+                    new Batch(torch.randint(96, new long[] {64, 64}), torch.randint(96, new long[] {64, 64})), sgd(1.0),
+                    PyTorchComparison::tokenCrossEntropy, metrics);
+            // charlm's --model transformer with the task's defaults: width 64, 2 blocks of 4 heads, windows of 64,
+            // batch 32, AdamW at 3e-3 (Tasks.trainingDefaults); a vocabulary of 96 like the LSTM's
+            case "transformer" -> guarded("GPT 2 x 64 wide, 4 heads, vocab 96, batch 32 x 64 chars, AdamW",
+                    () -> new CharTransformer(96, 64, 64, 2, 4),
+                    new Batch(torch.randint(96, new long[] {64, 32}), torch.randint(96, new long[] {64, 32})),
+                    OptimizerSpec.defaults("adamw", 3e-3), PyTorchComparison::tokenCrossEntropy, metrics);
             case "convnet" -> guarded("CNN 32-64-128, batch 64 x 3x32x32, SGD", () -> new ConvNet(10),
-                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), 0.01,
+                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
                     torch::cross_entropy, metrics);
             case "gemm" -> gemm();
             case "lstm" -> lstmOnly(false);
@@ -219,17 +228,27 @@ public final class PyTorchComparison {
         };
     }
 
-    /** The full guard: SGD with momentum 0.9, norm clipping at 1.0, the non-finite guard, metrics.jsonl. */
-    private static Arm guarded(String shape, Supplier<Model> factory, Batch batch, double lr, LossFunction loss,
-            MetricsJsonlWriter metrics) {
+    /** SGD with momentum 0.9, as the script's {@code torch.optim.SGD(..., momentum=0.9)}. */
+    private static OptimizerSpec sgd(double lr) {
+        return OptimizerSpec.defaults("sgd", lr).withMomentum(0.9);
+    }
+
+    /** Cross-entropy over every step of logits {@code [time, batch, vocabulary]} against ids {@code [time, batch]}. */
+    private static Tensor tokenCrossEntropy(Tensor out, Tensor target) {
+        return torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1));
+    }
+
+    /** The full guard: the optimizer {@code optimizer}, norm clipping at 1.0, the non-finite guard, metrics.jsonl. */
+    private static Arm guarded(String shape, Supplier<Model> factory, Batch batch, OptimizerSpec optimizer,
+            LossFunction loss, MetricsJsonlWriter metrics) {
         Model model = factory.get();
         Parameters parameters = Parameters.of(model.module());
         Trainer trainer = Trainer.builder()
                 .model(model)
                 .data(BatchSource.repeating(batch))
                 .loss(loss)
-                .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", lr).withMomentum(0.9), parameters))
-                .schedule(Schedules.constant(lr))
+                .optimizer(Optimizers.create(optimizer, parameters))
+                .schedule(Schedules.constant(optimizer.lr()))
                 .pipeline(Clip.chain(Clip.norm(1.0)))
                 .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
                 .listener(metrics)
@@ -290,8 +309,7 @@ public final class PyTorchComparison {
                 () -> {
                     try (PointerScope scope = new PointerScope()) {
                         head.zero_grad(true);
-                        var out = head.forward(states);
-                        torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)).backward();
+                        tokenCrossEntropy(head.forward(states), target).backward();
                     }
                 });
     }
