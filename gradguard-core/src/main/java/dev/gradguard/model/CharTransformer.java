@@ -83,9 +83,8 @@ public final class CharTransformer implements Model {
         long time = tokens.size(0);
         Transformers.checkLength(time, maxLength);
         Tensor x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(Transformers.positions(time, tokens)));
-        Tensor mask = Transformers.causalMask(time, tokens);
         for (TransformerBlock block : blocks) {
-            x = block.forward(x, mask);
+            x = block.forward(x, true);
         }
         return torch.linear(lnF.forward(x), tokenEmbedding.weight());
     }

@@ -77,7 +77,7 @@ public final class TransformerEncoderNet implements Model {
         Transformers.checkLength(time, maxLength);
         Tensor x = input.forward(sequence).add(positionEmbedding.forward(Transformers.positions(time, sequence)));
         for (TransformerBlock block : blocks) {
-            x = block.forward(x, new Tensor());
+            x = block.forward(x, false);
         }
         return head.forward(lnF.forward(x).select(0, time - 1));
     }
