@@ -6,7 +6,8 @@ Needs the venv of scripts/pyenv.sh (torch; safetensors too, which transformer_ch
   step_bench.py WORKLOAD --threads N
       Builds WORKLOAD in PyTorch eager on the CPU with N intra-op threads and denormals flushed (as gradguard
       runs), prints {"ready": true, "torch": VERSION, "parameters": COUNT}, then for each line "run K" on
-      standard input runs K steps and prints {"ms": [K step times in milliseconds]}; "quit" ends it.
+      standard input runs K steps and prints {"ms": [K step times in milliseconds], "cpu_ms": [the CPU time of the
+      thread that ran each step, in milliseconds]}; "quit" ends it.
 
 Workloads (the shapes of gradguard's StepBenchmark; time-major sequences as gradguard's models take them):
   default   GRU 6->32 read out at the last of T=100 steps by a linear head to 4 classes, batch 64, SGD lr 1.75
@@ -174,12 +175,13 @@ def main():
             break
         if len(command) != 2 or command[0] != "run":
             raise SystemExit(f"unknown command {line.strip()!r} (allowed: run K, quit)")
-        times = []
+        times, cpu_times = [], []
         for _ in range(int(command[1])):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.thread_time()
             step()
+            cpu_times.append((time.thread_time() - cpu_start) * 1e3)
             times.append((time.perf_counter() - start) * 1e3)
-        print(json.dumps({"ms": times}), flush=True)
+        print(json.dumps({"ms": times, "cpu_ms": cpu_times}), flush=True)
 
 
 if __name__ == "__main__":
