@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch's side of `gradguard bench step --vs-pytorch`: the bare training loop a Python user writes.
 
-Needs the venv of scripts/pyenv.sh (torch). Run by gradguard, which talks to it over standard input and output:
+Needs the venv of scripts/pyenv.sh (torch; safetensors too, which transformer_check.py imports). Run by gradguard, which talks to it over standard input and output:
 
   step_bench.py WORKLOAD --threads N
       Builds WORKLOAD in PyTorch eager on the CPU with N intra-op threads and denormals flushed (as gradguard
       runs), prints {"ready": true, "torch": VERSION, "parameters": COUNT}, then for each line "run K" on
-      standard input runs K steps and prints {"ms": [K step times in milliseconds]}; "quit" ends it.
+      standard input runs K steps and prints {"ms": [K step times in milliseconds], "cpu_ms": [the CPU time of the
+      thread that ran each step, in milliseconds]}; "quit" ends it.
 
 Workloads (the shapes of gradguard's StepBenchmark; time-major sequences as gradguard's models take them):
   default   GRU 6->32 read out at the last of T=100 steps by a linear head to 4 classes, batch 64, SGD lr 1.75
@@ -15,7 +16,9 @@ Workloads (the shapes of gradguard's StepBenchmark; time-major sequences as grad
             SGD lr 1.0 momentum 0.9.
   convnet   three blocks of conv 3x3, batch norm, ReLU, max-pool 2 (32, 64, 128 channels), average pool, linear
             head to 10 classes, batch 64 x 3x32x32, SGD lr 0.01 momentum 0.9.
-  (transformer: the --model transformer of issue 14 joins these steps, here and in PyTorchComparison.arm.)
+  transformer  charlm's --model transformer with the task's defaults: the GPT of scripts/transformer_check.py
+            (CharTransformer) over a vocabulary of 96, max length 64, width 64, 2 blocks of 4 heads, windows of 64,
+            batch 32, AdamW lr 3e-3 (PyTorch's defaults otherwise: betas 0.9, 0.999, weight decay 0.01).
   A step is zero_grad(), forward, cross-entropy, backward, clip_grad_norm_(max_norm=1.0) with the norm read
   back (.item()), optimizer.step().
 
@@ -35,6 +38,8 @@ import time
 
 import torch
 from torch import nn
+
+from transformer_check import CharTransformer
 
 
 class GruClassifier(nn.Module):
@@ -75,8 +80,14 @@ class ConvNet(nn.Module):
         return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(images), 1), 1))
 
 
-def training_step(model, batch, target, lr, loss_of):
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+def token_cross_entropy(out, target):
+    return nn.functional.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1))
+
+
+def training_step(model, batch, target, lr, loss_of, optimizer=None):
+    """A training step of model on one fixed batch; the optimizer is SGD with momentum 0.9 unless given."""
+    if optimizer is None:
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
     def step():
         optimizer.zero_grad()
@@ -94,7 +105,11 @@ def workload(name):
                              nn.functional.cross_entropy)
     if name == "charlm":
         return training_step(CharLstm(), torch.randint(96, (64, 64)), torch.randint(96, (64, 64)), 1.0,
-                             lambda out, t: nn.functional.cross_entropy(out.reshape(-1, out.size(2)), t.reshape(-1)))
+                             token_cross_entropy)
+    if name == "transformer":
+        model = CharTransformer(96, 64, 64, 2, 4)
+        return training_step(model, torch.randint(96, (64, 32)), torch.randint(96, (64, 32)), 3e-3,
+                             token_cross_entropy, torch.optim.AdamW(model.parameters(), lr=3e-3))
     if name == "convnet":
         return training_step(ConvNet(), torch.randn(64, 3, 32, 32), torch.randint(10, (64,)), 0.01,
                              nn.functional.cross_entropy)
@@ -136,11 +151,10 @@ def workload(name):
 
         def head_forward_backward():
             head.zero_grad()
-            out = head(states)
-            nn.functional.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)).backward()
+            token_cross_entropy(head(states), target).backward()
 
         return head, head_forward_backward
-    raise SystemExit(f"unknown workload {name!r} (allowed: default, charlm, convnet, gemm, lstm, lstm-native, embedding, "
+    raise SystemExit(f"unknown workload {name!r} (allowed: default, charlm, transformer, convnet, gemm, lstm, lstm-native, embedding, "
                      "head)")
 
 
@@ -161,12 +175,13 @@ def main():
             break
         if len(command) != 2 or command[0] != "run":
             raise SystemExit(f"unknown command {line.strip()!r} (allowed: run K, quit)")
-        times = []
+        times, cpu_times = [], []
         for _ in range(int(command[1])):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.thread_time()
             step()
+            cpu_times.append((time.thread_time() - cpu_start) * 1e3)
             times.append((time.perf_counter() - start) * 1e3)
-        print(json.dumps({"ms": times}), flush=True)
+        print(json.dumps({"ms": times, "cpu_ms": cpu_times}), flush=True)
 
 
 if __name__ == "__main__":

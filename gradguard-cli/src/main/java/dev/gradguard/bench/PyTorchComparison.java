@@ -9,6 +9,7 @@ import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.model.CharLstm;
+import dev.gradguard.model.CharTransformer;
 import dev.gradguard.model.ConvNet;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
@@ -23,6 +24,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.Writer;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +40,7 @@ import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.LSTMOptions;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -46,15 +50,19 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>The two arms run in two processes that never run at once: blocks of steps alternate between them
  * (gradguard first in even rounds, PyTorch first in odd ones), so load on the machine hits both alike. The
- * result is the ratio of the per-step medians, gradguard / PyTorch. The {@code gemm}, {@code lstm},
+ * result is the ratio of the per-step medians, gradguard / PyTorch, in wall-clock time and in the CPU time of the
+ * thread that runs the step (both arms measure it alike: {@code ThreadMXBean} and Python's {@code time.thread_time}).
+ * At one intra-op thread that is all of a step's computing, and it is what to compare on a machine that other
+ * jobs load; at more threads the other threads' share is not in it. The {@code gemm}, {@code lstm},
  * {@code lstm-native}, {@code embedding} and {@code head} workloads are micro-benchmarks of the char-LSTM's
- * parts, run the same way, that say where its time goes. Both arms report their parameter count, and a
- * workload whose counts differ is refused: the models must be the same.
+ * parts, run the same way, that say where its time goes. The {@code transformer} is charlm's
+ * {@code --model transformer} ({@link CharTransformer}) with the task's defaults, AdamW included. Both arms
+ * report their parameter count, and a workload whose counts differ is refused: the models must be the same.
  */
 public final class PyTorchComparison {
-    /** The workloads: whole training steps, then the micro-benchmarks. The Transformer joins the steps here. */
-    public static final List<String> WORKLOADS = List.of("default", "charlm", "convnet", "gemm", "lstm", "lstm-native",
-            "embedding", "head");
+    /** The workloads: whole training steps, then the micro-benchmarks. */
+    public static final List<String> WORKLOADS = List.of("default", "charlm", "transformer", "convnet", "gemm", "lstm",
+            "lstm-native", "embedding", "head");
 
     /**
      * @param steps timed steps per arm and workload
@@ -85,12 +93,21 @@ public final class PyTorchComparison {
         }
     }
 
-    /** One workload: both arms' median step times and their ratio. */
+    /**
+     * One workload: both arms' median step times and their ratio, in wall-clock time and in the CPU time of the
+     * thread that runs the step (which is all of the step's computing at one intra-op thread, and which a machine
+     * loaded by other jobs does not inflate as it does the wall-clock time).
+     */
     public record Result(String workload, String shape, long parameters, int steps, double gradguardMedianMs,
-            double pytorchMedianMs) {
+            double pytorchMedianMs, double gradguardCpuMedianMs, double pytorchCpuMedianMs) {
         /** gradguard's median over PyTorch's: below 1 when gradguard is faster. */
         public double ratio() {
             return gradguardMedianMs / pytorchMedianMs;
+        }
+
+        /** {@link #ratio()} in the stepping thread's CPU time. */
+        public double cpuRatio() {
+            return gradguardCpuMedianMs / pytorchCpuMedianMs;
         }
 
         public Map<String, Object> toMap() {
@@ -102,6 +119,9 @@ public final class PyTorchComparison {
             m.put("gradguard_median_ms", gradguardMedianMs);
             m.put("pytorch_median_ms", pytorchMedianMs);
             m.put("ratio", ratio());
+            m.put("gradguard_cpu_median_ms", gradguardCpuMedianMs);
+            m.put("pytorch_cpu_median_ms", pytorchCpuMedianMs);
+            m.put("cpu_ratio", cpuRatio());
             return m;
         }
     }
@@ -165,31 +185,38 @@ public final class PyTorchComparison {
         for (int i = 0; i < options.warmup(); i++) {
             gradguard.step().run();
         }
-        python.run(options.warmup());
-        List<Double> ours = new ArrayList<>();
-        List<Double> theirs = new ArrayList<>();
+        python.run(options.warmup(), new Times());
+        Times ours = new Times();
+        Times theirs = new Times();
         for (int round = 0; round < options.rounds(); round++) {
             int block = options.steps() / options.rounds() + (round < options.steps() % options.rounds() ? 1 : 0);
             if (round % 2 == 0) {
-                ours.addAll(time(gradguard.step(), block));
-                theirs.addAll(python.run(block));
+                time(gradguard.step(), block, ours);
+                python.run(block, theirs);
             } else {
-                theirs.addAll(python.run(block));
-                ours.addAll(time(gradguard.step(), block));
+                python.run(block, theirs);
+                time(gradguard.step(), block, ours);
             }
         }
-        return new Result(workload, gradguard.shape(), gradguard.parameters(), options.steps(), median(ours),
-                median(theirs));
+        return new Result(workload, gradguard.shape(), gradguard.parameters(), options.steps(), median(ours.wallMs),
+                median(theirs.wallMs), median(ours.cpuMs), median(theirs.cpuMs));
     }
 
-    private static List<Double> time(Runnable step, int count) {
-        List<Double> ms = new ArrayList<>(count);
+    /** Per-step milliseconds of one arm: wall-clock, and CPU time of the thread that ran the step. */
+    private static final class Times {
+        final List<Double> wallMs = new ArrayList<>();
+        final List<Double> cpuMs = new ArrayList<>();
+    }
+
+    private static void time(Runnable step, int count, Times times) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         for (int i = 0; i < count; i++) {
             long start = System.nanoTime();
+            long cpuStart = threads.getCurrentThreadCpuTime();
             step.run();
-            ms.add((System.nanoTime() - start) / 1e6);
+            times.cpuMs.add((threads.getCurrentThreadCpuTime() - cpuStart) / 1e6);
+            times.wallMs.add((System.nanoTime() - start) / 1e6);
         }
-        return ms;
     }
 
     private static double median(List<Double> samples) {
@@ -201,14 +228,20 @@ public final class PyTorchComparison {
         return switch (workload) {
             case "default" -> guarded("GRU 32, temporal order T=100, batch 64, SGD",
                     () -> new RecurrentNet(RecurrentNet.Cell.GRU, 6, 32, 4),
-                    new Batch(torch.randn(100, 64, 6), torch.randint(4, new long[] {64})), 1.75, torch::cross_entropy,
-                    metrics);
+                    new Batch(torch.randn(100, 64, 6), torch.randint(4, new long[] {64})), sgd(1.75),
+                    torch::cross_entropy, metrics);
             case "charlm" -> guarded("Embedding 32, LSTM 128, vocab 96, batch 64 x 64 chars, SGD",
                     () -> new CharLstm(96, 32, 128),
-                    new Batch(torch.randint(96, new long[] {64, 64}), torch.randint(96, new long[] {64, 64})), 1.0,
-                    (out, target) -> torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)), metrics);
+                    new Batch(torch.randint(96, new long[] {64, 64}), torch.randint(96, new long[] {64, 64})), sgd(1.0),
+                    PyTorchComparison::tokenCrossEntropy, metrics);
+            // charlm's --model transformer with the task's defaults: width 64, 2 blocks of 4 heads, windows of 64,
+            // batch 32, AdamW at 3e-3 (Tasks.trainingDefaults); a vocabulary of 96 like the LSTM's
+            case "transformer" -> guarded("GPT 2 x 64 wide, 4 heads, vocab 96, batch 32 x 64 chars, AdamW",
+                    () -> new CharTransformer(96, 64, 64, 2, 4),
+                    new Batch(torch.randint(96, new long[] {64, 32}), torch.randint(96, new long[] {64, 32})),
+                    OptimizerSpec.defaults("adamw", 3e-3), PyTorchComparison::tokenCrossEntropy, metrics);
             case "convnet" -> guarded("CNN 32-64-128, batch 64 x 3x32x32, SGD", () -> new ConvNet(10),
-                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), 0.01,
+                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
                     torch::cross_entropy, metrics);
             case "gemm" -> gemm();
             case "lstm" -> lstmOnly(false);
@@ -219,17 +252,27 @@ public final class PyTorchComparison {
         };
     }
 
-    /** The full guard: SGD with momentum 0.9, norm clipping at 1.0, the non-finite guard, metrics.jsonl. */
-    private static Arm guarded(String shape, Supplier<Model> factory, Batch batch, double lr, LossFunction loss,
-            MetricsJsonlWriter metrics) {
+    /** SGD with momentum 0.9, as the script's {@code torch.optim.SGD(..., momentum=0.9)}. */
+    private static OptimizerSpec sgd(double lr) {
+        return OptimizerSpec.defaults("sgd", lr).withMomentum(0.9);
+    }
+
+    /** Cross-entropy over every step of logits {@code [time, batch, vocabulary]} against ids {@code [time, batch]}. */
+    private static Tensor tokenCrossEntropy(Tensor out, Tensor target) {
+        return torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1));
+    }
+
+    /** The full guard: the optimizer {@code optimizer}, norm clipping at 1.0, the non-finite guard, metrics.jsonl. */
+    private static Arm guarded(String shape, Supplier<Model> factory, Batch batch, OptimizerSpec optimizer,
+            LossFunction loss, MetricsJsonlWriter metrics) {
         Model model = factory.get();
         Parameters parameters = Parameters.of(model.module());
         Trainer trainer = Trainer.builder()
                 .model(model)
                 .data(BatchSource.repeating(batch))
                 .loss(loss)
-                .optimizer(Optimizers.create(OptimizerSpec.defaults("sgd", lr).withMomentum(0.9), parameters))
-                .schedule(Schedules.constant(lr))
+                .optimizer(Optimizers.create(optimizer, parameters))
+                .schedule(Schedules.constant(optimizer.lr()))
                 .pipeline(Clip.chain(Clip.norm(1.0)))
                 .guard(new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE))
                 .listener(metrics)
@@ -290,8 +333,7 @@ public final class PyTorchComparison {
                 () -> {
                     try (PointerScope scope = new PointerScope()) {
                         head.zero_grad(true);
-                        var out = head.forward(states);
-                        torch.cross_entropy(out.reshape(-1, out.size(2)), target.reshape(-1)).backward();
+                        tokenCrossEntropy(head.forward(states), target).backward();
                     }
                 });
     }
@@ -302,11 +344,13 @@ public final class PyTorchComparison {
         s.append(String.format(Locale.ROOT, "%ngradguard's guarded step vs PyTorch %s eager's bare loop on the CPU, "
                 + "%d steps per arm in %d interleaved rounds, %d thread(s), medians%n%n", pytorch,
                 options.steps(), options.rounds(), options.threads()));
-        s.append("| workload | shape | parameters | gradguard ms | PyTorch ms | gradguard / PyTorch |\n");
-        s.append("|---|---|---:|---:|---:|---:|\n");
+        s.append("| workload | shape | parameters | gradguard ms | PyTorch ms | gradguard / PyTorch "
+                + "| gradguard CPU ms | PyTorch CPU ms | CPU ratio |\n");
+        s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {
-            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %.2fx |%n", r.workload(), r.shape(),
-                    r.parameters(), r.gradguardMedianMs(), r.pytorchMedianMs(), r.ratio()));
+            s.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |%n",
+                    r.workload(), r.shape(), r.parameters(), r.gradguardMedianMs(), r.pytorchMedianMs(), r.ratio(),
+                    r.gradguardCpuMedianMs(), r.pytorchCpuMedianMs(), r.cpuRatio()));
         }
         return s.toString();
     }
@@ -342,13 +386,13 @@ public final class PyTorchComparison {
             return arm;
         }
 
-        /** Runs {@code count} steps in PyTorch and returns their milliseconds. */
-        List<Double> run(int count) throws IOException {
+        /** Runs {@code count} steps in PyTorch and adds their milliseconds to {@code times}. */
+        void run(int count, Times times) throws IOException {
             commands.write("run " + count + "\n");
             commands.flush();
-            List<Double> ms = new ArrayList<>(count);
-            reply().get("ms").forEach(t -> ms.add(t.asDouble()));
-            return ms;
+            JsonNode reply = reply();
+            reply.get("ms").forEach(t -> times.wallMs.add(t.asDouble()));
+            reply.get("cpu_ms").forEach(t -> times.cpuMs.add(t.asDouble()));
         }
 
         private JsonNode reply() throws IOException {

@@ -41,6 +41,7 @@ class PyTorchComparisonTest {
 
     @Test
     void everyWorkloadRunsTheSameModelInBothArmsAndReportsTheRatio() throws Exception {
+        RealPython.requireModule("safetensors"); // the script takes the Transformer from transformer_check.py
         Path python = RealPython.requireModule("torch");
         Path json = tmp.resolve("vs.json");
         // the run refuses a workload whose two arms count different parameters, so exit 0 says the models agree
@@ -59,9 +60,13 @@ class PyTorchComparisonTest {
             double theirs = row.get("pytorch_median_ms").asDouble();
             assertTrue(ours > 0 && theirs > 0, row.toString());
             assertEquals(ours / theirs, row.get("ratio").asDouble(), 1e-12, row.toString());
+            double oursCpu = row.get("gradguard_cpu_median_ms").asDouble();
+            double theirsCpu = row.get("pytorch_cpu_median_ms").asDouble();
+            assertTrue(oursCpu > 0 && theirsCpu > 0, row.toString());
+            assertEquals(oursCpu / theirsCpu, row.get("cpu_ratio").asDouble(), 1e-12, row.toString());
         }
         // parameter counts of the models both arms build, as PyTorch counts them
-        List<Long> expected = List.of(3_972L, 98_400L, 94_986L, 0L, 82_944L, 82_944L, 3_072L, 12_384L);
+        List<Long> expected = List.of(3_972L, 98_400L, 110_336L, 94_986L, 0L, 82_944L, 82_944L, 3_072L, 12_384L);
         for (int i = 0; i < expected.size(); i++) {
             assertEquals(expected.get(i), doc.get("results").get(i).get("parameters").asLong());
         }

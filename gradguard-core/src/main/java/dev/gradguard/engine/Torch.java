@@ -12,10 +12,19 @@ import org.bytedeco.pytorch.global.torch;
  * machine with a system libtorch, extracting the small {@code libtorch.so} stub first binds the system
  * library and crashes the JVM with SIGSEGV, which no Java code can catch.
  *
+ * <p>Loading also turns on libtorch's transparent-huge-page allocation ({@code THP_MEM_ALLOC_ENABLE=1}, read by
+ * c10's CPU allocator) unless the variable is already set: CPU buffers of 2 MB and more are then aligned to and
+ * advised onto huge pages. Without it, every large buffer freed and allocated again (oneDNN's LSTM keeps its
+ * whole sequence's gates and states in one such workspace per step) comes back from the kernel as fresh pages,
+ * each a page fault and a page zeroed; {@code docs/benchmarks.md} measures what that costs. Set
+ * {@code THP_MEM_ALLOC_ENABLE=0} in the environment to keep libtorch's default.
+ *
  * <p>GPU natives are never loaded speculatively here: on a host without the CUDA libraries that is an
  * uncatchable crash too. Probing a GPU belongs in a child JVM.
  */
 public final class Torch {
+    /** c10's switch for aligning large CPU buffers to transparent huge pages. */
+    static final String HUGE_PAGE_ALLOCATION = "THP_MEM_ALLOC_ENABLE";
     private static volatile boolean loaded;
 
     private Torch() {
@@ -40,6 +49,8 @@ public final class Torch {
                 Class<?> presets = Class.forName("org.bytedeco.pytorch.presets.torch");
                 Loader.cacheResource(presets, "/org/bytedeco/pytorch/" + platform + "/libtorch_cpu.so");
                 Loader.load(torch.class);
+                // before the first allocation: the allocator reads the variable once
+                torch.set_env(HUGE_PAGE_ALLOCATION, "1", false);
             } catch (Exception | UnsatisfiedLinkError | NoClassDefFoundError e) {
                 throw new NativeLoadException("could not load libtorch natives for platform " + platform
                         + " (is org.bytedeco:pytorch:2.10.0-1.5.13:" + platform + " on the class path? "
@@ -85,11 +96,10 @@ public final class Torch {
 
     /**
      * Runs {@code body} with libtorch's oneDNN (mkldnn) kernels off, as PyTorch's
-     * {@code torch.backends.mkldnn.flags(enabled=False)} does, and restores the previous setting. For LSTM layers: on CPU float32, {@code at::lstm} picks oneDNN's
-     * RNN primitive when oneDNN is on, and the oneDNN 3.7.1 in these natives runs its reference RNN driver,
-     * slower than libtorch's own LSTM kernels on the same BLAS ({@code bench step --vs-pytorch} with the
-     * {@code lstm} and {@code lstm-native} workloads measures both). The setting is process-wide: other threads running
-     * meanwhile lose oneDNN too (speed, not results).
+     * {@code torch.backends.mkldnn.flags(enabled=False)} does, and restores the previous setting: on CPU float32,
+     * {@code at::lstm} then runs libtorch's own LSTM kernels instead of oneDNN's RNN primitive, which is what
+     * {@code bench step --vs-pytorch}'s {@code lstm-native} workload compares. The setting is process-wide: other
+     * threads running meanwhile lose oneDNN too (speed, not results).
      */
     public static <T> T withoutOneDnn(java.util.function.Supplier<T> body) {
         load();

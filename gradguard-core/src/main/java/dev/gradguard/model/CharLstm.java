@@ -56,8 +56,6 @@ public final class CharLstm implements Model {
      */
     @Override
     public Tensor forward(Tensor tokens) {
-        Tensor embedded = embedding.forward(tokens);
-        // libtorch's own LSTM kernels, not oneDNN's slower reference RNN (see Torch.withoutOneDnn)
-        return head.forward(Torch.withoutOneDnn(() -> lstm.forward(embedded).get0()));
+        return head.forward(lstm.forward(embedding.forward(tokens)).get0());
     }
 }

@@ -106,8 +106,7 @@ public final class RecurrentNet implements Model {
     public Tensor forward(Tensor input) {
         Tensor states = switch (cell) {
             case RNN -> rnn.forward(input).get0();
-            // libtorch's own LSTM kernels, not oneDNN's slower reference RNN (see Torch.withoutOneDnn)
-            case LSTM -> Torch.withoutOneDnn(() -> lstm.forward(input).get0());
+            case LSTM -> lstm.forward(input).get0();
             case GRU -> gru.forward(input).get0();
         };
         return head.forward(states.select(0, states.size(0) - 1));

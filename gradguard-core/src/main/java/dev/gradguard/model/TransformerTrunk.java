@@ -42,9 +42,8 @@ final class TransformerTrunk {
         long time = embedded.size(0);
         Transformers.checkLength(time, maxLength);
         Tensor x = embedded.add(positionEmbedding.forward(Transformers.positions(time, embedded)));
-        Tensor mask = causal ? Transformers.causalMask(time, embedded) : new Tensor();
         for (TransformerBlock block : blocks) {
-            x = block.forward(x, mask);
+            x = block.forward(x, causal);
         }
         return lnF.forward(x);
     }

@@ -77,12 +77,6 @@ final class Transformers {
                 new DeviceOptional(like.device()), new BoolOptional()).unsqueeze(1);
     }
 
-    /** The additive causal mask {@code [time, time]}: 0 on and below the diagonal, -inf above, on {@code like}'s device. */
-    static Tensor causalMask(long time, Tensor like) {
-        return torch.full(new long[] {time, time}, new Scalar(Double.NEGATIVE_INFINITY), new ScalarTypeOptional(torch.ScalarType.Float),
-                new LayoutOptional(), new DeviceOptional(like.device()), new BoolOptional()).triu(1);
-    }
-
     static void checkLength(long time, int maxLength) {
         if (time > maxLength) {
             throw new IllegalArgumentException("sequence of length " + time + " is longer than maxLength " + maxLength);
