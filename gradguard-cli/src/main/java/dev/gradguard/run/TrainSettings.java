@@ -3,6 +3,7 @@ package dev.gradguard.run;
 import dev.gradguard.amp.Precision;
 import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.cli.spec.ControllerSpecs;
+import dev.gradguard.cli.spec.DivergenceSpecs;
 import dev.gradguard.cli.spec.ScheduleSpecs;
 import dev.gradguard.task.Tasks;
 import java.nio.file.Path;
@@ -67,6 +68,7 @@ public final class TrainSettings {
         define(Setting.optionalText("data", "a path to a UTF-8 text file"), "");
         define(Setting.integer("eval-samples", 1, 10_000_000), 10_000L);
         define(Setting.integer("max-nonfinite", 1, Integer.MAX_VALUE), 20L);
+        define(Setting.text("divergence-stop", DivergenceSpecs.ALLOWED), "10:50");
         define(Setting.stepList("inject-nonfinite"), List.of());
         define(Setting.integer("checkpoint-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between checkpoints; 0 = only at the end)"), 0L);
@@ -361,6 +363,11 @@ public final class TrainSettings {
 
     public int maxNonfinite() {
         return Math.toIntExact((Long) values.get("max-nonfinite"));
+    }
+
+    /** When a run whose loss runs away stops: {@code off} or {@code FACTOR:STEPS}. */
+    public String divergenceStop() {
+        return (String) values.get("divergence-stop");
     }
 
     /** Steps between checkpoints; 0 for a checkpoint at the end only. */
