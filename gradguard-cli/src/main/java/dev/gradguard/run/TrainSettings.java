@@ -68,7 +68,7 @@ public final class TrainSettings {
         define(Setting.optionalText("data", "a path to a UTF-8 text file"), "");
         define(Setting.integer("eval-samples", 1, 10_000_000), 10_000L);
         define(Setting.integer("max-nonfinite", 1, Integer.MAX_VALUE), 20L);
-        define(Setting.text("divergence-stop", DivergenceSpecs.ALLOWED), "10:50");
+        define(Setting.text("divergence-stop", DivergenceSpecs.ALLOWED), "10:100");
         define(Setting.stepList("inject-nonfinite"), List.of());
         define(Setting.integer("checkpoint-every", 0, Long.MAX_VALUE,
                 "an integer >= 0 (steps between checkpoints; 0 = only at the end)"), 0L);

@@ -25,11 +25,6 @@ import java.util.Optional;
  * Not thread-safe: the training thread calls it.
  */
 public final class DivergenceStop implements Stateful {
-    /** The default multiple of the first loss. */
-    public static final double DEFAULT_FACTOR = 10;
-    /** The default number of steps in a row above the level. */
-    public static final int DEFAULT_STEPS = 50;
-
     private final double factor;
     private final int steps;
     private double firstLoss = Double.NaN;
