@@ -9,6 +9,7 @@ import dev.gradguard.cli.spec.ScheduleSpecs;
 import dev.gradguard.clip.AbsoluteSpikeGuard;
 import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.SpikeGuard;
+import dev.gradguard.clip.ThresholdClip;
 import dev.gradguard.control.Controller;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.DataSharding;
@@ -90,7 +91,8 @@ public final class TrainJob {
         GradScaler scaler = gradScaler(settings);
         checkPrecision(settings, task, modelName, device);
         GradientPipeline pipeline = ClipSpecs.parse(settings.clip());
-        Controller controller = ControllerSpecs.parse(settings.controller(), pipeline);
+        String controllerSpec = controllerSpec(settings, pipeline);
+        Controller controller = ControllerSpecs.parse(controllerSpec, pipeline);
         if (settings.rollback() > 0 && pipeline.transforms().stream()
                 .noneMatch(t -> t instanceof SpikeGuard || t instanceof AbsoluteSpikeGuard)) {
             throw new IllegalArgumentException("--rollback needs a spike guard in --clip to say what a spike is "
@@ -122,6 +124,7 @@ public final class TrainJob {
             // the recorded configuration holds what the run really used, never "auto" or "the task's default"
             Map<String, Object> config = new LinkedHashMap<>(settings.asMap());
             config.put("model", modelName);
+            config.put("controller", controllerSpec);
             if (!modelName.equals(SCRIPTED_MODEL)) {
                 config.putAll(task.resolvedSizes(modelName));
             }
@@ -169,6 +172,15 @@ public final class TrainJob {
                 return result;
             }
         }
+    }
+
+    /**
+     * The run's controller: the setting, except that the default one ({@code auto}) needs a threshold to act on, so a
+     * pipeline without one ({@code --clip none}, {@code value:V}, a spike guard alone) gets {@code none} unless a
+     * controller was asked for.
+     */
+    static String controllerSpec(TrainSettings settings, GradientPipeline pipeline) {
+        return !settings.isGiven("controller") && ThresholdClip.firstIn(pipeline).isEmpty() ? "none" : settings.controller();
     }
 
     /**

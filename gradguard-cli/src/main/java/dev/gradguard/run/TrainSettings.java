@@ -46,7 +46,7 @@ public final class TrainSettings {
                 "a number >= 0 and <= " + Setting.MAX_FLOAT32 + " (the largest float32: parameters are float32), or default"
                         + " (PyTorch's: 0 for sgd and adam, 0.01 for adamw)"), "default");
         define(Setting.text("clip", "a clip policy (" + ClipSpecs.ALLOWED + ")"), "norm:1.0");
-        define(Setting.text("controller", "a controller (" + ControllerSpecs.ALLOWED + ")"), "none");
+        define(Setting.text("controller", "a controller (" + ControllerSpecs.ALLOWED + ")"), "auto");
         define(Setting.text("schedule", "an LR schedule: " + ScheduleSpecs.ALLOWED), "constant");
         define(Setting.integer("seed", 0, Long.MAX_VALUE), 0L);
         define(Setting.optionalText("init-from", "a .safetensors file of the model's weights (gradguard export)"), "");
@@ -92,6 +92,11 @@ public final class TrainSettings {
     private static void define(Setting setting, Object defaultValue) {
         SCHEMA.put(setting.name(), setting);
         DEFAULTS.put(setting.name(), defaultValue);
+    }
+
+    /** Whether {@code key} was set explicitly (by a file, flags or a saved run) rather than left at its default. */
+    public boolean isGiven(String key) {
+        return given.contains(key);
     }
 
     /** The built-in defaults: the default job. */

@@ -215,6 +215,23 @@ class TrainCommandTest {
     }
 
     @Test
+    void theDefaultControllerIsAutoOnAThresholdAndNoneWithoutOneUnlessAsked() throws Exception {
+        Path byDefault = tmp.resolve("default");
+        assertEquals(0, train(byDefault), console.err());
+        assertEquals("norm:1.0", summary(byDefault).get("config").get("clip").asText());
+        assertEquals("auto", summary(byDefault).get("config").get("controller").asText());
+
+        Path unclipped = tmp.resolve("unclipped");
+        assertEquals(0, train(unclipped, "--clip", "none"), console.err());
+        assertEquals("none", summary(unclipped).get("config").get("controller").asText(),
+                "the default controller has no threshold to act on, so the run has none");
+
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("asked"), "--clip", "none", "--controller", "auto"));
+        assertTrue(console.err().contains("the auto controller needs a clip policy with a threshold it can act on"),
+                console.err());
+    }
+
+    @Test
     void charlmTrainsOnATextFileAndReportsBitsPerChar() throws Exception {
         Path text = Path.of("src/test/resources/charlm/tiny.txt");
         Path dir = tmp.resolve("lm");
