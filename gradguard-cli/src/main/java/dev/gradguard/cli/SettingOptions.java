@@ -20,7 +20,7 @@ final class SettingOptions {
     static final class PerRun {
         @Option(names = "--clip", paramLabel = "POLICY", description = "none, norm:MAX[:P], value:V, agc:FACTOR, autoclip:P[:WINDOW], zclip[:Z], spike[:K], loss-spike[:K], spike-abs:T; chain with ',' (e.g. spike:6,zclip) (default: ${gradguard.default.clip})")
         String clip;
-        @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers (default: ${gradguard.default.controller})")
+        @Option(names = "--controller", paramLabel = "SPEC", description = "none or auto[:KEY=VALUE,...]: lower the LR when the norm keeps pressing the threshold, relax the threshold when clipping never triggers (default: ${gradguard.default.controller}; none when --clip has no threshold, e.g. none)")
         String controller;
         @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default: ${gradguard.default.lr}; 3e-3 for model transformer)")
         String lr;
@@ -80,6 +80,8 @@ final class SettingOptions {
         String evalSamples;
         @Option(names = "--max-nonfinite", paramLabel = "N", description = "stop after N consecutive non-finite steps (default 20)")
         String maxNonfinite;
+        @Option(names = "--divergence-stop", paramLabel = "FACTOR:STEPS", description = "stop a run whose loss stays above FACTOR times its first step's for STEPS steps in a row, counted as diverged; off for never (default: ${gradguard.default.divergence-stop})")
+        String divergenceStop;
         @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work (default: none)")
         String injectNonfinite;
         @Option(names = "--grad-buffer", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", description = "bind gradients into one flat buffer per device and dtype, so clipping runs at memory speed (default true)")

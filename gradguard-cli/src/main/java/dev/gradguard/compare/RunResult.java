@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param seed the seed
  * @param lr the learning rate
  * @param collapsed the loss or the weights became non-finite, or the loss diverged (ended above ten times
- *     the untrained model's loss)
+ *     the untrained model's loss), or the run was stopped early (too many non-finite steps in a row, or the
+ *     divergence stop: {@code --divergence-stop})
  * @param success the task's success criterion was met on held-out data
  * @param finalMetric the task's metric on held-out data (NaN when the run crashed)
  * @param steps steps run

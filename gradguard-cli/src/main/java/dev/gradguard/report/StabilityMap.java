@@ -133,11 +133,16 @@ public final class StabilityMap {
             labelWidth = Math.max(labelWidth, pg.getFontMetrics(mono).stringWidth(p) + 20);
             rangeWidth = Math.max(rangeWidth, pg.getFontMetrics(font).stringWidth(rangeText(ranges.get(p))) + 20);
         }
+        String legendText = "100% of seeds succeed; outlined: the stable range (>= "
+                + Math.round(StableRange.MIN_SUCCESS_RATE * 100) + "%)";
+        int legendTextX = 248;
+        int legendWidth = legendTextX + pg.getFontMetrics(font).stringWidth(legendText) + 10;
         pg.dispose();
         int cellW = 72;
         int cellH = 34;
         int top = 58;
-        int width = labelWidth + cellW * lrs.size() + rangeWidth + 20;
+        // a narrow grid (few learning rates) must not cut the legend's text off
+        int width = Math.max(labelWidth + cellW * lrs.size() + rangeWidth + 20, legendWidth);
         int height = top + cellH * policies.size() + 60;
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
@@ -190,8 +195,7 @@ public final class StabilityMap {
             g.fillRect(40 + x, legendY, 1, 16);
         }
         g.setColor(Color.BLACK);
-        g.drawString("100% of seeds succeed; outlined: the stable range (>= "
-                + Math.round(StableRange.MIN_SUCCESS_RATE * 100) + "%)", 248, legendY + 12);
+        g.drawString(legendText, legendTextX, legendY + 12);
         g.dispose();
         ImageIO.write(image, "png", file.toFile());
     }

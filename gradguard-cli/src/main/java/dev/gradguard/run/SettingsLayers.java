@@ -1,5 +1,6 @@
 package dev.gradguard.run;
 
+import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.task.Tasks;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -73,7 +74,10 @@ public final class SettingsLayers {
         return given;
     }
 
-    /** The settings: the given values over the task's and model's training defaults over the built-in ones. */
+    /**
+     * The settings: the given values over the task's and model's training defaults over the built-in ones, with
+     * the controller {@code none} where none is given and the clip policy has no threshold for it.
+     */
     public TrainSettings resolve() {
         Map<String, Object> values = TrainSettings.defaults().asMap();
         values.putAll(given);
@@ -82,6 +86,11 @@ public final class SettingsLayers {
                 values.put(key, TrainSettings.SCHEMA.get(key).read(value));
             }
         });
+        if (!given.containsKey("controller") && !ClipSpecs.hasThreshold(String.valueOf(values.get("clip")))) {
+            // the default controller acts on a clip threshold; a policy without one (none, value:V, a spike
+            // guard alone) gets none, while asking for a controller with it stays an error
+            values.put("controller", "none");
+        }
         return TrainSettings.fromValues(values);
     }
 

@@ -4,6 +4,7 @@ import dev.gradguard.amp.GradScaler;
 import dev.gradguard.amp.Precision;
 import dev.gradguard.cli.spec.ClipSpecs;
 import dev.gradguard.cli.spec.ControllerSpecs;
+import dev.gradguard.cli.spec.DivergenceSpecs;
 import dev.gradguard.cli.spec.ScheduleSpecs;
 import dev.gradguard.clip.AbsoluteSpikeGuard;
 import dev.gradguard.clip.GradientPipeline;
@@ -15,6 +16,7 @@ import dev.gradguard.dist.DistEnv;
 import dev.gradguard.dist.DistTimeouts;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.DivergenceStop;
 import dev.gradguard.interop.SafeTensors;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
@@ -101,6 +103,7 @@ public final class TrainJob {
                     optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
         }
         var schedule = ScheduleSpecs.parse(settings.optimization().schedule(), settings.optimization().lr(), settings.loop().steps());
+        DivergenceStop divergence = DivergenceSpecs.parse(settings.guard().divergenceStop());
         NonFiniteInjection injection = NonFiniteInjection.atSteps(new HashSet<>(settings.guard().injectNonfinite()));
         CheckpointPolicy checkpoints = new CheckpointPolicy(settings.checkpoints().checkpointEvery(),
                 settings.checkpoints().keepCheckpoints(), settings.checkpoints().rollback());
@@ -135,6 +138,7 @@ public final class TrainJob {
                     .clip(pipeline)
                     .controller(controller)
                     .maxNonFinite(settings.guard().maxNonfinite())
+                    .divergenceStop(divergence)
                     .dataParallel(parallel)
                     .device(device)
                     .step(step -> step.gradBuffer(settings.compute().gradBuffer())

@@ -149,6 +149,90 @@ class TrainCommandTest {
         assertEquals(7, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
     }
 
+    /** The losses of a run's metrics.jsonl, in step order. */
+    private static double[] losses(Path dir) throws Exception {
+        return Files.readAllLines(dir.resolve("metrics.jsonl")).stream()
+                .mapToDouble(line -> {
+                    try {
+                        return JSON.readTree(line).get("loss").asDouble();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }).toArray();
+    }
+
+    /** The step at which the loss has been above 10x the first for 100 steps in a row, or -1: the rule, written here. */
+    private static int hundredInARowAboveTenTimesTheFirst(double[] loss) {
+        int inARow = 0;
+        for (int i = 1; i < loss.length; i++) {
+            inARow = loss[i] > 10 * loss[0] ? inARow + 1 : 0;
+            if (inARow == 100) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void aRunWhoseLossRunsAwayWhileFiniteStopsEarlyAsDiverged() throws Exception {
+        Path unstopped = tmp.resolve("unstopped");
+        assertEquals(0, Main.run(diverging(unstopped, "--divergence-stop", "off")), console.err());
+        double[] reference = losses(unstopped);
+        int expectedStop = hundredInARowAboveTenTimesTheFirst(reference);
+        assertTrue(expectedStop > 0 && expectedStop < 150, "the reference run diverges early: " + expectedStop);
+
+        Path stopped = tmp.resolve("stopped");
+        assertEquals(ExitCodes.DIVERGED, Main.run(diverging(stopped)), console.err());
+        JsonNode s = summary(stopped);
+        assertFalse(s.get("completed").asBoolean());
+        assertEquals(expectedStop + 1, s.get("steps").asInt(), "the default 10:100 stops at the 100th step in a row");
+        assertTrue(s.get("stop_reason").asText().startsWith("diverged: the loss stayed above 10 times the first step's"),
+                s.get("stop_reason").asText());
+        assertTrue(s.get("params_finite").asBoolean());
+        double[] loss = losses(stopped);
+        assertEquals(expectedStop + 1, loss.length);
+        for (int i = 0; i < loss.length; i++) {
+            assertEquals(reference[i], loss[i], 0.0, "same seed, same steps until the stop: step " + i);
+        }
+    }
+
+    @Test
+    void theDefaultJobIsNotStoppedByTheDivergenceStopAndLearns() throws Exception {
+        Path dir = tmp.resolve("default-job");
+        assertEquals(0, Main.run("train", "--threads", "1", "--quiet", "--json", "--eval-samples", "1000", "--out",
+                dir.toString()), console.err());
+        JsonNode s = summary(dir);
+        assertTrue(s.get("completed").asBoolean(), s.toString());
+        assertEquals(1500, s.get("steps").asInt());
+        assertTrue(s.get("learned").asBoolean(), s.toString());
+        assertEquals(-1, hundredInARowAboveTenTimesTheFirst(losses(dir)));
+    }
+
+    /** Element-wise clipping at lr 3 keeps the adding GRU's weights finite while its loss climbs from 1.7 to ~1000. */
+    private static String[] diverging(Path dir, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--task", "adding", "--clip", "value:0.5", "--lr", "3",
+                "--steps", "200", "--eval-samples", "200", "--threads", "1", "--quiet", "--json", "--out", dir.toString()));
+        args.addAll(List.of(extra));
+        return args.toArray(new String[0]);
+    }
+
+    @Test
+    void theDefaultControllerIsAutoOnAThresholdAndNoneWithoutOneUnlessAsked() throws Exception {
+        Path byDefault = tmp.resolve("default");
+        assertEquals(0, train(byDefault), console.err());
+        assertEquals("norm:1.0", summary(byDefault).get("config").get("clip").asText());
+        assertEquals("auto", summary(byDefault).get("config").get("controller").asText());
+
+        Path unclipped = tmp.resolve("unclipped");
+        assertEquals(0, train(unclipped, "--clip", "none"), console.err());
+        assertEquals("none", summary(unclipped).get("config").get("controller").asText(),
+                "the default controller has no threshold to act on, so the run has none");
+
+        assertEquals(ExitCodes.USAGE, train(tmp.resolve("asked"), "--clip", "none", "--controller", "auto"));
+        assertTrue(console.err().contains("the auto controller needs a clip policy with a threshold it can act on"),
+                console.err());
+    }
+
     @Test
     void charlmTrainsOnATextFileAndReportsBitsPerChar() throws Exception {
         Path text = Path.of("src/test/resources/charlm/tiny.txt");

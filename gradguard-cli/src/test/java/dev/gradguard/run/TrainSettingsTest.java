@@ -39,7 +39,7 @@ class TrainSettingsTest {
         assertEquals(1500, s.loop().steps());
         assertEquals(new TrainSettings(ProblemSettings.DEFAULTS, new OptimizationSettings("sgd", 0.125, 0.9, false,
                 OptimizationSettings.WeightDecay.PYTORCH_DEFAULT, "constant"), new LoopSettings(1500, 8, 1, 0, ""),
-                new GuardSettings("value:0.5", "none", 20, List.of(3L, 5L)), ComputeSettings.DEFAULTS,
+                new GuardSettings("value:0.5", "none", 20, "10:100", List.of(3L, 5L)), ComputeSettings.DEFAULTS,
                 CheckpointSettings.DEFAULTS, MetricsSettings.DEFAULTS), s, "every other key keeps its default");
         assertTrue(given.gives("batch-size") && given.gives("lr") && !given.gives("steps"), "batch_size is batch-size");
     }

@@ -11,6 +11,7 @@ import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
+import dev.gradguard.guard.DivergenceStop;
 import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
@@ -420,6 +421,12 @@ public final class TrainingSession implements AutoCloseable {
         /** Stop after this many non-finite steps in a row (default {@value NonFiniteGuard#DEFAULT_MAX_CONSECUTIVE}). */
         public Builder maxNonFinite(int consecutive) {
             trainer.guard(new NonFiniteGuard(consecutive));
+            return this;
+        }
+
+        /** What ends a run whose loss runs away while staying finite (default: {@link DivergenceStop#off()}). */
+        public Builder divergenceStop(DivergenceStop stop) {
+            trainer.divergenceStop(stop);
             return this;
         }
 

@@ -14,6 +14,7 @@ import dev.gradguard.data.Batch;
 import dev.gradguard.data.BatchSource;
 import dev.gradguard.dist.DataParallel;
 import dev.gradguard.dist.GradSync;
+import dev.gradguard.guard.DivergenceStop;
 import dev.gradguard.guard.GuardDecision;
 import dev.gradguard.guard.LayerAttribution;
 import dev.gradguard.guard.LayerAttributor;
@@ -80,6 +81,7 @@ public final class Trainer implements Stateful, AutoCloseable {
     private final LrSchedule schedule;
     private final GradientPipeline pipeline;
     private final NonFiniteGuard guard;
+    private final DivergenceStop divergence;
     private final Controller controller;
     private final LayerAttributor attributor;
     private final int accumulation;
@@ -110,6 +112,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         this.schedule = Objects.requireNonNull(b.schedule, "schedule");
         this.pipeline = b.pipeline;
         this.guard = b.guard;
+        this.divergence = b.divergence;
         this.controller = b.controller;
         this.attributor = b.attributor;
         this.accumulation = b.accumulation;
@@ -159,6 +162,8 @@ public final class Trainer implements Stateful, AutoCloseable {
      *   <li>in fp16, the loss scale is updated: lowered after an overflow, raised after a growth interval of
      *       finite steps;</li>
      *   <li>the controller observes the step (its changes apply from the next step on);</li>
+     *   <li>the divergence stop looks at the loss: when it has stayed far above the first step's for too long,
+     *       the run ends after this step ({@link DivergenceStop}; the loss is the same on every rank);</li>
      *   <li>metrics: the result goes to every listener.</li>
      * </ol>
      *
@@ -218,6 +223,7 @@ public final class Trainer implements Stateful, AutoCloseable {
             scaler.update();
 
             List<ControlDecision> control = controller.observe(current, clip, decision.applyUpdate());
+            divergence.observe(current, loss).ifPresent(this::stopAfterThisStep);
 
             if (clip.clipped()) {
                 clippedSteps++;
@@ -445,6 +451,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         state.put("data", data.stateDict());
         state.put("pipeline", pipeline.stateDict());
         state.put("guard", guard.stateDict());
+        state.put("divergence", divergence.stateDict());
         state.put("schedule", schedule.stateDict());
         state.put("controller", controller.stateDict());
         if (scaler.enabled()) {
@@ -464,6 +471,9 @@ public final class Trainer implements Stateful, AutoCloseable {
         data.loadStateDict(StateMaps.getMap(state, "data"));
         pipeline.loadStateDict(StateMaps.getMap(state, "pipeline"));
         guard.loadStateDict(StateMaps.getMap(state, "guard"));
+        if (state.containsKey("divergence")) { // checkpoints written before the divergence stop have none
+            divergence.loadStateDict(StateMaps.getMap(state, "divergence"));
+        }
         schedule.loadStateDict(StateMaps.getMap(state, "schedule"));
         controller.loadStateDict(StateMaps.getMap(state, "controller"));
         if (scaler.enabled()) {
@@ -492,6 +502,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         private LrSchedule schedule;
         private GradientPipeline pipeline = GradientPipeline.of();
         private NonFiniteGuard guard = new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE);
+        private DivergenceStop divergence = DivergenceStop.off();
         private Controller controller = Controllers.none();
         private LayerAttributor attributor = LayerAttributor.defaults();
         private int accumulation = 1;
@@ -543,6 +554,12 @@ public final class Trainer implements Stateful, AutoCloseable {
         /** The non-finite guard; by default one that stops after 20 non-finite steps in a row. */
         public Builder guard(NonFiniteGuard guard) {
             this.guard = Objects.requireNonNull(guard, "guard");
+            return this;
+        }
+
+        /** What ends a run whose loss runs away while staying finite; off by default. */
+        public Builder divergenceStop(DivergenceStop stop) {
+            this.divergence = Objects.requireNonNull(stop, "stop");
             return this;
         }
 

@@ -8,6 +8,7 @@ import dev.gradguard.clip.GradientPipeline;
 import dev.gradguard.clip.GradientTransform;
 import dev.gradguard.clip.NormClip;
 import dev.gradguard.clip.SpikeGuard;
+import dev.gradguard.clip.ThresholdClip;
 import dev.gradguard.clip.ValueClip;
 import dev.gradguard.clip.ZClip;
 import java.util.ArrayList;
@@ -49,6 +50,18 @@ public final class ClipSpecs {
     private static final String ZCLIP_KEYS = "alpha, max, eps, warmup, option, factor";
 
     private ClipSpecs() {
+    }
+
+    /**
+     * Whether the policy has a threshold a controller can act on ({@link ThresholdClip}). A policy that does not
+     * parse counts as having one: its error is reported where the run parses it.
+     */
+    public static boolean hasThreshold(String spec) {
+        try {
+            return ThresholdClip.firstIn(parse(spec)).isPresent();
+        } catch (IllegalArgumentException e) {
+            return true;
+        }
     }
 
     /**
