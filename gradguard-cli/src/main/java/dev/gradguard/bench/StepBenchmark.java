@@ -160,7 +160,7 @@ public final class StepBenchmark {
         torch.manual_seed(1);
         Model uncheckedModel = w.model().get();
         uncheckedModel.module().to(device, false);
-        Optimizer bareOptimizer = Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(bare.module()));
+        Optimizer bareOptimizer = Optimizers.libtorch(OptimizerSpec.adam(1e-4), Parameters.of(bare.module()));
 
         try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile);
                 MetricsJsonlWriter uncheckedMetrics = new MetricsJsonlWriter(

@@ -14,9 +14,11 @@ import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
+import dev.gradguard.optim.TrainingOptimizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -114,21 +116,28 @@ class UnusedParametersTest {
         return values;
     }
 
-    private static Optimizer optimizer(String name, Parameters parameters) {
+    private static OptimizerSpec spec(String name) {
         double lr = golden.get("lr").asDouble();
         double decay = golden.get("weight_decay").asDouble();
         double momentum = name.equals("sgd") ? golden.get("momentum").asDouble() : 0;
-        return Optimizers.create(new OptimizerSpec(name, lr, momentum, false, decay, 0.9, 0.999, 1e-8), parameters);
+        return OptimizerSpec.defaults(name, lr).withMomentum(momentum).withWeightDecay(decay);
     }
 
-    @ParameterizedTest(name = "{0}, gradient buffer {1}")
-    @CsvSource({"sgd, true", "sgd, false", "adamw, true", "adamw, false"})
-    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer) {
+    /** gradguard's optimizer, or libtorch's stepped through the generic path. */
+    private static TrainingOptimizer optimizer(String name, Parameters parameters, boolean gradguards) {
+        return gradguards ? Optimizers.create(spec(name), parameters)
+                : LibtorchOptimizer.of(Optimizers.libtorch(spec(name), parameters));
+    }
+
+    @ParameterizedTest(name = "{0}, gradient buffer {1}, gradguard's optimizer {2}")
+    @CsvSource({"sgd, true, true", "sgd, false, true", "adamw, true, true", "adamw, false, true",
+            "sgd, true, false", "sgd, false, false", "adamw, true, false", "adamw, false, false"})
+    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer, boolean gradguards) {
         Branchy model = initialModel();
         Parameters parameters = Parameters.of(model);
         JsonNode expected = golden.get(optimizerName);
         try (Trainer trainer = Trainer.builder().model(model).data(goldenBatches()).loss(torch::mse_loss)
-                .optimizer(optimizer(optimizerName, parameters)).schedule(Schedules.constant(golden.get("lr").asDouble()))
+                .optimizer(optimizer(optimizerName, parameters, gradguards)).schedule(Schedules.constant(golden.get("lr").asDouble()))
                 .gradBuffer(gradBuffer).build()) {
             float[][] before = snapshot(parameters);
             for (int step = 0; step < expected.size(); step++) {
@@ -156,7 +165,7 @@ class UnusedParametersTest {
         Branchy model = initialModel();
         Parameters parameters = Parameters.of(model);
         float[][] before = snapshot(parameters);
-        Optimizer optimizer = optimizer(optimizerName, parameters);
+        Optimizer optimizer = Optimizers.libtorch(spec(optimizerName), parameters);
         try (NoGradGuard g = new NoGradGuard()) {
             for (Tensor p : parameters) {
                 p.mutable_grad().put(torch.zeros_like(p));
