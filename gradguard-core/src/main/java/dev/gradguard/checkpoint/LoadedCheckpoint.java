@@ -125,8 +125,9 @@ public final class LoadedCheckpoint {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Copy> weights = finiteModelTensors(model);
             InputArchive state = finiteOptimizerArchive(optimizer);
-            copyAll(weights);
+            // the optimizer first: gradguard's refuse a state they cannot keep before changing anything
             loadOptimizer(optimizer, state);
+            copyAll(weights);
         }
     }
 

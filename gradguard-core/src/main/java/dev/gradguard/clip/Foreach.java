@@ -1,6 +1,6 @@
 package dev.gradguard.clip;
 
-import dev.gradguard.kernels.Operators;
+import dev.gradguard.libtorch.Operators;
 import java.util.List;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;

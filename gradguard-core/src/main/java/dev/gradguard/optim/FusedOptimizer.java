@@ -1,6 +1,7 @@
 package dev.gradguard.optim;
 
-import dev.gradguard.kernels.Operators;
+import dev.gradguard.libtorch.Operators;
+import dev.gradguard.libtorch.OptimizerArchiveKeys;
 import dev.gradguard.model.Parameters;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -349,7 +350,7 @@ public abstract sealed class FusedOptimizer implements TrainingOptimizer permits
     @Override
     public void load(InputArchive archive) {
         try (PointerScope scope = new PointerScope()) {
-            List<String> keys = parameterKeys(archive);
+            List<String> keys = OptimizerArchiveKeys.parameterKeys(archive);
             if (keys.size() != parameters.size()) {
                 throw new IllegalArgumentException("the optimizer state is for " + keys.size()
                         + " parameters, this optimizer has " + parameters.size());
@@ -415,33 +416,6 @@ public abstract sealed class FusedOptimizer implements TrainingOptimizer permits
             }
             into[s][i] = t.to(target.device(), target.scalar_type());
         }
-    }
-
-    /** The state keys of the parameters, in parameter order over all groups. */
-    private static List<String> parameterKeys(InputArchive archive) {
-        List<String> keys = new ArrayList<>();
-        InputArchive groups = new InputArchive();
-        if (!archive.try_read("param_groups", groups)) {
-            throw new IllegalArgumentException("the optimizer archive has no param_groups");
-        }
-        long groupCount = sizeOf(groups, "param_groups/size");
-        for (long g = 0; g < groupCount; g++) {
-            InputArchive group = new InputArchive();
-            groups.read("param_groups/" + g, group);
-            long params = sizeOf(group, "params/size");
-            for (long j = 0; j < params; j++) {
-                IValue key = new IValue();
-                group.read("params/" + j, key);
-                keys.add(key.toStringRef().getString());
-            }
-        }
-        return keys;
-    }
-
-    private static long sizeOf(InputArchive archive, String key) {
-        Tensor size = new Tensor();
-        archive.read(key, size);
-        return size.item().toLong();
     }
 
     private static void requireOneDeviceAndDtype(Parameters parameters) {

@@ -1,6 +1,6 @@
 package dev.gradguard.optim;
 
-import dev.gradguard.kernels.Operators;
+import dev.gradguard.libtorch.Operators;
 import dev.gradguard.model.Parameters;
 import java.util.BitSet;
 import java.util.List;

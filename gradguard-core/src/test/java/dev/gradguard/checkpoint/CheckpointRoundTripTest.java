@@ -13,6 +13,7 @@ import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.FusedOptimizer;
 import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
@@ -22,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -187,6 +189,65 @@ class CheckpointRoundTripTest {
                 .schedule(Schedules.cosine(0.05, 10, 0))
                 .pipeline(clip)
                 .build();
+    }
+
+    /** One step of gradguard's optimizer on the mean squared error of {@code batch}. */
+    private static void step(TinyModels.Net net, FusedOptimizer optimizer, Batch batch) {
+        net.zero_grad(false);
+        torch.mse_loss(net.forward(batch.input()), batch.target()).backward();
+        optimizer.step(optimizer.lr(), new BitSet());
+    }
+
+    @Test
+    void aCheckpointOfLibtorchsAdamResumesInGradguardsAdamWithItsMoments() {
+        List<Batch> batches = batches(7, 8);
+        TinyModels.Net original = TinyModels.net(1, 8);
+        Optimizer libtorchAdam = TinyModels.adam(original);
+        for (int i = 0; i < 5; i++) {
+            TinyModels.step(original, libtorchAdam, batches.get(i));
+        }
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(5, original, libtorchAdam));
+        for (int i = 5; i < 8; i++) {
+            TinyModels.step(original, libtorchAdam, batches.get(i));
+        }
+
+        TinyModels.Net restored = TinyModels.net(2, 8);
+        FusedOptimizer adam = Optimizers.create(OptimizerSpec.adam(0.05), Parameters.of(restored));
+        CheckpointStore.load(saved.directory()).restoreWeights(restored, adam);
+        TinyModels.Net modelOnly = TinyModels.net(3, 8);
+        FusedOptimizer freshAdam = Optimizers.create(OptimizerSpec.adam(0.05), Parameters.of(modelOnly));
+        CheckpointStore.restoreModel(modelOnly, saved.directory());
+        for (int i = 5; i < 8; i++) {
+            step(restored, adam, batches.get(i));
+            step(modelOnly, freshAdam, batches.get(i));
+        }
+
+        // libtorch's Adam and PyTorch's fused kernel round differently: equal to float32 precision, not bit for bit
+        for (int i = 0; i < Parameters.of(original).size(); i++) {
+            float[] expected = Tensors.toFloats(Parameters.of(original).get(i).detach());
+            assertArrayEquals(expected, Tensors.toFloats(Parameters.of(restored).get(i).detach()), 1e-5f);
+        }
+        assertNotEquals(Arrays.toString(Tensors.toFloats(Parameters.of(original).get(0).detach())),
+                Arrays.toString(Tensors.toFloats(Parameters.of(modelOnly).get(0).detach())),
+                "without the moments the run continues differently");
+    }
+
+    @Test
+    void aMomentumThatGradguardsOptimizerWouldNotKeepIsRefusedNotDropped() {
+        TinyModels.Net net = TinyModels.net(1, 8);
+        Optimizer momentum = Optimizers.libtorch(OptimizerSpec.sgd(0.1).withMomentum(0.9), Parameters.of(net));
+        TinyModels.step(net, momentum, batches(7, 1).get(0));
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, net, momentum));
+        TinyModels.Net other = TinyModels.net(2, 8);
+        String before = Parameters.of(other).checksum();
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointStore.load(saved.directory())
+                .restoreWeights(other, Optimizers.create(OptimizerSpec.sgd(0.1), Parameters.of(other))));
+
+        assertEquals("checkpoint " + saved.directory() + ": gradguard.SGD could not load optimizer.pt: the optimizer "
+                + "state of parameter 'fc1.weight' holds momentum_buffer, which gradguard.SGD with these options does "
+                + "not keep", e.getMessage());
+        assertEquals(before, Parameters.of(other).checksum(), "nothing was loaded");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.gradguard.kernels;
+package dev.gradguard.libtorch;
 
 import java.util.List;
 import org.bytedeco.pytorch.Dispatcher;
