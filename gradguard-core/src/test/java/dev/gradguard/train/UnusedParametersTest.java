@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import org.bytedeco.pytorch.LinearImpl;
@@ -123,21 +124,35 @@ class UnusedParametersTest {
         return OptimizerSpec.defaults(name, lr).withMomentum(momentum).withWeightDecay(decay);
     }
 
-    /** gradguard's optimizer, or libtorch's stepped through the generic path. */
-    private static TrainingOptimizer optimizer(String name, Parameters parameters, boolean gradguards) {
-        return gradguards ? Optimizers.create(spec(name), parameters)
-                : LibtorchOptimizer.of(Optimizers.libtorch(spec(name), parameters));
+    /**
+     * gradguard's optimizer, or libtorch's stepped through the generic path, its parameters in the model's order or
+     * reversed (the trainer then maps the unused parameters into the optimizer's order).
+     */
+    private static TrainingOptimizer optimizer(String name, Parameters parameters, String kind) {
+        return switch (kind) {
+            case "gradguard" -> Optimizers.create(spec(name), parameters);
+            case "libtorch" -> LibtorchOptimizer.of(Optimizers.libtorch(spec(name), parameters));
+            case "libtorch-reversed" -> {
+                List<String> names = new ArrayList<>(parameters.names());
+                List<Tensor> tensors = new ArrayList<>(parameters.tensors());
+                Collections.reverse(names);
+                Collections.reverse(tensors);
+                yield LibtorchOptimizer.of(Optimizers.libtorch(spec(name), Parameters.of(names, tensors)));
+            }
+            default -> throw new IllegalArgumentException(kind);
+        };
     }
 
-    @ParameterizedTest(name = "{0}, gradient buffer {1}, gradguard's optimizer {2}")
-    @CsvSource({"sgd, true, true", "sgd, false, true", "adamw, true, true", "adamw, false, true",
-            "sgd, true, false", "sgd, false, false", "adamw, true, false", "adamw, false, false"})
-    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer, boolean gradguards) {
+    @ParameterizedTest(name = "{0}, gradient buffer {1}, {2} optimizer")
+    @CsvSource({"sgd, true, gradguard", "sgd, false, gradguard", "adamw, true, gradguard", "adamw, false, gradguard",
+            "sgd, true, libtorch", "sgd, false, libtorch", "adamw, true, libtorch", "adamw, false, libtorch",
+            "sgd, true, libtorch-reversed", "adamw, false, libtorch-reversed"})
+    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer, String kind) {
         Branchy model = initialModel();
         Parameters parameters = Parameters.of(model);
         JsonNode expected = golden.get(optimizerName);
         try (Trainer trainer = Trainer.builder().model(model).data(goldenBatches()).loss(torch::mse_loss)
-                .optimizer(optimizer(optimizerName, parameters, gradguards)).schedule(Schedules.constant(golden.get("lr").asDouble()))
+                .optimizer(optimizer(optimizerName, parameters, kind)).schedule(Schedules.constant(golden.get("lr").asDouble()))
                 .gradBuffer(gradBuffer).build()) {
             float[][] before = snapshot(parameters);
             for (int step = 0; step < expected.size(); step++) {
