@@ -36,13 +36,14 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * {@code gradguard bench step}: what the full guard costs in a whole training step of real models. For
- * each model, a bare loop (zero the gradients, forward, loss, backward, optimizer step: what a user writes
- * without gradguard) and the gradguard {@link Trainer} with the full guard (norm clipping, the non-finite
- * guard, {@code metrics.jsonl}) train copies of the same model on the same fixed batch, interleaved
- * step by step in one run, so that machine noise hits the arms alike. The overhead is the ratio of the
- * median step times, in percent. A third arm, the same trainer without the update check
- * ({@link Trainer.Builder#checkUpdate}), gives what that check (a copy of the parameters and of the
- * optimizer state before each optimizer step, and a finiteness check after it) costs within the guarded step.
+ * each model, a bare loop (zero the gradients, forward, loss, backward, libtorch's Adam step: what a user
+ * writes without gradguard) and the gradguard {@link Trainer} with the full guard (norm clipping, the
+ * non-finite guard, {@code metrics.jsonl}) and gradguard's Adam (PyTorch's fused kernel) train copies of the
+ * same model on the same fixed batch, interleaved step by step in one run, so that machine noise hits the arms
+ * alike. The overhead is the ratio of the median step times, in percent. A third arm, the same trainer without
+ * the update check ({@link Trainer.Builder#checkUpdate}), gives what that check (a copy of the parameters and
+ * of the optimizer state before each optimizer step, and a finiteness check after it) costs within the
+ * guarded step.
  *
  * <p>Both arms run on the device the options name: the models are built on the CPU from the same seed and
  * moved there, and the batch is made on the CPU and copied there once. On a GPU each timed step starts and
@@ -160,7 +161,7 @@ public final class StepBenchmark {
         torch.manual_seed(1);
         Model uncheckedModel = w.model().get();
         uncheckedModel.module().to(device, false);
-        Optimizer bareOptimizer = Optimizers.create(OptimizerSpec.defaults("adam", 1e-4), Parameters.of(bare.module()));
+        Optimizer bareOptimizer = Optimizers.libtorch(OptimizerSpec.adam(1e-4), Parameters.of(bare.module()));
 
         try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(metricsFile);
                 MetricsJsonlWriter uncheckedMetrics = new MetricsJsonlWriter(

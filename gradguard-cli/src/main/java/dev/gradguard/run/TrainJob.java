@@ -21,7 +21,6 @@ import dev.gradguard.interop.SafeTensors;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
-import dev.gradguard.optim.Optimizers;
 import dev.gradguard.session.CheckpointPolicy;
 import dev.gradguard.session.SessionResult;
 import dev.gradguard.session.TrainingSession;
@@ -34,9 +33,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -133,7 +132,7 @@ public final class TrainJob {
                     .data(task.trainingData(DataSharding.seedFor(settings.loop().seed(), parallel.rank()),
                             settings.loop().batchSize() / parallel.worldSize()))
                     .loss(task::loss)
-                    .optimizer(Optimizers.create(optimizerSpec, Parameters.of(model.module())))
+                    .optimizer(optimizerSpec)
                     .schedule(schedule)
                     .clip(pipeline)
                     .controller(controller)

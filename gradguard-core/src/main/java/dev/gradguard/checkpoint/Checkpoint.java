@@ -1,12 +1,12 @@
 package dev.gradguard.checkpoint;
 
+import dev.gradguard.optim.TrainingOptimizer;
 import dev.gradguard.train.Trainer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.Optimizer;
 
 /**
  * Everything a run's future depends on, ready for {@link CheckpointStore#save}. The model and optimizer
@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.Optimizer;
  *     the TensorBoard event file), so a resumed run can cut off what was logged after it
  * @param metadata free-form, JSON-compatible facts about the run (task, model name, config)
  */
-public record Checkpoint(long step, Module model, Optimizer optimizer, Map<String, Object> trainerState,
+public record Checkpoint(long step, Module model, TrainingOptimizer optimizer, Map<String, Object> trainerState,
         byte[] generatorState, Map<String, Long> metricsOffsets, Map<String, Object> metadata) {
 
     /** Validates and copies the maps and the generator state. */
@@ -38,7 +38,7 @@ public record Checkpoint(long step, Module model, Optimizer optimizer, Map<Strin
     }
 
     /** A checkpoint of a model and optimizer with the default CPU generator's current state. */
-    public static Checkpoint capture(long step, Module model, Optimizer optimizer, Map<String, Object> trainerState,
+    public static Checkpoint capture(long step, Module model, TrainingOptimizer optimizer, Map<String, Object> trainerState,
             Map<String, Long> metricsOffsets, Map<String, Object> metadata) {
         return new Checkpoint(step, model, optimizer, trainerState, CpuGeneratorState.capture(), metricsOffsets,
                 metadata);

@@ -1,6 +1,7 @@
 package dev.gradguard.checkpoint;
 
 import dev.gradguard.engine.Torch;
+import dev.gradguard.optim.TrainingOptimizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
 
 /**
@@ -188,7 +188,7 @@ public final class CheckpointStore {
     }
 
     /** Verifies the checkpoint, then loads its optimizer state; see {@link LoadedCheckpoint#restoreOptimizer}. */
-    public static void restoreOptimizer(Optimizer optimizer, Path checkpointDirectory) {
+    public static void restoreOptimizer(TrainingOptimizer optimizer, Path checkpointDirectory) {
         load(checkpointDirectory).restoreOptimizer(optimizer);
     }
 
@@ -213,7 +213,7 @@ public final class CheckpointStore {
 
     private static Map<String, Object> meta(Checkpoint checkpoint) {
         Map<String, Object> meta = new LinkedHashMap<>();
-        meta.put("optimizer", checkpoint.optimizer().getClass().getSimpleName());
+        meta.put("optimizer", checkpoint.optimizer().kind());
         meta.put("torch_version", Torch.version());
         meta.put("metrics_offsets", checkpoint.metricsOffsets());
         meta.put("metadata", checkpoint.metadata());

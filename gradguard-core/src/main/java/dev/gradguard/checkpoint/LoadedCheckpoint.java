@@ -1,5 +1,6 @@
 package dev.gradguard.checkpoint;
 
+import dev.gradguard.optim.TrainingOptimizer;
 import dev.gradguard.state.Stateful;
 import dev.gradguard.train.Trainer;
 import java.nio.file.Path;
@@ -15,11 +16,8 @@ import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OptimizerParamGroupVector;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -84,7 +82,10 @@ public final class LoadedCheckpoint {
         return fingerprint;
     }
 
-    /** The simple class name of the optimizer the checkpoint was taken from, e.g. {@code Adam}. */
+    /**
+     * The kind of the optimizer the checkpoint was taken from ({@link TrainingOptimizer#kind}), e.g. libtorch's
+     * {@code Adam} or gradguard's {@code gradguard.Adam}.
+     */
     public String optimizerType() {
         return optimizerType;
     }
@@ -118,14 +119,15 @@ public final class LoadedCheckpoint {
      * @throws CheckpointException as {@link #restoreModel} and {@link #restoreOptimizer}; the model and the
      *     optimizer are untouched when a check fails
      */
-    public void restoreWeights(Module model, Optimizer optimizer) {
+    public void restoreWeights(Module model, TrainingOptimizer optimizer) {
         checkModel(model);
         checkOptimizer(optimizer);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Copy> weights = finiteModelTensors(model);
             InputArchive state = finiteOptimizerArchive(optimizer);
-            copyAll(weights);
+            // the optimizer first: gradguard's refuse a state they cannot keep before changing anything
             loadOptimizer(optimizer, state);
+            copyAll(weights);
         }
     }
 
@@ -154,7 +156,7 @@ public final class LoadedCheckpoint {
         List<Copy> copies = new ArrayList<>();
         try {
             InputArchive archive = new InputArchive();
-            archive.load_from(modelArchive().toString(), deviceOf(model.parameters()));
+            archive.load_from(modelArchive().toString(), deviceOf(Arrays.asList(model.parameters().get())));
             read(archive, model.named_parameters(true), copies);
             read(archive, model.named_buffers(true), copies);
         } catch (RuntimeException e) {
@@ -198,27 +200,27 @@ public final class LoadedCheckpoint {
     }
 
     /**
-     * Loads the optimizer archive into {@code optimizer}, which must be of the same kind and over the same
-     * parameters, in the same order, as the saved one (as {@code Optimizers.create} builds it over
-     * {@code Parameters.of(model)}).
+     * Loads the optimizer archive into {@code optimizer}, which must read the saved kind (see
+     * {@link TrainingOptimizer#reads}: gradguard's optimizers read what libtorch's of the same kind saved) and be
+     * over the same parameters, in the same order, as the saved one (as {@code Optimizers.create} builds it
+     * over {@code Parameters.of(model)}).
      *
      * @throws CheckpointException when the kind or the parameters' shapes differ, or when a saved state tensor
      *     (a momentum buffer, Adam's moments) holds NaN or an infinity (naming it; the optimizer is then
-     *     untouched), or when libtorch cannot load the archive
+     *     untouched), or when the optimizer cannot load the archive (a state it does not keep, such as a
+     *     momentum buffer for SGD without momentum, is refused, never dropped)
      */
-    public void restoreOptimizer(Optimizer optimizer) {
+    public void restoreOptimizer(TrainingOptimizer optimizer) {
         checkOptimizer(optimizer);
         try (PointerScope scope = new PointerScope()) {
             loadOptimizer(optimizer, finiteOptimizerArchive(optimizer));
         }
     }
 
-    private InputArchive finiteOptimizerArchive(Optimizer optimizer) {
+    private InputArchive finiteOptimizerArchive(TrainingOptimizer optimizer) {
         InputArchive archive = new InputArchive();
         try {
-            OptimizerParamGroupVector groups = optimizer.param_groups();
-            archive.load_from(optimizerArchive().toString(),
-                    deviceOf(groups.size() == 0 ? new TensorVector() : groups.get(0).params()));
+            archive.load_from(optimizerArchive().toString(), deviceOf(optimizer.parameters()));
         } catch (RuntimeException e) {
             throw new CheckpointException(directory, "libtorch could not load " + Manifest.OPTIMIZER + ": "
                     + CheckpointException.firstLine(e), e);
@@ -231,11 +233,11 @@ public final class LoadedCheckpoint {
         return archive;
     }
 
-    private void loadOptimizer(Optimizer optimizer, InputArchive archive) {
+    private void loadOptimizer(TrainingOptimizer optimizer, InputArchive archive) {
         try {
             optimizer.load(archive);
         } catch (RuntimeException e) {
-            throw new CheckpointException(directory, "libtorch could not load " + Manifest.OPTIMIZER + ": "
+            throw new CheckpointException(directory, optimizer.kind() + " could not load " + Manifest.OPTIMIZER + ": "
                     + CheckpointException.firstLine(e), e);
         }
     }
@@ -272,8 +274,8 @@ public final class LoadedCheckpoint {
      * The device of the first tensor, where the archive's tensors must go: libtorch's {@code Module.load}
      * replaces a parameter by a stored tensor on another device instead of copying it over.
      */
-    private static DeviceOptional deviceOf(TensorVector tensors) {
-        return tensors.size() == 0 ? new DeviceOptional() : new DeviceOptional(tensors.get(0).device());
+    private static DeviceOptional deviceOf(List<Tensor> tensors) {
+        return tensors.isEmpty() ? new DeviceOptional() : new DeviceOptional(tensors.get(0).device());
     }
 
     /**
@@ -293,22 +295,14 @@ public final class LoadedCheckpoint {
      *
      * @throws CheckpointException naming the kind or the first parameter that differs
      */
-    public void checkOptimizer(Optimizer optimizer) {
-        String type = optimizer.getClass().getSimpleName();
-        if (!type.equals(optimizerType)) {
-            throw new CheckpointException(directory, "saved with optimizer " + optimizerType + ", not " + type);
+    public void checkOptimizer(TrainingOptimizer optimizer) {
+        if (!optimizer.reads(optimizerType)) {
+            throw new CheckpointException(directory, "saved with optimizer " + optimizerType + ", which "
+                    + optimizer.kind() + " cannot read");
         }
         List<ModelFingerprint.Entry> saved = fingerprint.parameters();
         try (PointerScope scope = new PointerScope()) {
-            // the groups' lists, in order, are what Optimizer::parameters() returns (which logs a deprecation)
-            List<Tensor> params = new ArrayList<>();
-            OptimizerParamGroupVector groups = optimizer.param_groups();
-            for (long g = 0; g < groups.size(); g++) {
-                TensorVector group = groups.get(g).params();
-                for (long i = 0; i < group.size(); i++) {
-                    params.add(group.get(i));
-                }
-            }
+            List<Tensor> params = optimizer.parameters();
             if (params.size() != saved.size()) {
                 throw new CheckpointException(directory, "saved with an optimizer over " + saved.size()
                         + " parameters, this one has " + params.size());

@@ -1,6 +1,6 @@
 package dev.gradguard.checkpoint;
 
-import java.util.ArrayList;
+import dev.gradguard.libtorch.OptimizerArchiveKeys;
 import java.util.List;
 import java.util.Optional;
 import org.bytedeco.pytorch.IValue;
@@ -9,11 +9,7 @@ import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-/**
- * Reads libtorch's optimizer archive layout: {@code state/<key>/<name>} holds each parameter's state tensors
- * ({@code momentum_buffer}, {@code exp_avg}, ...) under a key that {@code param_groups/param_groups/<g>/params/<j>}
- * lists in parameter order.
- */
+/** Checks the state tensors of an optimizer archive in libtorch's layout ({@link OptimizerArchiveKeys}). */
 final class OptimizerArchives {
     private OptimizerArchives() {
     }
@@ -28,7 +24,7 @@ final class OptimizerArchives {
         if (!archive.try_read("state", state)) {
             return Optional.empty();
         }
-        List<String> order = parameterKeys(archive);
+        List<String> order = OptimizerArchiveKeys.parameterKeys(archive);
         StringVector keys = state.keys();
         for (long i = 0; i < keys.size(); i++) {
             String key = keys.get(i).getString();
@@ -55,32 +51,5 @@ final class OptimizerArchives {
     private static String parameterName(int index, ModelFingerprint fingerprint) {
         List<ModelFingerprint.Entry> parameters = fingerprint.parameters();
         return index >= 0 && index < parameters.size() ? parameters.get(index).name() : "an unlisted parameter";
-    }
-
-    /** The state keys of the parameters, in parameter order over all groups. */
-    private static List<String> parameterKeys(InputArchive archive) {
-        List<String> keys = new ArrayList<>();
-        InputArchive groups = new InputArchive();
-        if (!archive.try_read("param_groups", groups)) {
-            return keys;
-        }
-        long groupCount = sizeOf(groups, "param_groups/size");
-        for (long g = 0; g < groupCount; g++) {
-            InputArchive group = new InputArchive();
-            groups.read("param_groups/" + g, group);
-            long params = sizeOf(group, "params/size");
-            for (long j = 0; j < params; j++) {
-                IValue key = new IValue();
-                group.read("params/" + j, key);
-                keys.add(key.toStringRef().getString());
-            }
-        }
-        return keys;
-    }
-
-    private static long sizeOf(InputArchive archive, String key) {
-        Tensor size = new Tensor();
-        archive.read(key, size);
-        return size.item().toLong();
     }
 }

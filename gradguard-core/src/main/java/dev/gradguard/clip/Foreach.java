@@ -1,31 +1,29 @@
 package dev.gradguard.clip;
 
+import dev.gradguard.libtorch.Operators;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import org.bytedeco.pytorch.Dispatcher;
-import org.bytedeco.pytorch.GenericList;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Storage;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorList;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
  * libtorch's multi-tensor operators {@code _foreach_norm} and {@code _foreach_mul_}, which PyTorch's
  * {@code clip_grad_norm_} calls once per (device, dtype) group. The Java binding has no functions for them,
- * so they are called through libtorch's dispatcher: one native call for a whole list, where a loop in Java
- * pays a JNI transition and a Java wrapper per tensor. On the CPU libtorch runs them tensor by tensor in
+ * so they are called through libtorch's dispatcher ({@link Operators}): one native call for a whole list,
+ * where a loop in Java pays a JNI transition and a Java wrapper per tensor. On the CPU libtorch runs them tensor by tensor in
  * C++ ({@code linalg_vector_norm} and {@code mul_} on each), so the values are those of the per-tensor
  * calls; on CUDA they are PyTorch's own fused kernels.
  */
 final class Foreach {
-    private static final OperatorHandle NORM = operator("aten::_foreach_norm", "Scalar");
-    private static final OperatorHandle MUL = operator("aten::_foreach_mul_", "Tensor");
+    private static final OperatorHandle NORM = Operators.find("aten::_foreach_norm", "Scalar");
+    private static final OperatorHandle MUL = Operators.find("aten::_foreach_mul_", "Tensor");
 
     private Foreach() {
     }
@@ -46,7 +44,7 @@ final class Foreach {
         Group(Tensor[] tensors, long[] addresses) {
             this.tensors = tensors;
             this.addresses = addresses;
-            this.list = tensorList(tensors);
+            this.list = Operators.tensorList(Arrays.asList(tensors));
         }
 
         Tensor first() {
@@ -111,24 +109,5 @@ final class Foreach {
             }
             return first.as_strided(new long[] {total}, 1);
         }
-    }
-
-    /**
-     * The tensors as the dispatcher's {@code Tensor[]} argument. The binding builds a
-     * {@code c10::List<Tensor>} from a vector in one call but has no IValue constructor for it; a
-     * {@code c10::List<T>} is one pointer to the same list object for every {@code T}, holding its element
-     * type, so it is passed as the generic list it is, and libtorch sees a list of tensors.
-     */
-    private static IValue tensorList(Tensor[] tensors) {
-        IValue list = new IValue(new GenericList(new TensorList(new TensorVector(tensors))));
-        if (!list.isTensorList()) {
-            throw new IllegalStateException("libtorch did not take a c10::List<Tensor> as a list of tensors");
-        }
-        return list;
-    }
-
-    /** The operator, with its handle kept past any PointerScope open while this class loads. */
-    private static OperatorHandle operator(String name, String overload) {
-        return Dispatcher.singleton().findSchemaOrThrow(name, overload).retainReference();
     }
 }

@@ -13,7 +13,8 @@ import org.bytedeco.pytorch.SGD;
 import org.bytedeco.pytorch.SGDOptions;
 
 /**
- * Builds libtorch's optimizers from an {@link OptimizerSpec} and reads or sets their learning rate.
+ * Builds optimizers from an {@link OptimizerSpec}: gradguard's own ({@link #create}, what a trainer should use)
+ * or libtorch's ({@link #libtorch}); reads or sets a libtorch optimizer's learning rate.
  *
  * <p>An optimizer keeps per-parameter state (momentum buffers, Adam's moments) across steps: create it
  * outside any per-step {@code PointerScope}.
@@ -23,16 +24,29 @@ public final class Optimizers {
     }
 
     /**
-     * libtorch's {@code SGD}, {@code Adam} or {@code AdamW} over {@code parameters}, in one parameter group,
-     * configured as {@code spec} says (SGD with dampening 0, Adam and AdamW without AMSGrad).
+     * gradguard's SGD, Adam or AdamW over {@code parameters}, configured as {@code spec} says (see
+     * {@link FusedOptimizer}): PyTorch's semantics, its fused kernels, and an update check that copies no archive.
+     *
+     * @throws IllegalArgumentException when the parameters are not all floating point on one device with one
+     *     dtype
      */
-    public static Optimizer create(OptimizerSpec spec, Parameters parameters) {
+    public static FusedOptimizer create(OptimizerSpec spec, Parameters parameters) {
+        Torch.load();
+        return spec.name().equals("sgd") ? new FusedSgd(spec, parameters) : new FusedAdam(spec, parameters);
+    }
+
+    /**
+     * libtorch's {@code SGD}, {@code Adam} or {@code AdamW} over {@code parameters}, in one parameter group,
+     * configured as {@code spec} says (Adam and AdamW without AMSGrad). A trainer steps it through
+     * {@link LibtorchOptimizer}.
+     */
+    public static Optimizer libtorch(OptimizerSpec spec, Parameters parameters) {
         Torch.load();
         return switch (spec.name()) {
             case "sgd" -> {
                 SGDOptions o = new SGDOptions(spec.lr());
                 o.momentum().put(spec.momentum());
-                o.dampening().put(0.0);
+                o.dampening().put(spec.dampening());
                 o.nesterov().put(spec.nesterov());
                 o.weight_decay().put(spec.weightDecay());
                 yield new SGD(parameters.toVector(), o);
@@ -85,6 +99,13 @@ public final class Optimizers {
             throw new IllegalArgumentException("optimizer has no parameter group");
         }
         return groups.get(0).options().get_lr();
+    }
+
+    /** The first line of an exception's message, for a one-line report. */
+    static String firstLine(RuntimeException e) {
+        String message = String.valueOf(e.getMessage()).strip();
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
     }
 
     /**

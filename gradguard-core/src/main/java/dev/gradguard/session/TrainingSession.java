@@ -18,24 +18,27 @@ import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.LrSchedule;
+import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
+import dev.gradguard.optim.TrainingOptimizer;
 import dev.gradguard.train.LossFunction;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.Trainer;
 import dev.gradguard.train.TrainingListener;
 import dev.gradguard.train.TrainingOutcome;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
-import java.io.UncheckedIOException;
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,10 +52,8 @@ import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OptimizerParamGroupVector;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 /**
  * A whole training run for any model: the guarded {@link Trainer} plus what a real run needs around it. With a
@@ -75,7 +76,7 @@ import org.bytedeco.pytorch.TensorVector;
  *
  * <pre>{@code
  * try (TrainingSession session = TrainingSession.builder()
- *         .model(model).data(batches).loss(torch::mse_loss).optimizer(optimizer)
+ *         .model(model).data(batches).loss(torch::mse_loss).optimizer(OptimizerSpec.adamw(1e-3))
  *         .clip(Clip.norm(1.0))
  *         .runDirectory(Path.of("runs/mine")).checkpoints(new CheckpointPolicy(100, 3, 0))
  *         .build()) {
@@ -350,7 +351,8 @@ public final class TrainingSession implements AutoCloseable {
     public static final class Builder {
         private final Trainer.Builder trainer = Trainer.builder();
         private Model model;
-        private Optimizer optimizer;
+        private TrainingOptimizer optimizer;
+        private OptimizerSpec optimizerSpec;
         private LrSchedule schedule;
         private DataParallel parallel = DataParallel.single();
         private Device device = new Device("cpu");
@@ -388,11 +390,33 @@ public final class TrainingSession implements AutoCloseable {
             return this;
         }
 
-        /** The optimizer over the model's parameters (required; {@link #build} checks that they are the model's). */
-        public Builder optimizer(Optimizer optimizer) {
-            this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
-            trainer.optimizer(optimizer);
+        /**
+         * gradguard's optimizer, as {@code spec} says, over the model's parameters, built by {@link #build}
+         * ({@link Optimizers#create}): the cheapest update check. This or another {@code optimizer} is required.
+         */
+        public Builder optimizer(OptimizerSpec spec) {
+            this.optimizerSpec = Objects.requireNonNull(spec, "spec");
+            this.optimizer = null;
             return this;
+        }
+
+        /**
+         * An optimizer over the model's parameters ({@link #build} checks that they are the model's): gradguard's
+         * own, or a libtorch one through {@link LibtorchOptimizer#of}.
+         */
+        public Builder optimizer(TrainingOptimizer optimizer) {
+            this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+            this.optimizerSpec = null;
+            return this;
+        }
+
+        /**
+         * A libtorch optimizer over the model's parameters ({@link #build} checks that they are the model's); its
+         * update check saves the optimizer state to an in-memory archive before every step, where gradguard's
+         * ({@link #optimizer(OptimizerSpec)}) copies its state tensors.
+         */
+        public Builder optimizer(Optimizer optimizer) {
+            return optimizer(LibtorchOptimizer.of(optimizer));
         }
 
         /** The learning-rate schedule; default: constant at the optimizer's learning rate. */
@@ -532,7 +556,7 @@ public final class TrainingSession implements AutoCloseable {
          */
         public TrainingSession build() {
             require(model, "model");
-            require(optimizer, "optimizer");
+            require(optimizer != null ? optimizer : optimizerSpec, "optimizer");
             if (resume && overwrite) {
                 throw new IllegalArgumentException("resume and overwrite contradict each other: pick one");
             }
@@ -543,8 +567,10 @@ public final class TrainingSession implements AutoCloseable {
             if (parameters.size() == 0) {
                 throw new IllegalArgumentException("the model has no trainable parameter");
             }
-            checkOptimizerOwnsModel(optimizer, parameters);
-            trainer.schedule(schedule != null ? schedule : Schedules.constant(Optimizers.lr(optimizer)));
+            TrainingOptimizer chosen = optimizer != null ? optimizer : Optimizers.create(optimizerSpec, parameters);
+            checkOptimizerOwnsModel(chosen, parameters);
+            trainer.optimizer(chosen);
+            trainer.schedule(schedule != null ? schedule : Schedules.constant(chosen.lr()));
             Outputs outputs = new Outputs();
             trainer.listener(outputs);
             listeners.forEach(trainer::listener);
@@ -558,23 +584,19 @@ public final class TrainingSession implements AutoCloseable {
         }
 
         /** Every parameter the optimizer updates is one of the model's, and every trainable one is updated. */
-        private static void checkOptimizerOwnsModel(Optimizer optimizer, Parameters parameters) {
+        private static void checkOptimizerOwnsModel(TrainingOptimizer optimizer, Parameters parameters) {
             Set<Long> model = new HashSet<>();
             for (Tensor p : parameters) {
                 model.add(p.data_ptr().address());
             }
             Set<Long> optimized = new HashSet<>();
-            OptimizerParamGroupVector groups = optimizer.param_groups();
-            for (long g = 0; g < groups.size(); g++) {
-                TensorVector params = groups.get(g).params();
-                for (long i = 0; i < params.size(); i++) {
-                    long address = params.get(i).data_ptr().address();
-                    if (!model.contains(address)) {
-                        throw new IllegalArgumentException("the optimizer updates a tensor that is not one of the "
-                                + "model's parameters: build the optimizer over the model's parameters");
-                    }
-                    optimized.add(address);
+            for (Tensor p : optimizer.parameters()) {
+                long address = p.data_ptr().address();
+                if (!model.contains(address)) {
+                    throw new IllegalArgumentException("the optimizer updates a tensor that is not one of the "
+                            + "model's parameters: build the optimizer over the model's parameters");
                 }
+                optimized.add(address);
             }
             for (int i = 0; i < parameters.size(); i++) {
                 if (!optimized.contains(parameters.get(i).data_ptr().address())) {

@@ -22,7 +22,9 @@ import dev.gradguard.guard.NonFiniteGuard;
 import dev.gradguard.guard.TrainingDivergedException;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.LrSchedule;
+import dev.gradguard.optim.TrainingOptimizer;
 import dev.gradguard.state.StateMaps;
 import dev.gradguard.state.Stateful;
 import java.util.ArrayDeque;
@@ -77,7 +79,7 @@ public final class Trainer implements Stateful, AutoCloseable {
     private final Parameters parameters;
     private final BatchSource data;
     private final LossFunction lossFunction;
-    private final Optimizer optimizer;
+    private final TrainingOptimizer optimizer;
     private final LrSchedule schedule;
     private final GradientPipeline pipeline;
     private final NonFiniteGuard guard;
@@ -93,7 +95,9 @@ public final class Trainer implements Stateful, AutoCloseable {
     private final Device device;
     private final Precision precision;
     private final GradScaler scaler;
-    private final CheckedUpdate update;
+    private final boolean checkUpdate;
+    /** Each of the model's parameters' index in the optimizer's list, or null when the orders agree. */
+    private final int[] optimizerIndex;
     private final GradientArrivals arrivals;
 
     private volatile String stopRequest;
@@ -126,7 +130,8 @@ public final class Trainer implements Stateful, AutoCloseable {
         this.buffer = b.gradBuffer ? Optional.of(GradBuffer.bind(parameters)) : Optional.empty();
         parallel.useGradSync(b.gradSync, parameters);
         this.gradients = buffer.map(GradientOps::of).orElseGet(() -> GradientOps.of(parameters));
-        this.update = new CheckedUpdate(parameters, optimizer, b.checkUpdate);
+        this.checkUpdate = b.checkUpdate;
+        this.optimizerIndex = optimizerIndex(parameters, optimizer);
         this.arrivals = new GradientArrivals(parameters);
     }
 
@@ -154,7 +159,7 @@ public final class Trainer implements Stateful, AutoCloseable {
      *   <li>the optimizer step at the schedule's learning rate times the controller's scale, checked: an
      *       update that would leave a parameter NaN or infinite (or a learning rate that is not finite) is
      *       undone, parameters and optimizer state alike, and the step is skipped with reason
-     *       {@link dev.gradguard.guard.SkipReason#UPDATE} (see {@link CheckedUpdate} for the cost); the
+     *       {@link dev.gradguard.guard.SkipReason#UPDATE} (see {@link TrainingOptimizer#checkedStep}); the
      *       schedule advances only when the update was applied. Parameters that no backward of the step
      *       reached (on any rank) are left out of the update, as PyTorch's optimizers skip a parameter whose
      *       gradient is {@code None}: no weight decay, momentum or step count for them;</li>
@@ -213,7 +218,7 @@ public final class Trainer implements Stateful, AutoCloseable {
             double lr = schedule.lr() * controller.lrScale();
             if (decision.applyUpdate()) {
                 // the same on every rank: same weights, gradients, optimizer state, learning rate and unused set
-                decision = guard.afterUpdate(current, update.step(lr, agreed.unused()));
+                decision = guard.afterUpdate(current, update(lr, agreed.unused()));
             }
             if (decision.applyUpdate()) {
                 schedule.afterUpdate(loss);
@@ -301,6 +306,56 @@ public final class Trainer implements Stateful, AutoCloseable {
     /** The tensor on the trainer's device (the same tensor when it is there already). */
     private Tensor onDevice(Tensor t) {
         return device.is_cpu() && t.device().is_cpu() ? t : t.to(device, t.scalar_type());
+    }
+
+    /**
+     * Steps the optimizer at {@code lr}, checked unless {@link Builder#checkUpdate} turned the check off,
+     * without the {@code unused} parameters.
+     *
+     * @return empty when the update was applied, else why it was refused (and undone)
+     */
+    private Optional<String> update(double lr, BitSet unused) {
+        BitSet withheld = unused;
+        if (optimizerIndex != null) {
+            withheld = new BitSet();
+            for (int i = unused.nextSetBit(0); i >= 0; i = unused.nextSetBit(i + 1)) {
+                if (optimizerIndex[i] >= 0) {
+                    withheld.set(optimizerIndex[i]);
+                }
+            }
+        }
+        if (checkUpdate) {
+            return optimizer.checkedStep(lr, withheld);
+        }
+        optimizer.step(lr, withheld);
+        return Optional.empty();
+    }
+
+    /**
+     * For each of the model's parameters, its index in the optimizer's list (-1 when the optimizer does not
+     * update it), or null when both list the same tensors in the same order: a libtorch optimizer may hold them
+     * in groups of its own order.
+     */
+    private static int[] optimizerIndex(Parameters parameters, TrainingOptimizer optimizer) {
+        List<Tensor> optimized = optimizer.parameters();
+        boolean same = optimized.size() == parameters.size();
+        for (int i = 0; same && i < parameters.size(); i++) {
+            same = parameters.get(i).is_same(optimized.get(i));
+        }
+        if (same) {
+            return null;
+        }
+        int[] index = new int[parameters.size()];
+        for (int i = 0; i < parameters.size(); i++) {
+            index[i] = -1;
+            for (int j = 0; j < optimized.size(); j++) {
+                if (parameters.get(i).is_same(optimized.get(j))) {
+                    index[i] = j;
+                    break;
+                }
+            }
+        }
+        return index;
     }
 
     /**
@@ -408,7 +463,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         return parameters;
     }
 
-    public Optimizer optimizer() {
+    public TrainingOptimizer optimizer() {
         return optimizer;
     }
 
@@ -498,7 +553,7 @@ public final class Trainer implements Stateful, AutoCloseable {
         private Model model;
         private BatchSource data;
         private LossFunction loss;
-        private Optimizer optimizer;
+        private TrainingOptimizer optimizer;
         private LrSchedule schedule;
         private GradientPipeline pipeline = GradientPipeline.of();
         private NonFiniteGuard guard = new NonFiniteGuard(NonFiniteGuard.DEFAULT_MAX_CONSECUTIVE);
@@ -534,10 +589,22 @@ public final class Trainer implements Stateful, AutoCloseable {
             return this;
         }
 
-        /** The optimizer over {@code Parameters.of(model.module())}. */
-        public Builder optimizer(Optimizer optimizer) {
-            this.optimizer = optimizer;
+        /**
+         * The optimizer over {@code Parameters.of(model.module())}: gradguard's own, from
+         * {@link dev.gradguard.optim.Optimizers#create}, whose update check costs the least.
+         */
+        public Builder optimizer(TrainingOptimizer optimizer) {
+            this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
             return this;
+        }
+
+        /**
+         * A libtorch optimizer over the model's parameters (in any groups and order), stepped through
+         * {@link LibtorchOptimizer}: its update check saves the optimizer state to an in-memory archive before
+         * every step.
+         */
+        public Builder optimizer(Optimizer optimizer) {
+            return optimizer(LibtorchOptimizer.of(optimizer));
         }
 
         public Builder schedule(LrSchedule schedule) {
@@ -641,9 +708,9 @@ public final class Trainer implements Stateful, AutoCloseable {
         /**
          * Whether the optimizer step is checked (default true): with the check, an update that would leave a
          * parameter NaN or infinite is undone and the step skipped with reason
-         * {@link dev.gradguard.guard.SkipReason#UPDATE}; without it such an update reaches the weights, and
-         * the step saves the copy of the parameters and optimizer state the check needs (see
-         * {@code gradguard bench step} for what that costs).
+         * {@link dev.gradguard.guard.SkipReason#UPDATE}; without it such an update reaches the weights (and a
+         * learning rate that is not finite throws), and the step saves the copy of the parameters and optimizer
+         * state the check needs (see {@code gradguard bench step} for what that costs).
          */
         public Builder checkUpdate(boolean enabled) {
             this.checkUpdate = enabled;

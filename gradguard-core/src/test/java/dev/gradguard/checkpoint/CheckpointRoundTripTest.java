@@ -13,6 +13,8 @@ import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.FusedOptimizer;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
@@ -21,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +65,7 @@ class CheckpointRoundTripTest {
         state.put("recent_losses", List.of(0.5, 0.25, "NaN"));
         state.put("data", Map.of("state", -6917529027641081856L));
         CheckpointStore store = new CheckpointStore(tmp);
-        SavedCheckpoint saved = store.save(Checkpoint.capture(5, original, originalAdam, state,
+        SavedCheckpoint saved = store.save(Checkpoint.capture(5, original, LibtorchOptimizer.of(originalAdam), state,
                 Map.of("metrics.jsonl", 1234L, "events.out.tfevents.1.host", 99L), Map.of("task", "tiny", "hidden", 8)));
         assertEquals(tmp.resolve("step-00000005"), saved.directory());
         float[] outputAtSave = Tensors.toFloats(original.forward(batches.get(0).input()));
@@ -77,7 +80,7 @@ class CheckpointRoundTripTest {
         assertNotEquals(Parameters.of(original).checksum(), Parameters.of(restored).checksum());
         LoadedCheckpoint loaded = CheckpointStore.load(saved.directory());
         loaded.restoreModel(restored);
-        loaded.restoreOptimizer(restoredAdam);
+        loaded.restoreOptimizer(LibtorchOptimizer.of(restoredAdam));
         assertArrayEquals(outputAtSave, Tensors.toFloats(restored.forward(batches.get(0).input())));
         for (int i = 5; i < 8; i++) {
             TinyModels.step(restored, restoredAdam, batches.get(i));
@@ -188,6 +191,65 @@ class CheckpointRoundTripTest {
                 .build();
     }
 
+    /** One step of gradguard's optimizer on the mean squared error of {@code batch}. */
+    private static void step(TinyModels.Net net, FusedOptimizer optimizer, Batch batch) {
+        net.zero_grad(false);
+        torch.mse_loss(net.forward(batch.input()), batch.target()).backward();
+        optimizer.step(optimizer.lr(), new BitSet());
+    }
+
+    @Test
+    void aCheckpointOfLibtorchsAdamResumesInGradguardsAdamWithItsMoments() {
+        List<Batch> batches = batches(7, 8);
+        TinyModels.Net original = TinyModels.net(1, 8);
+        Optimizer libtorchAdam = TinyModels.adam(original);
+        for (int i = 0; i < 5; i++) {
+            TinyModels.step(original, libtorchAdam, batches.get(i));
+        }
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(5, original, libtorchAdam));
+        for (int i = 5; i < 8; i++) {
+            TinyModels.step(original, libtorchAdam, batches.get(i));
+        }
+
+        TinyModels.Net restored = TinyModels.net(2, 8);
+        FusedOptimizer adam = Optimizers.create(OptimizerSpec.adam(0.05), Parameters.of(restored));
+        CheckpointStore.load(saved.directory()).restoreWeights(restored, adam);
+        TinyModels.Net modelOnly = TinyModels.net(3, 8);
+        FusedOptimizer freshAdam = Optimizers.create(OptimizerSpec.adam(0.05), Parameters.of(modelOnly));
+        CheckpointStore.restoreModel(modelOnly, saved.directory());
+        for (int i = 5; i < 8; i++) {
+            step(restored, adam, batches.get(i));
+            step(modelOnly, freshAdam, batches.get(i));
+        }
+
+        // libtorch's Adam and PyTorch's fused kernel round differently: equal to float32 precision, not bit for bit
+        for (int i = 0; i < Parameters.of(original).size(); i++) {
+            float[] expected = Tensors.toFloats(Parameters.of(original).get(i).detach());
+            assertArrayEquals(expected, Tensors.toFloats(Parameters.of(restored).get(i).detach()), 1e-5f);
+        }
+        assertNotEquals(Arrays.toString(Tensors.toFloats(Parameters.of(original).get(0).detach())),
+                Arrays.toString(Tensors.toFloats(Parameters.of(modelOnly).get(0).detach())),
+                "without the moments the run continues differently");
+    }
+
+    @Test
+    void aMomentumThatGradguardsOptimizerWouldNotKeepIsRefusedNotDropped() {
+        TinyModels.Net net = TinyModels.net(1, 8);
+        Optimizer momentum = Optimizers.libtorch(OptimizerSpec.sgd(0.1).withMomentum(0.9), Parameters.of(net));
+        TinyModels.step(net, momentum, batches(7, 1).get(0));
+        SavedCheckpoint saved = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, net, momentum));
+        TinyModels.Net other = TinyModels.net(2, 8);
+        String before = Parameters.of(other).checksum();
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointStore.load(saved.directory())
+                .restoreWeights(other, Optimizers.create(OptimizerSpec.sgd(0.1), Parameters.of(other))));
+
+        assertEquals("checkpoint " + saved.directory() + ": gradguard.SGD could not load optimizer.pt: the optimizer "
+                + "state of parameter 'fc1.weight' holds momentum_buffer, which gradguard.SGD with these options does "
+                + "not keep", e.getMessage());
+        assertEquals(before, Parameters.of(other).checksum(), "nothing was loaded");
+    }
+
     @Test
     void aCheckpointOfADifferentModelIsRefusedAndTheModelIsUntouched() {
         TinyModels.Net small = TinyModels.net(5, 8);
@@ -204,12 +266,12 @@ class CheckpointRoundTripTest {
         assertArrayEquals(new long[] {16, 4}, Parameters.of(wide).get(0).sizes().vec().get());
 
         CheckpointException opt = assertThrows(CheckpointException.class,
-                () -> CheckpointStore.restoreOptimizer(wideAdam, saved.directory()));
+                () -> CheckpointStore.restoreOptimizer(LibtorchOptimizer.of(wideAdam), saved.directory()));
         assertTrue(opt.getMessage().endsWith("optimizer parameter 0 is Float[16, 4] here but Float[8, 4] (fc1.weight) "
                 + "in the checkpoint"), opt.getMessage());
-        Optimizer sgd = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1), Parameters.of(small));
+        LibtorchOptimizer sgd = LibtorchOptimizer.of(Optimizers.libtorch(OptimizerSpec.sgd(0.1), Parameters.of(small)));
         assertTrue(assertThrows(CheckpointException.class, () -> CheckpointStore.restoreOptimizer(sgd, saved.directory()))
-                .getMessage().endsWith("saved with optimizer Adam, not SGD"));
+                .getMessage().endsWith("saved with optimizer Adam, which SGD cannot read"));
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import java.nio.file.Path;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
@@ -59,7 +60,7 @@ class NonFiniteCheckpointTest {
         }
         Path dir = new CheckpointStore(tmp).save(TinyModels.checkpoint(1, saved, adam)).directory();
         TinyModels.Net live = TinyModels.net(2, 8);
-        Optimizer liveAdam = TinyModels.adam(live);
+        LibtorchOptimizer liveAdam = LibtorchOptimizer.of(TinyModels.adam(live));
         String before = Parameters.of(live).checksum();
         LoadedCheckpoint c = CheckpointStore.load(dir);
 

@@ -6,6 +6,7 @@ import dev.gradguard.data.Rng;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import java.util.Map;
@@ -78,7 +79,7 @@ final class TinyModels {
     }
 
     static Optimizer adam(Net net) {
-        return Optimizers.create(OptimizerSpec.defaults("adam", 0.05), Parameters.of(net));
+        return Optimizers.libtorch(OptimizerSpec.adam(0.05), Parameters.of(net));
     }
 
     /** One Adam step of mean squared error on {@code batch}. */
@@ -90,7 +91,7 @@ final class TinyModels {
 
     /** A checkpoint of {@code net} and {@code optimizer} with a small trainer-like state map. */
     static Checkpoint checkpoint(long step, Net net, Optimizer optimizer) {
-        return Checkpoint.capture(step, net, optimizer, Map.of("step", step),
+        return Checkpoint.capture(step, net, LibtorchOptimizer.of(optimizer), Map.of("step", step),
                 Map.of("metrics.jsonl", 100 * step), Map.of("task", "tiny"));
     }
 }

@@ -309,14 +309,14 @@ public final class DistWorkerMain {
             torch.manual_seed(3);
             Branchy reference = new Branchy();
             Parameters params = Parameters.of(model);
-            org.bytedeco.pytorch.Optimizer refOptimizer = dev.gradguard.optim.Optimizers.create(
-                    new dev.gradguard.optim.OptimizerSpec("adamw", 0.1, 0, false, 0.1, 0.9, 0.999, 1e-8),
+            org.bytedeco.pytorch.Optimizer refOptimizer = dev.gradguard.optim.Optimizers.libtorch(
+                    dev.gradguard.optim.OptimizerSpec.adamw(0.1).withWeightDecay(0.1),
                     Parameters.of(reference));
             int[] step = {0};
             try (dev.gradguard.train.Trainer trainer = dev.gradguard.train.Trainer.builder().model(model)
                     .data(() -> branchBatch(dp.rank(), step[0])).loss(torch::mse_loss)
                     .optimizer(dev.gradguard.optim.Optimizers.create(
-                            new dev.gradguard.optim.OptimizerSpec("adamw", 0.1, 0, false, 0.1, 0.9, 0.999, 1e-8), params))
+                            dev.gradguard.optim.OptimizerSpec.adamw(0.1).withWeightDecay(0.1), params))
                     .schedule(dev.gradguard.optim.Schedules.constant(0.1)).dataParallel(dp).build()) {
                 Tensor bBefore = params.get(2).clone();
                 for (; step[0] < 3; step[0]++) {

@@ -34,9 +34,10 @@ class OptimizerSpecTest {
     void withMethodsChangeOneField() {
         OptimizerSpec s = OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9).withNesterov(true)
                 .withWeightDecay(5e-4).withLr(0.2);
-        assertEquals(new OptimizerSpec("sgd", 0.2, 0.9, true, 5e-4, 0.9, 0.999, 1e-8), s);
+        assertEquals(new OptimizerSpec("sgd", 0.2, 0.9, 0, true, 5e-4, 0.9, 0.999, 1e-8), s);
+        assertEquals(0.3, OptimizerSpec.sgd(0.1).withMomentum(0.9).withDampening(0.3).dampening());
         OptimizerSpec a = OptimizerSpec.defaults("adam", 1e-3).withBetas(0.8, 0.95).withEps(1e-6);
-        assertEquals(new OptimizerSpec("adam", 1e-3, 0, false, 0, 0.8, 0.95, 1e-6), a);
+        assertEquals(new OptimizerSpec("adam", 1e-3, 0, 0, false, 0, 0.8, 0.95, 1e-6), a);
     }
 
     @Test
@@ -63,13 +64,14 @@ class OptimizerSpecTest {
 
     @Test
     void nesterovNeedsMomentum() {
-        assertMessage("nesterov requires momentum > 0, got momentum 0.0",
+        assertMessage("nesterov requires momentum > 0 and dampening 0, got momentum 0.0, dampening 0.0",
                 () -> OptimizerSpec.defaults("sgd", 0.1).withNesterov(true));
     }
 
     @Test
     void momentumIsRejectedForAdam() {
-        assertMessage("momentum and nesterov apply to sgd only (adam uses beta1), got momentum 0.9, nesterov false",
+        assertMessage("momentum, dampening and nesterov apply to sgd only (adam uses beta1), got momentum 0.9, "
+                + "dampening 0.0, nesterov false",
                 () -> OptimizerSpec.defaults("adam", 1e-3).withMomentum(0.9));
     }
 
@@ -78,7 +80,8 @@ class OptimizerSpecTest {
         OptimizerSpec adam = OptimizerSpec.defaults("adam", 1e-3);
         assertMessage("beta1 must be in [0, 1), got 1.0", () -> adam.withBetas(1.0, 0.999));
         assertMessage("beta2 must be in [0, 1), got -0.1", () -> adam.withBetas(0.9, -0.1));
-        assertMessage("eps must be finite and > 0, got 0.0", () -> adam.withEps(0));
+        assertMessage("eps must be finite and >= 0, got -1.0E-8", () -> adam.withEps(-1e-8));
+        assertEquals(0.0, adam.withEps(0).eps(), "PyTorch allows eps 0");
         assertMessage("weightDecay must be finite and >= 0, got -0.01", () -> adam.withWeightDecay(-0.01));
         assertMessage("weightDecay must be finite and >= 0, got NaN", () -> adam.withWeightDecay(Double.NaN));
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Parameters;
+import java.util.BitSet;
 import java.util.List;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
@@ -81,7 +82,7 @@ class OptimizersTest {
     void setLrChangesTheNextStepOfEveryOptimizer() {
         for (String name : OptimizerSpec.NAMES) {
             Tensor p = Tensors.fromDoubles(START.clone(), START.length).requires_grad_(true);
-            Optimizer opt = Optimizers.create(OptimizerSpec.defaults(name, 0.1).withWeightDecay(0), params(p));
+            Optimizer opt = Optimizers.libtorch(OptimizerSpec.defaults(name, 0.1).withWeightDecay(0), params(p));
             assertEquals(0.1, Optimizers.lr(opt), name);
             Optimizers.setLr(opt, 0.02);
             assertEquals(0.02, Optimizers.lr(opt), name);
@@ -98,7 +99,7 @@ class OptimizersTest {
     @Test
     void setLrRejectsNegativeAndNonFiniteRates() {
         Tensor p = Tensors.fromDoubles(START.clone(), START.length).requires_grad_(true);
-        Optimizer opt = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1), params(p));
+        Optimizer opt = Optimizers.libtorch(OptimizerSpec.defaults("sgd", 0.1), params(p));
         assertEquals("lr must be finite and >= 0, got -1.0",
                 assertThrows(IllegalArgumentException.class, () -> Optimizers.setLr(opt, -1)).getMessage());
         assertEquals("lr must be finite and >= 0, got NaN",
@@ -107,13 +108,13 @@ class OptimizersTest {
         assertEquals(0.0, Optimizers.lr(opt));
     }
 
-    /** Runs {@code steps} steps of the optimizer {@code spec} describes, feeding {@link #GRADS}. */
+    /** Runs {@code steps} steps of gradguard's optimizer that {@code spec} describes, feeding {@link #GRADS}. */
     private static double[] run(OptimizerSpec spec, int steps) {
         Tensor p = Tensors.fromDoubles(START.clone(), START.length).requires_grad_(true);
-        Optimizer opt = Optimizers.create(spec, params(p));
+        FusedOptimizer opt = Optimizers.create(spec, params(p));
         for (int t = 0; t < steps; t++) {
             p.mutable_grad().put(Tensors.fromDoubles(GRADS[t], 3));
-            opt.step();
+            opt.step(spec.lr(), new BitSet());
         }
         return Tensors.toDoubles(p);
     }

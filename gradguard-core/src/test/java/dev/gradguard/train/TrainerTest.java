@@ -16,6 +16,7 @@ import dev.gradguard.model.Parameters;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
+import dev.gradguard.optim.TrainingOptimizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ class TrainerTest {
             int maxNonfinite, List<StepResult> sink) {
         torch.manual_seed(seed);
         TinyRegression.Net net = new TinyRegression.Net();
-        Optimizer opt = Optimizers.create(OptimizerSpec.defaults(optimizer, 0.05), Parameters.of(net));
+        TrainingOptimizer opt = Optimizers.create(OptimizerSpec.defaults(optimizer, 0.05), Parameters.of(net));
         Trainer.Builder b = Trainer.builder()
                 .model(net)
                 .data(new TinyRegression.Data(seed, 16))
@@ -65,7 +66,7 @@ class TrainerTest {
         return b.build();
     }
 
-    private byte[] optimizerBytes(Optimizer opt, String name) throws IOException {
+    private byte[] optimizerBytes(TrainingOptimizer opt, String name) throws IOException {
         OutputArchive a = new OutputArchive();
         opt.save(a);
         // the archive records its file name, so both snapshots use the same name in different folders

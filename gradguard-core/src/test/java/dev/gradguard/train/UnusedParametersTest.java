@@ -14,13 +14,16 @@ import dev.gradguard.engine.Tensors;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.LibtorchOptimizer;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
+import dev.gradguard.optim.TrainingOptimizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import org.bytedeco.pytorch.LinearImpl;
@@ -114,21 +117,42 @@ class UnusedParametersTest {
         return values;
     }
 
-    private static Optimizer optimizer(String name, Parameters parameters) {
+    private static OptimizerSpec spec(String name) {
         double lr = golden.get("lr").asDouble();
         double decay = golden.get("weight_decay").asDouble();
         double momentum = name.equals("sgd") ? golden.get("momentum").asDouble() : 0;
-        return Optimizers.create(new OptimizerSpec(name, lr, momentum, false, decay, 0.9, 0.999, 1e-8), parameters);
+        return OptimizerSpec.defaults(name, lr).withMomentum(momentum).withWeightDecay(decay);
     }
 
-    @ParameterizedTest(name = "{0}, gradient buffer {1}")
-    @CsvSource({"sgd, true", "sgd, false", "adamw, true", "adamw, false"})
-    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer) {
+    /**
+     * gradguard's optimizer, or libtorch's stepped through the generic path, its parameters in the model's order or
+     * reversed (the trainer then maps the unused parameters into the optimizer's order).
+     */
+    private static TrainingOptimizer optimizer(String name, Parameters parameters, String kind) {
+        return switch (kind) {
+            case "gradguard" -> Optimizers.create(spec(name), parameters);
+            case "libtorch" -> LibtorchOptimizer.of(Optimizers.libtorch(spec(name), parameters));
+            case "libtorch-reversed" -> {
+                List<String> names = new ArrayList<>(parameters.names());
+                List<Tensor> tensors = new ArrayList<>(parameters.tensors());
+                Collections.reverse(names);
+                Collections.reverse(tensors);
+                yield LibtorchOptimizer.of(Optimizers.libtorch(spec(name), Parameters.of(names, tensors)));
+            }
+            default -> throw new IllegalArgumentException(kind);
+        };
+    }
+
+    @ParameterizedTest(name = "{0}, gradient buffer {1}, {2} optimizer")
+    @CsvSource({"sgd, true, gradguard", "sgd, false, gradguard", "adamw, true, gradguard", "adamw, false, gradguard",
+            "sgd, true, libtorch", "sgd, false, libtorch", "adamw, true, libtorch", "adamw, false, libtorch",
+            "sgd, true, libtorch-reversed", "adamw, false, libtorch-reversed"})
+    void parametersWithoutGradientStayAsInPyTorch(String optimizerName, boolean gradBuffer, String kind) {
         Branchy model = initialModel();
         Parameters parameters = Parameters.of(model);
         JsonNode expected = golden.get(optimizerName);
         try (Trainer trainer = Trainer.builder().model(model).data(goldenBatches()).loss(torch::mse_loss)
-                .optimizer(optimizer(optimizerName, parameters)).schedule(Schedules.constant(golden.get("lr").asDouble()))
+                .optimizer(optimizer(optimizerName, parameters, kind)).schedule(Schedules.constant(golden.get("lr").asDouble()))
                 .gradBuffer(gradBuffer).build()) {
             float[][] before = snapshot(parameters);
             for (int step = 0; step < expected.size(); step++) {
@@ -156,7 +180,7 @@ class UnusedParametersTest {
         Branchy model = initialModel();
         Parameters parameters = Parameters.of(model);
         float[][] before = snapshot(parameters);
-        Optimizer optimizer = optimizer(optimizerName, parameters);
+        Optimizer optimizer = Optimizers.libtorch(spec(optimizerName), parameters);
         try (NoGradGuard g = new NoGradGuard()) {
             for (Tensor p : parameters) {
                 p.mutable_grad().put(torch.zeros_like(p));

@@ -12,6 +12,7 @@ import dev.gradguard.optim.LrSchedule;
 import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.optim.Optimizers;
 import dev.gradguard.optim.Schedules;
+import dev.gradguard.optim.TrainingOptimizer;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -22,7 +23,10 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Finite gradients must not bring NaN or infinities into the weights through the update. */
+/**
+ * Finite gradients must not bring NaN or infinities into the weights through the update: with a libtorch
+ * optimizer (the general path, most tests here) and with gradguard's own.
+ */
 class UpdateSafetyTest {
 
     @BeforeAll
@@ -66,6 +70,11 @@ class UpdateSafetyTest {
         return BatchSource.repeating(batch);
     }
 
+    private static Trainer trainer(TinyRegression.Net net, TrainingOptimizer opt, LrSchedule schedule) {
+        return Trainer.builder().model(net).data(fixedBatch()).loss(TinyRegression::mse).optimizer(opt)
+                .schedule(schedule).build();
+    }
+
     private static Trainer trainer(TinyRegression.Net net, Optimizer opt, LrSchedule schedule) {
         return Trainer.builder().model(net).data(fixedBatch()).loss(TinyRegression::mse).optimizer(opt)
                 .schedule(schedule).build();
@@ -79,7 +88,7 @@ class UpdateSafetyTest {
     @Test
     void anUpdateThatOverflowsIsUndoneAndSkippedWithReasonUpdate() {
         TinyRegression.Net net = net();
-        Optimizer sgd = Optimizers.create(OptimizerSpec.defaults("sgd", 3e38), Parameters.of(net));
+        Optimizer sgd = Optimizers.libtorch(OptimizerSpec.defaults("sgd", 3e38), Parameters.of(net));
         Trainer t = trainer(net, sgd, Schedules.constant(3e38));
         String before = t.parameters().checksum();
 
@@ -96,11 +105,11 @@ class UpdateSafetyTest {
     @Test
     void anUndoneUpdateAlsoRestoresTheMomentumBuffer() {
         TinyRegression.Net a = net();
-        Optimizer sgdA = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), Parameters.of(a));
+        Optimizer sgdA = Optimizers.libtorch(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), Parameters.of(a));
         SettableLr lr = new SettableLr(0.1);
         Trainer guarded = trainer(a, sgdA, lr);
         TinyRegression.Net b = net();
-        Optimizer sgdB = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), Parameters.of(b));
+        Optimizer sgdB = Optimizers.libtorch(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), Parameters.of(b));
         Trainer reference = trainer(b, sgdB, Schedules.constant(0.1));
 
         guarded.step();
@@ -120,10 +129,35 @@ class UpdateSafetyTest {
     }
 
     @Test
+    void gradguardsOptimizerUndoesAnOverflowingUpdateAndItsMomentumToo() {
+        TinyRegression.Net a = net();
+        SettableLr lr = new SettableLr(0.1);
+        Trainer guarded = trainer(a, Optimizers.create(OptimizerSpec.sgd(0.1).withMomentum(0.9), Parameters.of(a)), lr);
+        TinyRegression.Net b = net();
+        Trainer reference = trainer(b, Optimizers.create(OptimizerSpec.sgd(0.1).withMomentum(0.9), Parameters.of(b)),
+                Schedules.constant(0.1));
+
+        guarded.step();
+        String before = guarded.parameters().checksum();
+        lr.value = 3e38;
+        StepResult refused = guarded.step();
+        assertEquals(SkipReason.UPDATE, refused.skipReason().orElseThrow());
+        assertTrue(refused.skip().get().detail().startsWith("the update made parameter "), refused.skip().get().detail());
+        assertEquals(before, guarded.parameters().checksum(), "the weights are bit-identical");
+        lr.value = 0.1;
+        guarded.step();
+        reference.step();
+        reference.step();
+
+        assertEquals(reference.parameters().checksum(), guarded.parameters().checksum(),
+                "the undone step left no trace in the momentum buffer");
+    }
+
+    @Test
     void aNaNMomentumBufferNeverReachesTheWeights() {
         TinyRegression.Net net = net();
         Parameters params = Parameters.of(net);
-        Optimizer sgd = Optimizers.create(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), params);
+        Optimizer sgd = Optimizers.libtorch(OptimizerSpec.defaults("sgd", 0.1).withMomentum(0.9), params);
         // poison the momentum buffer with one NaN step, then give the weights finite values again
         Tensor[] saved = new Tensor[params.size()];
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -150,7 +184,7 @@ class UpdateSafetyTest {
     @Test
     void aLearningRateThatIsNotFiniteSkipsTheStepInsteadOfThrowing() {
         TinyRegression.Net net = net();
-        Optimizer adam = Optimizers.create(OptimizerSpec.defaults("adam", 0.1), Parameters.of(net));
+        Optimizer adam = Optimizers.libtorch(OptimizerSpec.defaults("adam", 0.1), Parameters.of(net));
         String before = Parameters.of(net).checksum();
         Trainer nan = trainer(net, adam, new SettableLr(Double.NaN));
 

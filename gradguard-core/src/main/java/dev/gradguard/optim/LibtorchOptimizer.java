@@ -1,12 +1,11 @@
-package dev.gradguard.train;
+package dev.gradguard.optim;
 
-import dev.gradguard.model.Parameters;
-import dev.gradguard.optim.Optimizers;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -25,47 +24,28 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The optimizer step, made safe: NaN and infinities never reach the weights, whatever the gradients, the
- * learning rate, the weight decay or the optimizer state hold. Before stepping it copies the parameters and
- * the optimizer state; after stepping it checks every parameter with one {@code isfinite().all()} per
- * tensor, combined into one boolean read back; when any is not finite, or the optimizer throws (libtorch
- * refuses a learning rate beyond float32's range part-way through a step), it copies both back, so the step
- * leaves the weights and the optimizer state bit-identical, as a skipped step does. A learning rate that is
- * not finite (a schedule gone wrong) is refused before anything runs.
+ * A libtorch {@code Optimizer} a user built, stepped as a {@link TrainingOptimizer}: the general path, for any
+ * libtorch optimizer. gradguard's own optimizers ({@link FusedOptimizer}) check their updates for much less.
  *
- * <p>Cost per applied step:
- * <ul>
- *   <li>the parameter copy: one read and one write of every parameter (as much memory again as the
- *       parameters, allocated once);</li>
- *   <li>the optimizer state copy: libtorch exposes an optimizer's state to Java only through its
- *       serialization, so the state is saved to an in-memory archive before each step (its size: two floats
- *       per parameter for Adam and AdamW, one for SGD with momentum, plus the archive's framing), and loaded
- *       back only when an update is undone. SGD without momentum keeps no state, and this copy is skipped;</li>
- *   <li>the check: one read of every parameter and one host sync.</li>
- * </ul>
- * {@code gradguard bench step} measures the guarded step with and without this check side by side
- * ({@code Trainer.Builder.checkUpdate(false)} turns it off); the README gives the measured share. No cheaper
- * exact restore is known with the Java binding: it exposes no accessor to the optimizer state, so the state
- * can be neither copied tensor by tensor nor checked before the step commits it.
+ * <p>A {@linkplain #checkedStep checked step} copies the parameters and the optimizer state before stepping,
+ * checks every parameter with one {@code isfinite().all()} per tensor, combined into one boolean read back,
+ * and when any is not finite, or the optimizer throws (libtorch refuses a learning rate beyond float32's range
+ * part-way through a step), copies both back. libtorch exposes an optimizer's state to Java only through its
+ * serialization, so the state is saved to an in-memory archive before each checked step (two floats per
+ * parameter for Adam and AdamW, one for SGD with momentum, plus the archive's framing) and loaded back only
+ * when an update is undone; SGD without momentum keeps no state, and this copy is skipped.
  *
  * <p>Not covered: a non-finite value that the optimizer writes into its state but not (yet) into the
  * parameters, such as Adam's second moment overflowing float32 where the update itself stays finite. It is
- * caught when it reaches the parameters, which are then restored, and a checkpoint holding it is refused
- * when loaded. Not thread-safe.
+ * caught when it reaches the parameters, which are then restored, and a checkpoint holding it is refused when
+ * loaded.
  */
-final class CheckedUpdate {
-    private final Optimizer optimizer;
-    private final Parameters parameters;
-    private final List<Tensor> saved = new ArrayList<>();
-    private final boolean stateless;
-    private final boolean check;
-    private final ByteArrayOutputStream stateBytes = new ByteArrayOutputStream();
-
+public final class LibtorchOptimizer implements TrainingOptimizer {
     /** Where {@link #WRITER} writes, set around each {@code save_to} on the calling thread. */
     private static final ThreadLocal<ByteArrayOutputStream> TARGET = new ThreadLocal<>();
     /**
      * One callback for every instance: JavaCPP keeps a small fixed number of native thunks per callback class,
-     * and one per trainer would run out (a null function pointer, a SIGSEGV) in a process that builds many.
+     * and one per optimizer would run out (a null function pointer, a SIGSEGV) in a process that builds many.
      */
     private static final ArchiveWriter WRITER = new ArchiveWriter() {
         @Override
@@ -77,43 +57,76 @@ final class CheckedUpdate {
         }
     }.retainReference();
 
-    /**
-     * @param check whether to check the update at all; without the check a step only keeps the withheld
-     *     parameters out of the optimizer step, and copies nothing
-     */
-    CheckedUpdate(Parameters parameters, Optimizer optimizer, boolean check) {
+    private final Optimizer optimizer;
+    private final List<Tensor> parameters;
+    private final boolean stateless;
+    private final ByteArrayOutputStream stateBytes = new ByteArrayOutputStream();
+    private List<Tensor> saved;
+
+    private LibtorchOptimizer(Optimizer optimizer) {
         this.optimizer = optimizer;
-        this.parameters = parameters;
-        this.check = check;
-        if (check) {
-            try (NoGradGuard noGrad = new NoGradGuard()) {
+        List<Tensor> params = new ArrayList<>();
+        OptimizerParamGroupVector groups = optimizer.param_groups();
+        for (long g = 0; g < groups.size(); g++) {
+            TensorVector group = groups.get(g).params();
+            for (long i = 0; i < group.size(); i++) {
+                params.add(new Tensor(group.get(i)).retainReference());
+            }
+        }
+        this.parameters = List.copyOf(params);
+        this.stateless = keepsNoState(optimizer);
+    }
+
+    /** {@code optimizer}, over the parameters its groups hold, in order. */
+    public static LibtorchOptimizer of(Optimizer optimizer) {
+        return new LibtorchOptimizer(Objects.requireNonNull(optimizer, "optimizer"));
+    }
+
+    /** The libtorch optimizer itself. */
+    public Optimizer libtorch() {
+        return optimizer;
+    }
+
+    /** libtorch's class name, e.g. {@code SGD}, {@code Adam}, {@code AdamW}. */
+    @Override
+    public String kind() {
+        return optimizer.getClass().getSimpleName();
+    }
+
+    @Override
+    public boolean reads(String savedKind) {
+        return kind().equals(savedKind);
+    }
+
+    @Override
+    public List<Tensor> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public double lr() {
+        return Optimizers.lr(optimizer);
+    }
+
+    @Override
+    public void step(double lr, BitSet withheld) {
+        Optimizers.setLr(optimizer, lr);
+        stepWithout(withheld);
+    }
+
+    @Override
+    public Optional<String> checkedStep(double lr, BitSet withheld) {
+        if (!(Double.isFinite(lr) && lr >= 0)) {
+            return Optional.of("learning rate is " + lr + " (must be finite and >= 0)");
+        }
+        byte[] state = stateless ? null : saveState();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            if (saved == null) {
+                saved = new ArrayList<>(parameters.size());
                 for (Tensor p : parameters) {
                     saved.add(torch.empty_like(p).retainReference());
                 }
             }
-        }
-        this.stateless = keepsNoState(optimizer);
-    }
-
-    /**
-     * Steps the optimizer at {@code lr} unless that would leave a parameter NaN or infinite.
-     *
-     * @param withheld the indices (in {@link Parameters} order) of parameters that received no gradient in
-     *     this step, which the step leaves untouched
-     * @return empty when the update was applied; otherwise what was not finite, with the parameters and the
-     *     optimizer state as they were before the call
-     */
-    Optional<String> step(double lr, BitSet withheld) {
-        if (!(Double.isFinite(lr) && lr >= 0)) {
-            return Optional.of("learning rate is " + lr + " (must be finite and >= 0)");
-        }
-        if (!check) {
-            Optimizers.setLr(optimizer, lr);
-            stepWithout(withheld);
-            return Optional.empty();
-        }
-        byte[] state = stateless ? null : saveState();
-        try (NoGradGuard noGrad = new NoGradGuard()) {
             for (int i = 0; i < saved.size(); i++) {
                 saved.get(i).copy_(parameters.get(i));
             }
@@ -122,11 +135,11 @@ final class CheckedUpdate {
         Optional<String> nonFinite;
         try {
             stepWithout(withheld);
-            nonFinite = firstNonFinite();
+            nonFinite = firstNonFinite(lr);
         } catch (RuntimeException e) {
             // e.g. "value cannot be converted to type float without overflow" for lr beyond float32, thrown
             // after some parameters were updated
-            nonFinite = Optional.of("the optimizer step failed: " + firstLine(e));
+            nonFinite = Optional.of("the optimizer step failed: " + Optimizers.firstLine(e));
         }
         if (nonFinite.isPresent()) {
             try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -139,6 +152,16 @@ final class CheckedUpdate {
             }
         }
         return nonFinite;
+    }
+
+    @Override
+    public void save(OutputArchive archive) {
+        optimizer.save(archive);
+    }
+
+    @Override
+    public void load(InputArchive archive) {
+        optimizer.load(archive);
     }
 
     /**
@@ -164,14 +187,8 @@ final class CheckedUpdate {
         }
     }
 
-    private static String firstLine(RuntimeException e) {
-        String message = String.valueOf(e.getMessage()).strip();
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
-    }
-
     /** One combined check; the parameter is named only when it fails. */
-    private Optional<String> firstNonFinite() {
+    private Optional<String> firstNonFinite(double lr) {
         TensorVector finite = new TensorVector();
         for (Tensor p : parameters) {
             finite.push_back(torch.isfinite(p).all());
@@ -181,8 +198,8 @@ final class CheckedUpdate {
         }
         for (int i = 0; i < parameters.size(); i++) {
             if (!finite.get(i).item_bool()) {
-                return Optional.of(String.format(Locale.ROOT, "the update made parameter %s non-finite (lr %s)",
-                        parameters.name(i), Optimizers.lr(optimizer)));
+                return Optional.of(String.format(Locale.ROOT, "the update made parameter %d of the optimizer non-finite "
+                        + "(lr %s)", i, lr));
             }
         }
         throw new IllegalStateException("isfinite disagreed with itself");
@@ -204,7 +221,7 @@ final class CheckedUpdate {
     private void loadState(byte[] state) {
         try (PointerScope scope = new PointerScope()) {
             InputArchive archive = new InputArchive();
-            DeviceOptional device = parameters.size() == 0 ? new DeviceOptional()
+            DeviceOptional device = parameters.isEmpty() ? new DeviceOptional()
                     : new DeviceOptional(parameters.get(0).device());
             archive.load_from(new BytePointer(state), state.length, device);
             optimizer.load(archive);
