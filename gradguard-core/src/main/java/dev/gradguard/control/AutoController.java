@@ -135,9 +135,9 @@ public final class AutoController implements Controller {
                 return List.of();
             }
             ControlDecision d = new ControlDecision(step, ControlDecision.Kind.LOWER_LR, lrScale, lowered,
-                    String.format(Locale.ROOT, "pre-clip norm above %s x threshold %.6g for %d steps in a row (last "
-                            + "%.6g); lr scale %.6g -> %.6g (floor %s)", options.nearFraction(), threshold,
-                            options.nearSteps(), norm, lrScale, lowered, options.lrFloor()));
+                    String.format(Locale.ROOT, "lr scale %.6g -> %.6g (floor %s): pre-clip norm above %s x "
+                            + "threshold %.6g for %d steps in a row (last %.6g)", lrScale, lowered, options.lrFloor(),
+                            options.nearFraction(), threshold, options.nearSteps(), norm));
             lrScale = lowered;
             return List.of(d);
         }
@@ -166,10 +166,9 @@ public final class AutoController implements Controller {
         }
         target.setThreshold(relaxed);
         return List.of(new ControlDecision(step, ControlDecision.Kind.RELAX_THRESHOLD, threshold, relaxed,
-                String.format(Locale.ROOT, "no clipped or skipped step in the last %d steps and the norm's "
-                        + "coefficient of variation %.4g < %s; threshold %.6g -> %.6g (cap %s x %.6g)",
-                        options.stableSteps(), cv, options.maxCv(), threshold, relaxed, options.relaxCap(),
-                        initialThreshold)));
+                String.format(Locale.ROOT, "threshold %.6g -> %.6g (cap %s x %.6g): no clipped or skipped step "
+                        + "in the last %d steps and the norm's coefficient of variation %.4g < %s", threshold, relaxed,
+                        options.relaxCap(), initialThreshold, options.stableSteps(), cv, options.maxCv())));
     }
 
     /** Population std / mean of the window; NaN when the mean is 0. */

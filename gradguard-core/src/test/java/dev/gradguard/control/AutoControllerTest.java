@@ -162,13 +162,13 @@ class AutoControllerTest {
         run(c, 0, repeat(2, Step.ok(0.95)));
         PipelineReport near = new PipelineReport(0.95, 0.95, false, Optional.empty(), List.of());
         ControlDecision d = c.observe(2, near, true).get(0);
-        assertEquals("pre-clip norm above 0.9 x threshold 1.00000 for 3 steps in a row (last 0.950000); lr scale "
-                + "1.00000 -> 0.500000 (floor 0.2)", d.reason());
+        assertEquals("lr scale 1.00000 -> 0.500000 (floor 0.2): pre-clip norm above 0.9 x threshold 1.00000 for 3 "
+                + "steps in a row (last 0.950000)", d.reason());
         AutoController r = new AutoController(OPTIONS, new Threshold(1.0));
         run(r, 2, repeat(3, Step.ok(0.5)));
         PipelineReport calm = new PipelineReport(0.5, 0.5, false, Optional.empty(), List.of());
-        assertEquals("no clipped or skipped step in the last 4 steps and the norm's coefficient of variation 0.000 < "
-                + "0.5; threshold 1.00000 -> 2.00000 (cap 3.0 x 1.00000)", r.observe(5, calm, true).get(0).reason());
+        assertEquals("threshold 1.00000 -> 2.00000 (cap 3.0 x 1.00000): no clipped or skipped step in the last 4 steps "
+                + "and the norm's coefficient of variation 0.000 < 0.5", r.observe(5, calm, true).get(0).reason());
     }
 
     private static Map<String, Object> throughJson(Map<String, Object> state) throws Exception {
