@@ -70,7 +70,6 @@ public final class CharTransformer implements Model {
      */
     @Override
     public Tensor forward(Tensor tokens) {
-        Transformers.checkLength(tokens.size(0), trunk.maxLength());
         return torch.linear(trunk.forward(tokenEmbedding.forward(tokens)), tokenEmbedding.weight());
     }
 }

@@ -63,7 +63,6 @@ public final class TransformerEncoderNet implements Model {
     @Override
     public Tensor forward(Tensor sequence) {
         long time = sequence.size(0);
-        Transformers.checkLength(time, trunk.maxLength());
         return head.forward(trunk.forward(input.forward(sequence)).select(0, time - 1));
     }
 }
