@@ -146,6 +146,8 @@ class BadInputCatalogueTest {
         expect(2, "is not a gradguard run (no .gradguard-run marker)", "--out", taken.toString(), "--overwrite");
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         expect(2, "is a file, not a directory", "--out", file.toString());
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("gone"));
+        expect(2, "dangling is a symbolic link to nothing, not a directory", "--out", dangling.toString());
         expect(2, "cannot be created", "--out", file.resolve("below").toString());
         expect(2, "--resume needs --out", "--resume");
         expect(2, "is not a gradguard run", "--resume", "--out", tmp.resolve("never").toString());
@@ -289,6 +291,12 @@ class BadInputCatalogueTest {
                 new ProcessBuilder("chattr", "-i", metrics.toString()).start().waitFor();
             }
         }
+    }
+
+    @Test
+    void outputDirectoryThatIsANamedPipe() throws Exception {
+        Path pipe = fifo(tmp.resolve("a-pipe"));
+        expect(2, "a-pipe is a named pipe, socket or device, not a directory", "--out", pipe.toString());
     }
 
     /** A named pipe at {@code path}; the test is skipped where mkfifo is missing. */

@@ -99,7 +99,7 @@ public final class RunDirectory implements AutoCloseable {
             return new RunDirectory(dir, "", "", new LinkedHashSet<>(), null, null);
         }
         if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(dir + " is a file, not a directory");
+            throw new IllegalArgumentException(dir + " is " + kindOf(dir) + ", not a directory");
         }
         checkContents(dir, mode);
         try {
@@ -153,6 +153,17 @@ public final class RunDirectory implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalArgumentException(dir + " cannot be listed: " + e.getMessage());
         }
+    }
+
+    /** What a path that is not a directory is, for a message: a file, a named pipe, a link to nothing, ... */
+    private static String kindOf(Path path) {
+        if (Files.isSymbolicLink(path) && !Files.exists(path)) {
+            return "a symbolic link to nothing";
+        }
+        if (Files.isRegularFile(path)) {
+            return "a file";
+        }
+        return "a named pipe, socket or device";
     }
 
     private static void checkContents(Path dir, Mode mode) {
