@@ -144,7 +144,8 @@ public final class SafeTensors {
      */
     public static SafeTensorsFile read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
-            throw new SafeTensorsException(file, "no such file");
+            throw new SafeTensorsException(file, Files.exists(file)
+                    ? "not a regular file (a directory, named pipe or device)" : "no such file");
         }
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             long length = in.size();

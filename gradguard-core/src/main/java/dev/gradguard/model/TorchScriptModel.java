@@ -76,11 +76,16 @@ public final class TorchScriptModel implements Model {
     /**
      * Loads a TorchScript file onto the CPU, in train mode.
      *
-     * @throws IllegalArgumentException in one line when {@code file} does not exist or libtorch cannot load it as
-     *     TorchScript (for example a {@code torch.save} state dict, or a model saved without {@code torch.jit})
+     * @throws IllegalArgumentException in one line when {@code file} does not exist, is not a regular file, or
+     *     libtorch cannot load it as TorchScript (for example a {@code torch.save} state dict, or a model saved
+     *     without {@code torch.jit})
      */
     public static TorchScriptModel load(Path file) {
-        if (!Files.isRegularFile(file)) {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("model file " + file + " is not a regular file (a directory, named "
+                    + "pipe or device); name a file saved in Python with torch.jit.save(torch.jit.script(model), FILE)");
+        }
+        if (!Files.exists(file)) {
             throw new IllegalArgumentException("model file " + file + " does not exist; save one in Python with "
                     + "torch.jit.save(torch.jit.script(model), FILE)");
         }

@@ -203,6 +203,8 @@ class SafeTensorsTest {
         Files.write(past, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(100).array());
         assertRefused(past, "header length 100 runs past the end of the 16-byte file");
         assertRefused(dir.resolve("absent.safetensors"), "no such file");
+        assertRefused(Files.createDirectories(dir.resolve("a-directory.safetensors")),
+                "not a regular file (a directory, named pipe or device)");
     }
 
     private int files;
