@@ -7,12 +7,14 @@ import dev.gradguard.task.Tasks;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
  * The settings of a {@code train} run, one immutable record per concern. As JSON (Jackson; {@code config.json}
  * and {@code summary.json}'s {@code config}) they are one flat object whose keys are the flags' names without
- * {@code --}, e.g. {@code {"task": "adding", "model": "gru", "batch-size": 64, ...}}.
+ * {@code --}, e.g. {@code {"task": "adding", "model": "gru", "batch-size": 64, ...}}, less {@code layers} and
+ * {@code heads} where the model is not a transformer, which they do not size ({@link ProblemSettings}).
  *
  * <p>Where they come from, lowest first: each concern's built-in defaults ({@code DEFAULTS}), the task's and
  * model's training defaults ({@link Tasks#trainingDefaults}, e.g. AdamW for a transformer) for every key that is
@@ -75,13 +77,18 @@ public record TrainSettings(@JsonUnwrapped ProblemSettings problem, @JsonUnwrapp
         TrainSettings wanted = savedLayer.then(explicit).resolve();
         Map<String, Object> after = wanted.asMap();
         for (String key : SCHEMA.keySet()) {
-            if (!RESUMABLE_CHANGES.contains(key) && !before.get(key).equals(after.get(key))) {
-                throw new IllegalArgumentException("cannot resume with " + key + "=" + after.get(key) + ": the run was trained"
-                        + " with " + key + "=" + before.get(key) + " (a resumed run may change only "
+            if (!RESUMABLE_CHANGES.contains(key) && !Objects.equals(before.get(key), after.get(key))) {
+                throw new IllegalArgumentException("cannot resume with " + setting(key, after) + ": the run was trained"
+                        + " with " + setting(key, before) + " (a resumed run may change only "
                         + String.join(", ", RESUMABLE_CHANGES) + ")");
             }
         }
         return wanted;
+    }
+
+    /** {@code key=value}, or {@code key unset} where the settings leave it out (it does not apply to their model). */
+    private static String setting(String key, Map<String, Object> settings) {
+        return settings.containsKey(key) ? key + "=" + settings.get(key) : key + " unset";
     }
 
     /** Settings from values {@link #SCHEMA} has read, one per key. */
@@ -89,7 +96,10 @@ public record TrainSettings(@JsonUnwrapped ProblemSettings problem, @JsonUnwrapp
         return Json.compact().convertValue(values, TrainSettings.class);
     }
 
-    /** The settings as their JSON object's keys and values, for tables and comparisons. */
+    /**
+     * The settings as their JSON object's keys and values, for tables and comparisons: no {@code layers} and
+     * {@code heads} where they do not apply.
+     */
     public Map<String, Object> asMap() {
         return Json.compact().convertValue(this, FLAT);
     }

@@ -24,7 +24,7 @@ import org.bytedeco.pytorch.InputArchive;
  * Writes a run's weights as a safetensors file that PyTorch loads into the equivalent {@code nn.Module}: the
  * model is rebuilt from the run's {@code config.json} as its task builds it, given the run's final weights
  * ({@code model.pt}) or a checkpoint's, and written under its {@code named_parameters()} names with the task,
- * model and config in the file's metadata.
+ * model and the run's settings (its config.json as {@link TrainSettings} reads it) in the file's metadata.
  */
 public final class WeightsExport {
     private WeightsExport() {
@@ -59,8 +59,7 @@ public final class WeightsExport {
         if (Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " already exists; remove it or name another file");
         }
-        Map<String, Object> config = ConfigFiles.read(run.config());
-        TrainSettings settings = TrainSettings.of(config, run.config().toString());
+        TrainSettings settings = TrainSettings.of(ConfigFiles.read(run.config()), run.config().toString());
         Torch.load();
         Task task = Tasks.create(settings.problem().name(), TrainJob.taskOptions(settings.problem()));
         String modelName = TrainJob.modelName(task, settings.problem());
@@ -89,7 +88,9 @@ public final class WeightsExport {
             archive.load_from(run.weights().toString());
             model.module().load(archive);
         }
-        metadata.put("config", Json.pretty().writeValueAsString(config));
+        // the settings as read, not the file's text: a run recorded by an earlier version may hold placeholders
+        // (layers and heads of 0 for a recurrent model) that the settings leave out
+        metadata.put("config", Json.pretty().writeValueAsString(settings));
 
         Parameters parameters = Parameters.of(model.module());
         SafeTensors.write(out, parameters, metadata);

@@ -106,6 +106,10 @@ class BadInputCatalogueTest {
         expect(2, "device must be one of auto, cpu, cuda, cuda:N, got 'tpu'", "--device", "tpu", "--out", out("f").toString());
         expect(2, "'momentum' applies to --optimizer sgd only, not adam", "--optimizer", "adam", "--momentum", "0.5",
                 "--out", out("g").toString());
+        expect(2, "'layers' and 'heads' size model transformer only, not gru (task temporal-order)", "--layers", "2",
+                "--out", out("h").toString());
+        expect(2, "'layers' and 'heads' size model transformer only, not lstm (task adding)", "--task", "adding",
+                "--model", "lstm", "--heads", "2", "--out", out("i").toString());
     }
 
     @Test
@@ -165,6 +169,8 @@ class BadInputCatalogueTest {
                 "--hidden", "8", "--out", other.toString()));
 
         expect(2, "cannot resume with lr=0.5: the run was trained with lr=1.75", "--resume", "--out", run.toString(), "--lr", "0.5");
+        expect(2, "cannot resume with layers=2: the run was trained with layers unset", "--resume", "--out", run.toString(),
+                "--layers", "2");
 
         Path checkpoints = run.resolve("checkpoints");
         List<Path> steps;

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gradguard.interop.SafeTensors;
 import dev.gradguard.testing.ConsoleCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +52,8 @@ class TrainCommandTest {
         assertEquals("gru", s.get("config").get("model").asText());
         assertEquals(32, s.get("config").get("hidden").asInt());
         assertEquals(100, s.get("config").get("length").asInt());
+        assertFalse(s.get("config").has("layers") || s.get("config").has("heads"), "they size a transformer only: "
+                + s.get("config"));
         assertEquals(0.0, s.get("config").get("weight-decay").asDouble(), "PyTorch's SGD default, not the word default");
         assertTrue(s.get("config").get("weight-decay").isNumber());
         assertEquals(s.get("config"), JSON.readTree(dir.resolve("config.json").toFile()));
@@ -259,12 +263,52 @@ class TrainCommandTest {
         assertEquals("transformer", s.get("model").asText());
         assertEquals("adamw", s.get("config").get("optimizer").asText(), "the task's default for a transformer");
         assertEquals(1, s.get("config").get("layers").asInt());
+        assertEquals(2, s.get("config").get("heads").asInt());
         assertEquals(0.01, s.get("config").get("weight-decay").asDouble(), "PyTorch's AdamW default");
         assertTrue(s.get("params_finite").asBoolean());
         assertTrue(Files.size(dir.resolve("model.pt")) > 0);
         List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
         assertEquals(30, metrics.size());
         assertTrue(JSON.readTree(metrics.get(0)).get("lr").asDouble() < 3e-3, "the warm-up starts below the peak");
+    }
+
+    @Test
+    void aTransformerRunRecordsTheTasksDefaultLayersAndHeadsWhenNotGiven() throws Exception {
+        Path dir = tmp.resolve("transformer");
+        assertEquals(0, train(dir, "--model", "transformer", "--length", "12", "--batch-size", "8"), console.err());
+        JsonNode config = JSON.readTree(dir.resolve("config.json").toFile());
+        // temporal-order's transformer: width 32, 2 blocks of 4 heads (SyntheticSequenceTask)
+        assertEquals(List.of(32, 2, 4, 12), List.of(config.get("hidden").asInt(), config.get("layers").asInt(),
+                config.get("heads").asInt(), config.get("length").asInt()));
+        assertEquals(config, summary(dir).get("config"));
+    }
+
+    @Test
+    void aGruRunRecordedWithZeroLayersAndHeadsByAnEarlierVersionResumesAndExportsWithoutThem() throws Exception {
+        Path whole = tmp.resolve("whole");
+        assertEquals(0, Main.run("train", "--steps", "20", "--eval-samples", "200", "--threads", "1", "--quiet",
+                "--out", whole.toString()), console.err());
+        Path split = tmp.resolve("split");
+        assertEquals(0, Main.run("train", "--steps", "10", "--checkpoint-every", "10", "--eval-samples", "200",
+                "--threads", "1", "--quiet", "--out", split.toString()), console.err());
+        // what earlier versions wrote for a recurrent model: placeholders for the transformer's sizes
+        JsonNode recorded = JSON.readTree(split.resolve("config.json").toFile());
+        assertFalse(recorded.has("layers") || recorded.has("heads"), recorded.toString());
+        ObjectNode earlier = recorded.deepCopy();
+        earlier.put("layers", 0);
+        earlier.put("heads", 0);
+        Files.writeString(split.resolve("config.json"), earlier.toPrettyString());
+
+        assertEquals(0, Main.run("train", "--resume", "--steps", "20", "--quiet", "--out", split.toString()), console.err());
+        JsonNode resumed = summary(split);
+        assertEquals(summary(whole).get("param_checksum").asText(), resumed.get("param_checksum").asText(),
+                "the resumed run ends with the uninterrupted run's weights");
+        assertEquals(((ObjectNode) recorded.deepCopy()).put("steps", 20), resumed.get("config"), "its summary holds no placeholder");
+
+        Path file = tmp.resolve("split.safetensors");
+        assertEquals(0, Main.run("export", split.toString(), "--out", file.toString()), console.err());
+        JsonNode exported = JSON.readTree(SafeTensors.read(file).metadata().get("config"));
+        assertEquals(recorded, exported, "the export's metadata holds the settings as read, with no placeholder");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.gradguard.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,43 @@ class TrainSettingsTest {
         assertEquals(2, s.problem().headCount().getAsInt());
         assertEquals("run.yaml: 'heads' must be an integer >= 1, or 0 for the task's default, got '-1'",
                 error(Map.of("heads", "-1")));
+    }
+
+    @Test
+    void layersAndHeadsAreLeftOutForAModelTheyDoNotSizeAndRecordedForATransformer() throws Exception {
+        TrainSettings gru = TrainSettings.of(Map.of("model", "gru", "hidden", 32, "length", 100), "test");
+        assertFalse(gru.asMap().containsKey("layers"), gru.asMap().toString());
+        assertFalse(gru.asMap().containsKey("heads"), gru.asMap().toString());
+        JsonNode json = Json.pretty().readTree(Json.pretty().writeValueAsString(gru));
+        assertFalse(json.has("layers") || json.has("heads"), json.toString());
+        assertTrue(gru.problem().layerCount().isEmpty() && gru.problem().headCount().isEmpty());
+
+        TrainSettings transformer = TrainSettings.of(Map.of("model", "transformer", "hidden", 32, "layers", 2, "heads", 4,
+                "length", 100), "test");
+        Path config = Files.writeString(tmp.resolve("config.json"), Json.pretty().writeValueAsString(transformer));
+        JsonNode recorded = Json.pretty().readTree(config.toFile());
+        assertEquals(List.of(2, 4), List.of(recorded.get("layers").asInt(), recorded.get("heads").asInt()));
+        assertEquals(transformer, TrainSettings.of(ConfigFiles.read(config), config.toString()));
+    }
+
+    @Test
+    void aConfigAnEarlierVersionRecordedWithZeroLayersAndHeadsForAGruReadsAndResumesAsLeavingThemOut() {
+        Map<String, Object> earlier = new LinkedHashMap<>(
+                TrainSettings.of(Map.of("model", "gru", "hidden", 32, "length", 100), "test").asMap());
+        Map<String, Object> current = Map.copyOf(earlier);
+        earlier.put("layers", 0);
+        earlier.put("heads", 0);
+        assertEquals(TrainSettings.of(current, "config.json"), TrainSettings.of(earlier, "config.json"));
+        assertEquals(current, TrainSettings.of(earlier, "config.json").asMap(), "no placeholder is carried on");
+
+        SettingsLayers more = SettingsLayers.none().with(Map.of("steps", "3000"), "command line");
+        TrainSettings resumed = TrainSettings.forResume(earlier, more);
+        assertEquals(3000, resumed.loop().steps());
+        assertEquals(TrainSettings.forResume(current, more), resumed);
+        assertEquals("cannot resume with layers=2: the run was trained with layers unset (a resumed run may change only"
+                + " steps, checkpoint-every, keep-checkpoints, rollback, max-nonfinite, grad-norm-every, grad-sync, tensorboard)",
+                assertThrows(IllegalArgumentException.class, () -> TrainSettings.forResume(earlier,
+                        SettingsLayers.none().with(Map.of("layers", "2"), "command line"))).getMessage());
     }
 
     @Test
@@ -170,7 +209,9 @@ class TrainSettingsTest {
         JsonNode tree = Json.pretty().readTree(json);
         List<String> keys = new ArrayList<>();
         tree.fieldNames().forEachRemaining(keys::add);
-        assertEquals(TrainSettings.keys(), keys, "one flat object, a key per setting");
+        List<String> applying = new ArrayList<>(TrainSettings.keys());
+        applying.removeAll(List.of("layers", "heads"));
+        assertEquals(applying, keys, "one flat object, a key per setting that sizes a GRU");
         assertEquals("gru", tree.get("model").asText());
         assertEquals(32, tree.get("hidden").asInt());
         assertEquals(0.01, tree.get("weight-decay").asDouble());
