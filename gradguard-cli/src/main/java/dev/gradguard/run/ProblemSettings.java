@@ -19,7 +19,8 @@ import java.util.OptionalInt;
  * @param name the task ({@code task})
  * @param model a model the task supports, or {@code auto} for its first
  * @param modelFile a TorchScript file to train instead of a built-in model, or empty
- * @param hidden hidden units (a transformer's width), or 0 for the task's default
+ * @param hidden hidden units (a transformer's width), or 0 for the task's default (a built-in model) or none (a
+ *     model file, whose sizes are its own)
  * @param layers blocks of a transformer, or 0 for the task's default (for a transformer) or none (any other model)
  * @param heads attention heads of a transformer, or 0 for the task's default (for a transformer) or none (any other
  *     model)
@@ -28,8 +29,10 @@ import java.util.OptionalInt;
  * @param evalSamples held-out sequences for evaluation
  */
 @JsonNaming(PropertyNamingStrategies.KebabCaseStrategy.class)
-public record ProblemSettings(@JsonProperty("task") String name, String model, String modelFile, int hidden,
-        @JsonInclude(JsonInclude.Include.NON_DEFAULT) int layers, @JsonInclude(JsonInclude.Include.NON_DEFAULT) int heads,
+public record ProblemSettings(@JsonProperty("task") String name, String model, String modelFile,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) int hidden,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) int layers,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) int heads,
         int length, String data, int evalSamples) {
 
     static final ProblemSettings DEFAULTS = new ProblemSettings("temporal-order", "auto", "", 0, 0, 0, 0, "", 10_000);

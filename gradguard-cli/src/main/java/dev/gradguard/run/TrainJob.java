@@ -47,7 +47,6 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class TrainJob {
     /** The {@code model} a run with a {@code model-file} records. */
-    static final String SCRIPTED_MODEL = "torchscript";
 
     private TrainJob() {
     }
@@ -97,7 +96,7 @@ public final class TrainJob {
         }
         OptimizerSpec optimizerSpec = optimizerSpec(settings.optimization());
         // a model file's sizes are its own: only a built-in model is estimated before it is made
-        if (!modelName.equals(SCRIPTED_MODEL)) {
+        if (!modelName.equals(ModelFile.MODEL)) {
             task.footprint(modelName).requireFits(settings.loop().batchSize(),
                     optimizerSpec.name().equals("sgd") ? (optimizerSpec.momentum() > 0 ? 1 : 0) : 2);
         }
@@ -122,9 +121,7 @@ public final class TrainJob {
             // "PyTorch's default"; the device stays as given, since each data-parallel rank resolves it to its own
             Map<String, Object> resolved = new LinkedHashMap<>(Map.of("model", modelName,
                     "weight-decay", optimizerSpec.weightDecay()));
-            if (!modelName.equals(SCRIPTED_MODEL)) {
-                resolved.putAll(task.resolvedSizes(modelName));
-            }
+            resolved.putAll(task.resolvedSizes(modelName));
             TrainSettings config = settings.with(resolved, "the task's resolved model");
             TrainingSession.Builder builder = TrainingSession.builder()
                     .model(model)
@@ -173,7 +170,7 @@ public final class TrainJob {
     }
 
     /**
-     * The run's model name: the task's model ({@code auto} is its first), or {@link #SCRIPTED_MODEL} when the
+     * The run's model name: the task's model ({@code auto} is its first), or {@link #ModelFile.MODEL} when the
      * settings name a {@code model-file}.
      *
      * @throws IllegalArgumentException when the task has no such model, or a model file comes with a built-in
@@ -181,14 +178,14 @@ public final class TrainJob {
      */
     static String modelName(Task task, ProblemSettings settings) {
         if (settings.modelFilePath().isPresent()) {
-            if (!settings.model().equals("auto") && !settings.model().equals(SCRIPTED_MODEL)) {
+            if (!settings.model().equals("auto") && !settings.model().equals(ModelFile.MODEL)) {
                 throw new IllegalArgumentException("'model-file' is the model: leave out 'model' (" + settings.model() + ")");
             }
             if (settings.hiddenSize().isPresent()) {
                 throw new IllegalArgumentException("'hidden' sizes a built-in model, and a 'model-file' model has its "
                         + "own sizes: leave out 'hidden'");
             }
-            return SCRIPTED_MODEL;
+            return ModelFile.MODEL;
         }
         String modelName = settings.model().equals("auto") ? task.models().get(0) : settings.model();
         if (!task.models().contains(modelName)) {

@@ -98,7 +98,9 @@ public final class CharLmTask implements Task {
 
     @Override
     public java.util.Map<String, Object> resolvedSizes(String modelName) {
-        requireModel(modelName);
+        if (!modelName.equals(ModelFile.MODEL)) {
+            requireModel(modelName);
+        }
         return TransformerSize.recorded(options, modelName, DEFAULT_TRANSFORMER, DEFAULT_HIDDEN, seqLen);
     }
 

@@ -19,6 +19,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * transposed on the way in, and an output with a time dimension on the way out.
  */
 public final class ModelFile implements Model {
+    /** The model name a run with a model file records. */
+    public static final String MODEL = "torchscript";
     private static final int PROBE_BATCH = 2;
 
     private final TorchScriptModel script;

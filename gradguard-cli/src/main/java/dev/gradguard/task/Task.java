@@ -36,8 +36,9 @@ public interface Task {
 
     /**
      * The sizes a run of {@code modelName} really uses, the task's defaults filled in, under the settings' names
-     * ({@code hidden}, {@code length}, and {@code layers}, {@code heads} for a transformer): what a run records in
-     * its configuration instead of "the task's default".
+     * ({@code hidden}, {@code length}, and {@code layers}, {@code heads} for a transformer; only {@code length} for
+     * {@link ModelFile#MODEL}, whose sizes are its own): what a run records in its configuration instead of "the
+     * task's default".
      */
     java.util.Map<String, Object> resolvedSizes(String modelName);
 

@@ -43,6 +43,9 @@ record TransformerSize(int width, int layers, int heads) {
     static java.util.Map<String, Object> recorded(TaskOptions options, String modelName, TransformerSize transformer,
             int hidden, int length) {
         java.util.Map<String, Object> sizes = new java.util.LinkedHashMap<>();
+        if (modelName.equals(ModelFile.MODEL)) { // its sizes are its own; the task's length still shapes the data
+            return java.util.Map.of("length", (long) length);
+        }
         if (modelName.equals(MODEL)) {
             TransformerSize size = resolve(options, transformer);
             sizes.put("hidden", (long) size.width());

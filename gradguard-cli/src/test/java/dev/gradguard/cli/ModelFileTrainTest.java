@@ -72,6 +72,11 @@ class ModelFileTrainTest {
         assertEquals(1, summary.get("skipped_steps").asInt(), "the guard skipped the injected NaN step");
         assertEquals("torchscript", summary.get("config").get("model").asText());
         assertEquals(model.toString(), summary.get("config").get("model-file").asText());
+        JsonNode config = JSON.readTree(run.resolve("config.json").toFile());
+        assertEquals(20, config.get("length").asInt(), "the task's length, which shapes the model's input, is recorded");
+        for (String size : List.of("hidden", "layers", "heads")) {
+            assertFalse(config.has(size), "a model file's sizes are its own, so no '" + size + "' is recorded: " + config);
+        }
 
         assertEquals(ExitCodes.OK, Main.run("export", run.toString()));
         JsonNode loaded = RealPython.runScript("safetensors", "scripted_model.py", "load-weights", model.toString(),
