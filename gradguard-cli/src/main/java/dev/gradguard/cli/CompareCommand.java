@@ -11,6 +11,7 @@ import dev.gradguard.metrics.Json;
 import dev.gradguard.report.ComparisonFiles;
 import dev.gradguard.run.ConfigFiles;
 import dev.gradguard.run.SettingsLayers;
+import dev.gradguard.run.TrainJob;
 import dev.gradguard.run.TrainSettings;
 import dev.gradguard.session.RunDirectory;
 import java.io.IOException;
@@ -88,6 +89,8 @@ public final class CompareCommand implements Callable<Integer> {
         Map<String, Object> train = new LinkedHashMap<>(defaultComparison ? CompareOptions.defaultTrainSettings() : Map.of());
         train.putAll(given);
         TrainSettings sharedSettings = TrainSettings.of(train, config == null ? "the shared settings" : config.toString());
+        // the task, its data and the model's sizes fail here, once, before any run starts
+        TrainJob.checkProblem(sharedSettings.problem());
         if (train.get("device") instanceof String device) {
             Devices.resolve(device); // a device the runs cannot use fails here, once, before any run starts
         }

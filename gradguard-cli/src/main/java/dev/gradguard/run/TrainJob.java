@@ -170,6 +170,18 @@ public final class TrainJob {
     }
 
     /**
+     * Checks what a run of {@code problem} checks before it makes its model: the task and its settings, its data
+     * file (read whole), the model's name and its sizes. Needs no libtorch.
+     *
+     * @throws IllegalArgumentException naming the first setting the task or model rejects
+     * @throws dev.gradguard.task.DataException for a bad data file
+     */
+    public static void checkProblem(ProblemSettings problem) {
+        Task task = Tasks.create(problem.name(), taskOptions(problem));
+        task.resolvedSizes(modelName(task, problem));
+    }
+
+    /**
      * The run's model name: the task's model ({@code auto} is its first), or {@link #ModelFile.MODEL} when the
      * settings name a {@code model-file}.
      *

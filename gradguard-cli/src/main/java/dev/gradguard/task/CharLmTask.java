@@ -100,6 +100,7 @@ public final class CharLmTask implements Task {
     public java.util.Map<String, Object> resolvedSizes(String modelName) {
         if (!modelName.equals(ModelFile.MODEL)) {
             requireModel(modelName);
+            TransformerSize.checkOnlyForTransformer(options, NAME, modelName);
         }
         return TransformerSize.recorded(options, modelName, DEFAULT_TRANSFORMER, DEFAULT_HIDDEN, seqLen);
     }

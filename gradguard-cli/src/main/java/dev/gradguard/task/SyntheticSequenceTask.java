@@ -84,6 +84,7 @@ abstract class SyntheticSequenceTask implements Task {
     public java.util.Map<String, Object> resolvedSizes(String modelName) {
         if (!modelName.equals(ModelFile.MODEL)) {
             requireModel(modelName);
+            TransformerSize.checkOnlyForTransformer(options, name(), modelName);
         }
         return TransformerSize.recorded(options, modelName, DEFAULT_TRANSFORMER, DEFAULT_HIDDEN, length);
     }

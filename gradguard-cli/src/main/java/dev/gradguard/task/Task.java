@@ -39,6 +39,9 @@ public interface Task {
      * ({@code hidden}, {@code length}, and {@code layers}, {@code heads} for a transformer; only {@code length} for
      * {@link ModelFile#MODEL}, whose sizes are its own): what a run records in its configuration instead of "the
      * task's default".
+     *
+     * @throws IllegalArgumentException when the task has no such model, or its options size it in a way it does not
+     *     take (a transformer's {@code layers} for another model, a width that its heads do not divide)
      */
     java.util.Map<String, Object> resolvedSizes(String modelName);
 

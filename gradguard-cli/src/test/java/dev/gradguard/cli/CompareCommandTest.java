@@ -64,6 +64,13 @@ class CompareCommandTest {
         assertTrue(console.err().contains("unknown controller 'atuo'"), console.err());
         assertEquals(ExitCodes.USAGE, Main.run("compare", "--hidden", "-3", "--out", out.toString()));
         assertTrue(console.err().contains("'hidden' must be an integer >= 1, or 0 for the task's default"), console.err());
+        // sizes the task's model does not take fail once, not in every run of the grid
+        assertEquals(ExitCodes.USAGE, Main.run("compare", "--layers", "2", "--out", out.toString()));
+        assertTrue(console.err().contains("'layers' and 'heads' size model transformer only, not gru (task adding)"),
+                console.err());
+        assertEquals(ExitCodes.USAGE, Main.run("compare", "--task", "adding", "--model", "transformer", "--hidden", "30",
+                "--heads", "4", "--out", out.toString()));
+        assertTrue(console.err().contains("'hidden' 30 must be divisible by 'heads' 4"), console.err());
         assertTrue(!Files.exists(out), "nothing was written");
     }
 
