@@ -58,6 +58,9 @@ import org.bytedeco.pytorch.global.torch;
  * parts, run the same way, that say where its time goes. The {@code transformer} is charlm's
  * {@code --model transformer} ({@link CharTransformer}) with the task's defaults, AdamW included. Both arms
  * report their parameter count, and a workload whose counts differ is refused: the models must be the same.
+ * The PyTorch arm runs with glibc's allocator defaults, as {@code python} runs for a user: the settings
+ * {@code bin/gradguard} gives gradguard's JVM ({@link #GLIBC_ALLOCATOR_SETTINGS}) are removed from its
+ * environment.
  */
 public final class PyTorchComparison {
     /** The workloads: whole training steps, then the micro-benchmarks. */
@@ -125,6 +128,10 @@ public final class PyTorchComparison {
             return m;
         }
     }
+
+    /** The allocator settings {@code bin/gradguard} gives gradguard's JVM, which the PyTorch arm runs without. */
+    static final List<String> GLIBC_ALLOCATOR_SETTINGS = List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TRIM_THRESHOLD_");
 
     /** gradguard's arm of a workload: what one timed step runs, and the parameters it trains. */
     private record Arm(String shape, long parameters, Runnable step) {
@@ -376,9 +383,12 @@ public final class PyTorchComparison {
                 throw new IllegalArgumentException("--vs-pytorch needs a Python with PyTorch: " + options.python()
                         + " is missing (scripts/pyenv.sh makes the venv; or name one with --python or GRADGUARD_PYTHON)");
             }
-            Process p = new ProcessBuilder(options.python().toString(), options.script().toString(), workload,
-                    "--threads", Integer.toString(options.threads()))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder builder = new ProcessBuilder(options.python().toString(), options.script().toString(),
+                    workload, "--threads", Integer.toString(options.threads()))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            // PyTorch as a Python user runs it: with glibc's allocator defaults, not the launcher's settings
+            builder.environment().keySet().removeAll(GLIBC_ALLOCATOR_SETTINGS);
+            Process p = builder.start();
             PythonArm arm = new PythonArm(p, workload);
             JsonNode ready = arm.reply();
             arm.version = ready.get("torch").asText();

@@ -10,8 +10,13 @@ import dev.gradguard.engine.Torch;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.testing.ConsoleCapture;
 import dev.gradguard.interop.RealPython;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,6 +75,17 @@ class PyTorchComparisonTest {
         for (int i = 0; i < expected.size(); i++) {
             assertEquals(expected.get(i), doc.get("results").get(i).get("parameters").asLong());
         }
+    }
+
+    @Test
+    void thePytorchArmRunsWithoutEveryAllocatorSettingTheLauncherExports() throws Exception {
+        String launcher = Files.readString(Path.of(System.getProperty("gradguard.root"), "bin", "gradguard"));
+        Matcher exported = Pattern.compile("(MALLOC_[A-Z_]+)=\"\\$\\{").matcher(launcher);
+        Set<String> names = new TreeSet<>();
+        while (exported.find()) {
+            names.add(exported.group(1));
+        }
+        assertEquals(new TreeSet<>(PyTorchComparison.GLIBC_ALLOCATOR_SETTINGS), names);
     }
 
     @Test

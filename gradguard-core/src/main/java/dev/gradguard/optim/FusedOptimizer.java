@@ -33,10 +33,11 @@ import org.bytedeco.pytorch.global.torch;
  * <p>gradguard holds the optimizer state (momentum buffers, Adam's moments and step counts), allocated when the
  * optimizer is built, so a {@linkplain #checkedStep checked step} costs little: one {@code _foreach_copy_} of
  * the parameters and the state into buffers allocated at the first checked step, the update, one
- * {@code _foreach_norm} (infinity norm: NaN and infinities propagate through it, and no finite value
- * overflows it) over the parameters and the state with one host sync, and, only when something is not
- * finite, one copy back. Unlike libtorch's optimizers stepped through {@link LibtorchOptimizer}, this also
- * refuses an update that leaves the state, not only the parameters, non-finite.
+ * {@code _foreach_norm} (2-norms, summed: NaN and infinities propagate through them; the exact infinity norm
+ * only when that sum is not finite) over the parameters and the state with one host sync, and, only when
+ * something is not finite, one copy back. Unlike libtorch's optimizers stepped through
+ * {@link LibtorchOptimizer}, this also refuses an update that leaves the state, not only the parameters,
+ * non-finite.
  *
  * <p>The state is saved in libtorch's archive layout under the parameters' indices as keys. {@link #load}
  * reads what libtorch's optimizer of the same kind saved (an older gradguard's checkpoints), so a run resumes
@@ -271,25 +272,35 @@ public abstract sealed class FusedOptimizer implements TrainingOptimizer permits
         snapshot = Operators.tensorList(buffers).retainReference();
     }
 
-    /** One combined check and one host sync; the tensor is named only when it fails. */
+    /**
+     * One combined check and one host sync; the tensor is named only when it fails. The sum of the tensors'
+     * 2-norms is finite exactly when every element is, unless a sum of squares or of norms overflows float32
+     * (elements beyond about 1e19): NaN and infinities propagate through both sums. Only when it is not finite
+     * does the exact check run: the infinity norm of each tensor (no finite value overflows it), a slower
+     * kernel on the CPU.
+     */
     private Optional<String> firstNonFinite(double lr) {
         if (checkedNames.isEmpty()) {
             return Optional.empty();
         }
-        IValueVector stack = new IValueVector(liveForCheck, new IValue(new Scalar(Double.POSITIVE_INFINITY)),
-                new IValue());
-        NORM.callBoxed(stack);
-        TensorVector norms = stack.get(0).toTensorVector();
-        if (torch.stack(norms).isfinite().all().item_bool()) {
+        if (Double.isFinite(torch.stack(norms(2)).sum().item_double())) {
             return Optional.empty();
         }
+        TensorVector norms = norms(Double.POSITIVE_INFINITY);
         for (int i = 0; i < norms.size(); i++) {
             if (!torch.isfinite(norms.get(i)).item_bool()) {
                 return Optional.of(String.format(Locale.ROOT, "the update made %s non-finite (lr %s)",
                         describe(checkedNames.get(i)), lr));
             }
         }
-        throw new IllegalStateException("isfinite disagreed with itself");
+        return Optional.empty();
+    }
+
+    /** The {@code p}-norm of each checked tensor, in one {@code _foreach_norm} call. */
+    private TensorVector norms(double p) {
+        IValueVector stack = new IValueVector(liveForCheck, new IValue(new Scalar(p)), new IValue());
+        NORM.callBoxed(stack);
+        return stack.get(0).toTensorVector();
     }
 
     private static String describe(String name) {

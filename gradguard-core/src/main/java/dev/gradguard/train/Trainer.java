@@ -194,8 +194,8 @@ public final class Trainer implements Stateful, AutoCloseable {
                     microLoss = lossFunction.loss(model.forward(onDevice(batch.input())), onDevice(batch.target()));
                 }
                 parallel.beforeBackward(syncs);
-                scaler.scale(microLoss.div(new Scalar((double) accumulation))).backward();
-                Tensor part = microLoss.detach().to(torch.ScalarType.Double).div(new Scalar((double) accumulation));
+                scaler.scale(perMicroBatch(microLoss)).backward();
+                Tensor part = perMicroBatch(microLoss.detach().to(torch.ScalarType.Double));
                 lossSum = lossSum == null ? part : lossSum.add(part);
             }
             synchronizeGradients();
@@ -248,6 +248,11 @@ public final class Trainer implements Stateful, AutoCloseable {
             throw new TrainingDivergedException(current, result.stopReason().get());
         }
         return result;
+    }
+
+    /** {@code t} divided by the number of micro-batches; {@code t} itself for one, which no division changes. */
+    private Tensor perMicroBatch(Tensor t) {
+        return accumulation == 1 ? t : t.div(new Scalar((double) accumulation));
     }
 
     /**

@@ -15,6 +15,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,6 +109,46 @@ class FusedUpdateSafetyTest {
         assertEquals(Optional.of("the update made exp_avg_sq of w non-finite (lr 0.01)"), refused);
         assertArrayEquals(weightsBefore, values(p), 0f);
         assertStatesEqual(stateBefore, OptimizerStates.values(OptimizerStates.roundTrip(adam, tmp)));
+    }
+
+    @Test
+    void anUpdateOfHugeButFiniteWeightsIsAppliedThoughTheirSquaresOverflow() {
+        // the 2-norm of (2.5e38, -2.5e38, 2.5e38) is beyond float32, so the check's fast sum of 2-norms is
+        // infinite however it accumulates: the exact check decides
+        Parameters guarded = weights(2.5e38f, -2.5e38f, 2.5e38f);
+        Parameters reference = weights(2.5e38f, -2.5e38f, 2.5e38f);
+        FusedOptimizer optimizer = Optimizers.create(OptimizerSpec.sgd(0.5).withMomentum(0.9), guarded);
+        FusedOptimizer untouched = Optimizers.create(OptimizerSpec.sgd(0.5).withMomentum(0.9), reference);
+        for (int step = 0; step < 2; step++) {
+            grad(guarded, 1e37f, 2, 4);
+            grad(reference, 1e37f, 2, 4);
+
+            assertTrue(optimizer.checkedStep(0.5, NONE).isEmpty(), "step " + step);
+            untouched.step(0.5, NONE);
+        }
+        float[] expected = values(reference);
+        assertArrayEquals(expected, values(guarded), 0f);
+        // the first weight moved by 0.5 * 1e37 and then 0.5 * 1.9e37 (momentum): 2.5e38 - 1.45e37
+        assertEquals(2.5e38 - 1.45e37, expected[0], 1e32);
+    }
+
+    @Test
+    void aNonFiniteValueInOneOfManyTensorsIsFoundAndNamed() throws IOException {
+        Parameters p = Parameters.of(List.of("a", "b", "c"),
+                List.of(Tensors.fromFloats(new float[] {1, 2}, 2).requires_grad_(true),
+                        Tensors.fromFloats(new float[] {3e38f, 1}, 2).requires_grad_(true),
+                        Tensors.fromFloats(new float[] {4}, 1).requires_grad_(true)));
+        FusedOptimizer sgd = Optimizers.create(OptimizerSpec.sgd(1), p);
+        for (int i = 0; i < 3; i++) {
+            p.get(i).mutable_grad().put(torch.full_like(p.get(i), new org.bytedeco.pytorch.Scalar(-1e38)));
+        }
+
+        // 3e38 + 1e38 is beyond float32 in parameter b only; a and c stay finite
+        Optional<String> refused = sgd.checkedStep(1, NONE);
+
+        assertEquals(Optional.of("the update made parameter b non-finite (lr 1.0)"), refused);
+        assertArrayEquals(new float[] {3e38f, 1}, Tensors.toFloats(p.get(1).detach()), 0f);
+        assertArrayEquals(new float[] {1, 2}, Tensors.toFloats(p.get(0).detach()), 0f);
     }
 
     @Test
