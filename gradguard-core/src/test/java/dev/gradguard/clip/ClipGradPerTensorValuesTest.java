@@ -24,16 +24,17 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Runs of equal-size gradients that lie one after another in memory have their 2-norms taken as the rows of one
- * matrix ({@link Foreach.Group#norms}); the norms, the total norm and the clipped gradients must be, bit for bit,
- * what libtorch's own per-tensor functions give: {@code linalg_vector_norm} of each gradient, {@code stack}, the
+ * ClipGrad takes native shortcuts: runs of equal-size gradients that lie one after another in memory have their
+ * 2-norms taken as the rows of one matrix ({@link Foreach.Group#norms}), and the gradients are scaled in two calls,
+ * the last bytes first ({@link Foreach.Group#mul_}). The norms, the total norm and the clipped gradients must still
+ * be, bit for bit, what libtorch's own per-tensor functions give: {@code linalg_vector_norm} of each gradient, {@code stack}, the
  * norm of that, PyTorch's coefficient {@code clamp_max(reciprocal(norm + 1e-6) * maxNorm, 1)} and {@code mul_} of
  * each gradient. Sizes cover libtorch's vector widths (8 and 16 lanes) with and without a remainder, one element,
  * and rows longer than its parallel grain (32768 elements), so that threads split the rows; each case runs at 1
  * and at 2 threads, in float32 and float64.
  */
 @SuppressWarnings("try") // the scope only frees each case's tensors
-class ClipGradRowNormsTest {
+class ClipGradPerTensorValuesTest {
     private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 4099, 32768, 32769,
         100_003};
     private static final Scalar TWO = new Scalar(2.0);
@@ -93,19 +94,36 @@ class ClipGradRowNormsTest {
         assertMatchesLibtorch(all, torch.ScalarType.Double, "mixed float64");
     }
 
+    @ParameterizedTest(name = "{0} thread(s)")
+    @ValueSource(ints = {1, 2})
+    void separateGradientsBeyondTheCachedTailAreScaledAsLibtorchScalesThem(int threads) {
+        Torch.setThreads(threads);
+        long[] sizes = new long[40];
+        Arrays.fill(sizes, 100_003); // 16 MB of float32: two calls, the last 8 MB first
+        sizes[39] = 3_000_000; // a last tensor larger than the tail on its own
+        assertMatchesLibtorch(sizes, torch.ScalarType.Float, false, "separate float32");
+        assertMatchesLibtorch(new long[] {2_500_000, 7, 1}, torch.ScalarType.Double, false, "separate float64");
+    }
+
     private static void addRun(List<Long> sizes, int count, long size) {
         for (int i = 0; i < count; i++) {
             sizes.add(size);
         }
     }
 
+    /** {@link #assertMatchesLibtorch(long[], torch.ScalarType, boolean, String)} for views of one buffer. */
+    private static int[] assertMatchesLibtorch(long[] sizes, torch.ScalarType dtype, String what) {
+        return assertMatchesLibtorch(sizes, dtype, true, what);
+    }
+
     /**
-     * Parameters whose gradients are views of one buffer, in order and without gaps, of {@code sizes} elements;
-     * checks ClipGrad's per-tensor norms, total norm and clipped gradients against libtorch's functions.
+     * Parameters whose gradients have {@code sizes} elements: views of one buffer, in order and without gaps, or
+     * separate tensors; checks ClipGrad's per-tensor norms, total norm and clipped gradients against libtorch's
+     * functions.
      *
      * @return where each run of rows that the gradients form ends ({@link Foreach.Group#runEnds})
      */
-    private static int[] assertMatchesLibtorch(long[] sizes, torch.ScalarType dtype, String what) {
+    private static int[] assertMatchesLibtorch(long[] sizes, torch.ScalarType dtype, boolean views, String what) {
         try (PointerScope perCase = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             long total = 0;
             for (long s : sizes) {
@@ -117,7 +135,7 @@ class ClipGradRowNormsTest {
             List<Tensor> grads = new ArrayList<>();
             long offset = 0;
             for (long s : sizes) {
-                Tensor grad = buffer.narrow(0, offset, s);
+                Tensor grad = views ? buffer.narrow(0, offset, s) : buffer.narrow(0, offset, s).clone();
                 Tensor p = torch.zeros(s).to(dtype);
                 p.mutable_grad().put(grad);
                 params.add(p);
