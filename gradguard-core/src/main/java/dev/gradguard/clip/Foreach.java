@@ -35,6 +35,11 @@ final class Foreach {
      */
     static final int MIN_ROWS = 8;
     /**
+     * The largest gradients whose norms are taken as rows of a copy when they do not lie one after another (16 KiB:
+     * copying one costs less than the native call of its own norm that the copy saves).
+     */
+    static final long COPIED_ROW_BYTES = 16L << 10;
+    /**
      * How many bytes at the end of a group {@link Group#mul_} scales first: about what the CPU caches keep of a
      * long read (measured: a re-read of the last 4 to 8 MiB of a 100 MB read takes half the time of a cold one).
      */
@@ -77,9 +82,9 @@ final class Foreach {
          * {@code torch.stack(torch._foreach_norm(tensors, order, dtype))}.
          *
          * <p>For the 2-norm of float32 or float64 CPU tensors in their own dtype, a run of at least
-         * {@value #MIN_ROWS} contiguous tensors of one size, each starting where the one before it ends, is reduced
-         * as the rows of one matrix ({@code linalg_vector_norm(rows, 2, dim 1)}): one native call instead of one per
-         * tensor. The values are those of the per-tensor calls, bit for bit, at any thread count: libtorch reduces a
+         * {@value #MIN_ROWS} contiguous tensors of one size, each starting where the one before it ends (or each at
+         * most {@value #COPIED_ROW_BYTES} bytes, copied one per row), is reduced as the rows of one matrix
+         * ({@code linalg_vector_norm(rows, 2, dim 1)}): a few native calls instead of one per tensor. The values are those of the per-tensor calls, bit for bit, at any thread count: libtorch reduces a
          * contiguous tensor's last dimension with one function of (start, length) for every row, the same function
          * that reduces a whole contiguous tensor as its single row; threads split the rows, never a row. Other
          * orders and dtypes take another kernel, which can split one tensor's reduction across threads, so they
@@ -122,18 +127,29 @@ final class Foreach {
             return stack.get(0).toTensorVector();
         }
 
-        /** The norms of tensors {@code [start, end)}, one run (see {@link #runEnds}), as the rows of one matrix. */
+        /**
+         * The norms of tensors {@code [start, end)}, one run (see {@link #runEnds}), as the rows of one matrix: a view
+         * when they tile one range of the first one's storage, else a copy of them, one per row (small tensors only,
+         * where the copy costs less than the calls it saves).
+         */
         private Tensor rowNorms(int start, int end, Scalar order) {
             long cols = tensors[start].numel();
-            Tensor rows = tensors[start].as_strided(new long[] {end - start, cols}, cols, 1);
+            long[] bytes = contiguousBytes();
+            boolean tiled = addresses[end - 1] + bytes[end - 1] <= storageEnd(tensors[start]);
+            for (int i = start; tiled && i + 1 < end; i++) {
+                tiled = addresses[i] + bytes[i] == addresses[i + 1];
+            }
+            Tensor rows = tiled ? tensors[start].as_strided(new long[] {end - start, cols}, cols, 1)
+                    : torch.flatten_dense_tensors(new TensorVector(Arrays.copyOfRange(tensors, start, end)))
+                            .view(end - start, cols);
             return torch.linalg_vector_norm(rows, order, new long[] {1}, false, new ScalarTypeOptional());
         }
 
         /**
          * For each tensor {@code i}, the end (exclusive) of the run that starts at it: the tensors from {@code i} on
-         * that are contiguous, of one size in bytes, each starting where the one before it ends, and inside the
-         * storage of tensor {@code i} (so that one view of that storage reads them all). A tensor that starts no
-         * such run of two ends its own at {@code i + 1}.
+         * that are contiguous and of one size in bytes, and either each start where the one before it ends or are
+         * at most {@value #COPIED_ROW_BYTES} bytes each. A tensor that starts no such run of two ends its own at
+         * {@code i + 1}.
          */
         int[] runEnds() {
             long[] bytes = contiguousBytes();
@@ -141,15 +157,8 @@ final class Foreach {
             int[] ends = new int[n];
             for (int i = n - 1; i >= 0; i--) {
                 boolean continues = i + 1 < n && bytes[i] > 0 && bytes[i + 1] == bytes[i]
-                        && addresses[i] + bytes[i] == addresses[i + 1];
+                        && (bytes[i] <= COPIED_ROW_BYTES || addresses[i] + bytes[i] == addresses[i + 1]);
                 ends[i] = continues ? ends[i + 1] : i + 1;
-            }
-            for (int i = 0; i < n; i = ends[i]) {
-                if (ends[i] - i >= MIN_ROWS && addresses[ends[i] - 1] + bytes[i] > storageEnd(tensors[i])) {
-                    for (int j = i; j < ends[i]; j++) {
-                        ends[j] = j + 1; // the run leaves tensor i's storage: each tensor on its own
-                    }
-                }
             }
             return ends;
         }

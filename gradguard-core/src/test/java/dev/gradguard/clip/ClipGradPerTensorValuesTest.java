@@ -24,8 +24,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * ClipGrad takes native shortcuts: runs of equal-size gradients that lie one after another in memory have their
- * 2-norms taken as the rows of one matrix ({@link Foreach.Group#norms}), and the gradients are scaled in two calls,
+ * ClipGrad takes native shortcuts: runs of equal-size gradients that lie one after another in memory, or are small,
+ * have their 2-norms taken as the rows of one matrix, a view or a copy ({@link Foreach.Group#norms}), and the gradients are scaled in two calls,
  * the last bytes first ({@link Foreach.Group#mul_}). The norms, the total norm and the clipped gradients must still
  * be, bit for bit, what libtorch's own per-tensor functions give: {@code linalg_vector_norm} of each gradient, {@code stack}, the
  * norm of that, PyTorch's coefficient {@code clamp_max(reciprocal(norm + 1e-6) * maxNorm, 1)} and {@code mul_} of
@@ -35,8 +35,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @SuppressWarnings("try") // the scope only frees each case's tensors
 class ClipGradPerTensorValuesTest {
-    private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 4099, 32768, 32769,
-        100_003};
+    private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 2048, 4096, 4099, 32768,
+        32769, 100_003};
     private static final Scalar TWO = new Scalar(2.0);
     private int threadsBefore;
     private PointerScope scope;
@@ -70,6 +70,10 @@ class ClipGradPerTensorValuesTest {
                 Arrays.fill(sizes, size);
                 String what = dtype + ", " + count + " x " + size;
                 assertEquals(count, assertMatchesLibtorch(sizes, dtype, what)[0], what + ": one run of rows");
+                long bytes = size * (dtype == torch.ScalarType.Float ? 4 : 8);
+                int[] separate = assertMatchesLibtorch(sizes, dtype, false, what + ", separate");
+                assertEquals(bytes <= Foreach.COPIED_ROW_BYTES ? count : 1, separate[0],
+                        what + ", separate: copied as rows only when small");
             }
         }
     }
@@ -92,6 +96,8 @@ class ClipGradPerTensorValuesTest {
         assertEquals(Foreach.MIN_ROWS, runEnds[0], "the first run");
         assertEquals(all.length, runEnds[all.length - Foreach.MIN_ROWS], "the last run");
         assertMatchesLibtorch(all, torch.ScalarType.Double, "mixed float64");
+        int[] separate = assertMatchesLibtorch(all, torch.ScalarType.Float, false, "mixed float32, separate");
+        assertEquals(Foreach.MIN_ROWS, separate[0], "the first run, copied");
     }
 
     @ParameterizedTest(name = "{0} thread(s)")
