@@ -130,7 +130,9 @@ final class Foreach {
         /**
          * The norms of tensors {@code [start, end)}, one run (see {@link #runEnds}), as the rows of one matrix: a view
          * when they tile one range of the first one's storage, else a copy of them, one per row (small tensors only,
-         * where the copy costs less than the calls it saves).
+         * where the copy costs less than the calls it saves). Small work goes in chunks that libtorch runs on the
+         * calling thread ({@link #runsOnCallingThread}); so does a copy, whose concatenation libtorch otherwise
+         * does tensor by tensor when it may use several threads.
          */
         private Tensor rowNorms(int start, int end, Scalar order) {
             long cols = tensors[start].numel();
@@ -139,10 +141,29 @@ final class Foreach {
             for (int i = start; tiled && i + 1 < end; i++) {
                 tiled = addresses[i] + bytes[i] == addresses[i + 1];
             }
-            Tensor rows = tiled ? tensors[start].as_strided(new long[] {end - start, cols}, cols, 1)
-                    : torch.flatten_dense_tensors(new TensorVector(Arrays.copyOfRange(tensors, start, end)))
-                            .view(end - start, cols);
-            return torch.linalg_vector_norm(rows, order, new long[] {1}, false, new ScalarTypeOptional());
+            int count = end - start;
+            Tensor view = tiled ? tensors[start].as_strided(new long[] {count, cols}, cols, 1) : null;
+            boolean chunked = tiled ? runsOnCallingThread(count * cols) : torch.get_num_threads() > 1;
+            int chunk = chunked ? (int) Math.max(1, (GradBuffer.SERIAL_GRAIN - 1) / cols) : count;
+            TensorVector parts = new TensorVector();
+            for (int row = 0; row < count; row += chunk) {
+                int n = Math.min(chunk, count - row);
+                Tensor rows = tiled ? view.narrow(0, row, n)
+                        : torch.flatten_dense_tensors(new TensorVector(
+                                Arrays.copyOfRange(tensors, start + row, start + row + n))).view(n, cols);
+                parts.push_back(torch.linalg_vector_norm(rows, order, new long[] {1}, false, new ScalarTypeOptional()));
+            }
+            return parts.size() == 1 ? parts.get(0) : torch.cat(parts);
+        }
+
+        /**
+         * Whether an operation over {@code elements} CPU elements is split into chunks that libtorch runs on the
+         * calling thread (see {@link GradBuffer#SERIAL_LIMIT}: a parallel region over so little work saves
+         * microseconds on idle cores and costs milliseconds on busy ones). Each row and each element is still
+         * computed by the same function, so the values do not change.
+         */
+        private static boolean runsOnCallingThread(long elements) {
+            return elements <= GradBuffer.SERIAL_LIMIT && torch.get_num_threads() > 1;
         }
 
         /**
@@ -170,8 +191,9 @@ final class Foreach {
          * read front to back, so the end is what the CPU caches still hold, and it is scaled before the rest pushes
          * it out. Each element is multiplied on its own, so neither the order nor the split changes a value. When
          * the tensors tile one contiguous range ({@link #span}), as the views of a {@link GradBuffer} do, the range is
-         * scaled as those two pieces instead of tensor by tensor; otherwise the tensors that end the list and hold
-         * those bytes are one call, the others another.
+         * scaled as those two pieces instead of tensor by tensor (or, when it is small, as pieces that libtorch
+         * runs on the calling thread, see {@link #runsOnCallingThread}); otherwise the tensors that end the list and
+         * hold those bytes are one call, the others another.
          */
         void mul_(Tensor factor) {
             if (!first().is_cpu()) {
@@ -180,11 +202,17 @@ final class Foreach {
             }
             Tensor span = span();
             if (span != null) {
-                long tail = Math.min(span.numel(), CACHED_TAIL_BYTES / first().element_size());
-                long head = span.numel() - tail;
-                span.narrow(0, head, tail).mul_(factor);
-                if (head > 0) {
-                    span.narrow(0, 0, head).mul_(factor);
+                long total = span.numel();
+                if (runsOnCallingThread(total)) {
+                    for (long start = 0; start < total; start += GradBuffer.SERIAL_GRAIN - 1) {
+                        span.narrow(0, start, Math.min(GradBuffer.SERIAL_GRAIN - 1, total - start)).mul_(factor);
+                    }
+                    return;
+                }
+                long tail = Math.min(total, CACHED_TAIL_BYTES / first().element_size());
+                span.narrow(0, total - tail, tail).mul_(factor);
+                if (tail < total) {
+                    span.narrow(0, 0, total - tail).mul_(factor);
                 }
                 return;
             }
