@@ -84,11 +84,12 @@ final class Foreach {
          * <p>For the 2-norm of float32 or float64 CPU tensors in their own dtype, a run of at least
          * {@value #MIN_ROWS} contiguous tensors of one size, each starting where the one before it ends (or each at
          * most {@value #COPIED_ROW_BYTES} bytes, copied one per row), is reduced as the rows of one matrix
-         * ({@code linalg_vector_norm(rows, 2, dim 1)}): a few native calls instead of one per tensor. The values are those of the per-tensor calls, bit for bit, at any thread count: libtorch reduces a
-         * contiguous tensor's last dimension with one function of (start, length) for every row, the same function
-         * that reduces a whole contiguous tensor as its single row; threads split the rows, never a row. Other
-         * orders and dtypes take another kernel, which can split one tensor's reduction across threads, so they
-         * are reduced tensor by tensor.
+         * ({@code linalg_vector_norm(rows, 2, dim 1)}): a few native calls instead of one per tensor. The values are
+         * those of the per-tensor calls, bit for bit, at any thread count: libtorch reduces a contiguous tensor's last
+         * dimension with one function of (start, length) for every row, the same function that reduces a whole
+         * contiguous tensor as its single row; threads split the rows, never a row. Other orders and dtypes take
+         * another kernel, which can split one tensor's reduction across threads, so they are reduced tensor by
+         * tensor.
          *
          * @param dtype the dtype to accumulate and return the norms in, or null for each tensor's own
          */
@@ -122,16 +123,17 @@ final class Foreach {
         }
 
         private static TensorVector foreachNorms(IValue list, Scalar order, torch.ScalarType dtype) {
-            IValueVector stack = new IValueVector(list, new IValue(order), dtype == null ? new IValue() : new IValue(dtype));
+            IValue dtypeArgument = dtype == null ? new IValue() : new IValue(dtype);
+            IValueVector stack = new IValueVector(list, new IValue(order), dtypeArgument);
             NORM.callBoxed(stack);
             return stack.get(0).toTensorVector();
         }
 
         /**
          * The norms of tensors {@code [start, end)}, one run (see {@link #runEnds}), as the rows of one matrix: a view
-         * when they tile one range of the first one's storage, else a copy of them, one per row (small tensors only,
-         * where the copy costs less than the calls it saves). Small work goes in chunks that libtorch runs on the
-         * calling thread ({@link #runsOnCallingThread}); so does a copy, whose concatenation libtorch otherwise
+         * when they tile one range of the first one's storage, else a copy of them, one per row (runs of small
+         * tensors, where the copy costs less than the calls it saves). Small work goes in chunks that libtorch runs on
+         * the calling thread ({@link #runsOnCallingThread}); so does a copy, whose concatenation libtorch otherwise
          * does tensor by tensor when it may use several threads.
          */
         private Tensor rowNorms(int start, int end, Scalar order) {
@@ -226,8 +228,9 @@ final class Foreach {
                 return;
             }
             List<Tensor> all = Arrays.asList(tensors);
-            MUL.callBoxed(new IValueVector(Operators.tensorList(all.subList(tailStart, tensors.length)), new IValue(factor)));
-            MUL.callBoxed(new IValueVector(Operators.tensorList(all.subList(0, tailStart)), new IValue(factor)));
+            IValue scale = new IValue(factor);
+            MUL.callBoxed(new IValueVector(Operators.tensorList(all.subList(tailStart, tensors.length)), scale));
+            MUL.callBoxed(new IValueVector(Operators.tensorList(all.subList(0, tailStart)), scale));
         }
 
         /**

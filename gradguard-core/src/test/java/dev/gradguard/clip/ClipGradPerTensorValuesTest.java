@@ -25,18 +25,19 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * ClipGrad takes native shortcuts: runs of equal-size gradients that lie one after another in memory, or are small,
- * have their 2-norms taken as the rows of one matrix, a view or a copy ({@link Foreach.Group#norms}), and the gradients are scaled in two calls,
- * the last bytes first ({@link Foreach.Group#mul_}). The norms, the total norm and the clipped gradients must still
- * be, bit for bit, what libtorch's own per-tensor functions give: {@code linalg_vector_norm} of each gradient, {@code stack}, the
- * norm of that, PyTorch's coefficient {@code clamp_max(reciprocal(norm + 1e-6) * maxNorm, 1)} and {@code mul_} of
- * each gradient. Sizes cover libtorch's vector widths (8 and 16 lanes) with and without a remainder, one element,
- * and rows longer than its parallel grain (32768 elements), so that threads split the rows; each case runs at 1
- * and at 2 threads, in float32 and float64.
+ * have their 2-norms taken as the rows of one matrix, a view or a copy ({@link Foreach.Group#norms}), and the
+ * gradients are scaled in two calls, the last bytes first ({@link Foreach.Group#mul_}). The norms, the total norm
+ * and the clipped gradients must still be, bit for bit, what libtorch's own per-tensor functions give:
+ * {@code linalg_vector_norm} of each gradient, {@code stack}, the norm of that, PyTorch's coefficient
+ * {@code clamp_max(reciprocal(norm + 1e-6) * maxNorm, 1)} and {@code mul_} of each gradient. Sizes cover libtorch's
+ * vector widths (8 and 16 lanes) with and without a remainder, one element, the largest copied row, and rows longer
+ * than its parallel grain (32768 elements), so that threads split the rows; each case runs at 1 and at 2 threads
+ * (where small work goes in chunks kept on the calling thread), in float32 and float64.
  */
 @SuppressWarnings("try") // the scope only frees each case's tensors
 class ClipGradPerTensorValuesTest {
-    private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 2048, 4096, 4099, 32768,
-        32769, 100_003};
+    private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 2048, 4096, 4099,
+        32768, 32769, 100_003};
     private static final Scalar TWO = new Scalar(2.0);
     private int threadsBefore;
     private PointerScope scope;
