@@ -37,7 +37,8 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Every method clips the same gradients: the parameters' gradients are bound to a {@link GradBuffer},
  * so the list methods see contiguous views of one buffer (libtorch treats them as separate tensors;
- * {@link ClipGrad} computes each tensor's norm on its own but scales views that tile one range as that range).
+ * {@link ClipGrad} computes each tensor's norm with libtorch's per-tensor values, taking runs of equal-size views as
+ * the rows of one matrix, and scales views that tile one range as two pieces of that range).
  * Each case runs in rounds;
  * each round times every method once, in an order rotated from round to round, and the table reports the
  * median over the rounds after the warm-up ones.

@@ -73,8 +73,12 @@ import org.bytedeco.pytorch.global.torch;
  * When the coefficient is on the CPU and exactly 1, the multiply is skipped: reading a CPU tensor costs no
  * device sync, and multiplying by 1 changes no value. Off the CPU the multiply always runs and nothing is
  * read back to the host, except for {@code errorIfNonfinite = true}, which costs one sync to check the norm.
- * CPU gradients that tile one contiguous range, as a {@link GradBuffer}'s views do, are scaled as that range by
- * one {@code mul_}: every element is multiplied on its own by the same coefficient, so this changes no value.
+ * On the CPU, gradients that lie one after another in memory, as a {@link GradBuffer}'s views do, cost fewer
+ * native calls for the same values: a run of equal-size ones has its 2-norms taken as the rows of one matrix
+ * (libtorch reduces each row with the very function that reduces a whole tensor, so each norm is the per-tensor
+ * one, bit for bit), and gradients that tile one contiguous range are scaled as a few pieces of that range, from
+ * its end, which the norm pass read last (every element is multiplied on its own by the same coefficient, so this
+ * changes no value).
  * Nothing is cached from one call to the next: each call reads the parameters' current gradients (their data
  * addresses, devices and dtypes), so a gradient replaced, dropped or moved between calls is clipped as it is now.
  *
@@ -245,25 +249,29 @@ public final class ClipGrad {
         }
         Scalar order = new Scalar(normType);
         Tensor first = groups.get(0).first();
-        TensorVector norms = null;
-        for (Foreach.Group group : groups) {
-            TensorVector groupNorms = group.norms(order, accumulatesInFloat32(group.first()) ? torch.ScalarType.Float
-                    : null);
-            if (groups.size() == 1) {
-                norms = groupNorms;
-                break;
+        Tensor norms;
+        if (groups.size() == 1) {
+            norms = groupNorms(groups.get(0), normType, order);
+        } else {
+            // stack's dtype promotion, as cat applies it to the groups' norms
+            TensorVector parts = new TensorVector();
+            for (Foreach.Group group : groups) {
+                Tensor n = groupNorms(group, normType, order);
+                parts.push_back(sameDevice(n, first) ? n : n.to(first.device(), n.scalar_type()));
             }
-            norms = norms == null ? new TensorVector() : norms;
-            for (Tensor norm : groupNorms.get()) {
-                norms.push_back(sameDevice(norm, first) ? norm : norm.to(first.device(), norm.scalar_type()));
-            }
+            norms = torch.cat(parts);
         }
-        Tensor total = torch.linalg_vector_norm(torch.stack(norms), order, new LongArrayRefOptional(), false,
+        Tensor total = torch.linalg_vector_norm(norms, order, new LongArrayRefOptional(), false,
                 new ScalarTypeOptional());
         if (errorIfNonfinite) {
             checkFinite(total, normType);
         }
         return total;
+    }
+
+    /** The group's per-tensor norms, stacked; half and bfloat16 accumulate in float32. */
+    private static Tensor groupNorms(Foreach.Group group, double normType, Scalar order) {
+        return group.norms(normType, order, accumulatesInFloat32(group.first()) ? torch.ScalarType.Float : null);
     }
 
     /**

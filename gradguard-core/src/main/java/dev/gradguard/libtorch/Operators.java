@@ -36,7 +36,7 @@ public final class Operators {
      * own references to the tensors.
      */
     public static IValue tensorList(List<Tensor> tensors) {
-        // one native call for the whole vector, not one push_back per tensor
+        // the binding fills the vector with one native call per tensor; the list and the IValue cost one each
         IValue list = new IValue(new GenericList(new TensorList(new TensorVector(tensors.toArray(Tensor[]::new)))));
         if (!list.isTensorList()) {
             throw new IllegalStateException("libtorch did not take a c10::List<Tensor> as a list of tensors");
