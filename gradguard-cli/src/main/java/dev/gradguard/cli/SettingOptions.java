@@ -80,7 +80,7 @@ final class SettingOptions {
         String evalSamples;
         @Option(names = "--max-nonfinite", paramLabel = "N", description = "stop after N consecutive non-finite steps (default 20)")
         String maxNonfinite;
-        @Option(names = "--divergence-stop", paramLabel = "FACTOR:STEPS", description = "stop a run whose loss stays above FACTOR times its first step's for STEPS steps in a row, counted as diverged; off for never (default: ${gradguard.default.divergence-stop})")
+        @Option(names = "--divergence-stop", paramLabel = "FACTOR:STEPS", description = "stop a run whose loss stays above FACTOR times its first step's, counted as diverged: when its steps above that level outnumber those below by STEPS (STEPS in a row, or more swinging around it); off for never (default: ${gradguard.default.divergence-stop})")
         String divergenceStop;
         @Option(names = "--inject-nonfinite", paramLabel = "STEPS", description = "fault injection: poison the gradients with NaN at these steps, e.g. 10,20,30, to watch the guard work (default: none)")
         String injectNonfinite;

@@ -27,11 +27,33 @@ class DivergenceStopTest {
     }
 
     @Test
-    void oneStepBackBelowTheLevelStartsTheCountAgain() {
-        // 21 > 20, 19 < 20 resets, then three in a row stop at step 6
-        assertEquals(6, stopStep(DivergenceStop.of(10, 3), 2, 21, 21, 19, 21, 21, 21));
-        assertEquals(-1, stopStep(DivergenceStop.of(10, 3), 2, 21, 21, 20, 21, 21, 20, 21),
-                "a loss equal to the level is not above it");
+    void aStepBelowTheLevelTakesOneStepAboveItBack() {
+        // level 20: counts 1, 2, then 19 takes one back (1), then 2, 3: stop at step 5
+        assertEquals(5, stopStep(DivergenceStop.of(10, 3), 2, 21, 21, 19, 21, 21, 21));
+        // counts 1, 2, 1, 0, 1, 2, 1, 0: a loss equal to the level is not above it
+        assertEquals(-1, stopStep(DivergenceStop.of(10, 3), 2, 21, 21, 20, 20, 21, 21, 20, 20));
+    }
+
+    @Test
+    void aLossSwingingAroundTheLevelButMostlyAboveItStopsWhereStepsInARowNeverWould() {
+        // three steps above, one below, over and over: never 5 in a row, but the count climbs by 2 every 4 steps
+        double[] losses = new double[41];
+        losses[0] = 1;
+        for (int i = 1; i < losses.length; i++) {
+            losses[i] = i % 4 == 0 ? 2 : 50;
+        }
+        // counts at steps 1-3: 1, 2, 3; step 4: 2; steps 5-7: 3, 4, 5
+        assertEquals(7, stopStep(DivergenceStop.of(10, 5), losses));
+    }
+
+    @Test
+    void aNoisyLossAsOftenBelowTheLevelAsAboveItNeverStops() {
+        double[] losses = new double[10_001];
+        losses[0] = 1;
+        for (int i = 1; i < losses.length; i++) {
+            losses[i] = i % 2 == 0 ? 9 : 1e6;
+        }
+        assertEquals(-1, stopStep(DivergenceStop.of(10, 2), losses));
     }
 
     @Test
@@ -53,8 +75,8 @@ class DivergenceStopTest {
         stop.observe(0, 1.5);
         stop.observe(1, 16);
         Optional<String> reason = stop.observe(2, 300);
-        assertEquals("diverged: the loss stayed above 10 times the first step's (1.500) for 2 steps in a row (300.0 at"
-                + " step 2); stopping. Lower the learning rate or clip harder", reason.orElseThrow());
+        assertEquals("diverged: the loss stayed above 10 times the first step's (1.500), on 2 more steps than it was"
+                + " below (300.0 at step 2); stopping. Lower the learning rate or clip harder", reason.orElseThrow());
     }
 
     @Test
@@ -76,6 +98,13 @@ class DivergenceStopTest {
         assertTrue(after.observe(3, 21).isPresent(), "first loss 2 and two steps above 20 were restored");
         DivergenceStop fresh = DivergenceStop.of(10, 3);
         assertTrue(fresh.observe(0, 21).isEmpty());
+    }
+
+    @Test
+    void anEarlierVersionsCountOfStepsInARowIsRestoredAsTheCount() {
+        DivergenceStop restored = DivergenceStop.of(10, 3);
+        restored.loadStateDict(new java.util.LinkedHashMap<>(java.util.Map.of("first_loss", 2.0, "consecutive", 2)));
+        assertTrue(restored.observe(3, 21).isPresent(), "two saved steps above 20, and this third one, stop");
     }
 
     @Test

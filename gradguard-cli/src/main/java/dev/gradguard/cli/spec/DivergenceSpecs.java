@@ -8,8 +8,8 @@ import java.util.Objects;
 public final class DivergenceSpecs {
 
     /** The spellings {@link #parse} accepts, as error messages list them. */
-    public static final String ALLOWED = "off, or FACTOR:STEPS (stop when the loss stays above FACTOR > 1 times the first"
-            + " step's for STEPS >= 1 steps in a row)";
+    public static final String ALLOWED = "off, or FACTOR:STEPS (stop when the steps with a loss above FACTOR > 1 times the"
+            + " first step's outnumber the others by STEPS >= 1)";
 
     private DivergenceSpecs() {
     }
