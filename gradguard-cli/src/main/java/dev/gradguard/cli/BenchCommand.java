@@ -87,9 +87,9 @@ public final class BenchCommand {
 
     /** {@code gradguard bench clip}. */
     @Command(name = "clip", mixinStandardHelpOptions = true,
-            description = {"Clipping alone on gradient sets shaped like ResNet-50, BERT-base and 1,000 small tensors:",
-                "GradBuffer.clipNorm vs ClipGrad.clipGradNorm vs libtorch's clip_grad_norm_ vs the memory floor,",
-                "with and without clipping needed."})
+            description = {"Clipping alone on gradient sets shaped like ResNet-50, BERT-base and 1,000 small tensors: "
+                + "GradBuffer.clipNorm vs ClipGrad.clipGradNorm vs libtorch's clip_grad_norm_ vs the memory floor, "
+                + "with and without clipping needed."})
     static final class Clip extends OnDevice implements Callable<Integer> {
         @Option(names = "--repeats", paramLabel = "N", description = "timed rounds per case (default 50)")
         int repeats = ClipBenchmark.Options.DEFAULT_REPEATS;
@@ -174,9 +174,9 @@ public final class BenchCommand {
 
     /** {@code gradguard bench dist}. */
     @Command(name = "dist", mixinStandardHelpOptions = true,
-            description = {"Data-parallel throughput on loopback: 1 worker x all threads vs one worker per core with one",
-                "thread each, the latter with each gradient sync (flat all-reduce after backward, DDP's Reducer during",
-                "backward); configurations alternate over several rounds and each row shows medians."})
+            description = {"Data-parallel throughput on loopback: 1 worker x all threads vs one worker per core "
+                + "with one thread each, the latter with each gradient sync (flat all-reduce after backward, DDP's "
+                + "Reducer during backward); configurations alternate over several rounds and each row shows medians."})
     static final class Dist extends Common implements Callable<Integer> {
         @Option(names = "--steps", paramLabel = "N", description = "timed steps per configuration and round (default 200)")
         int steps = 200;

@@ -37,14 +37,14 @@ import picocli.CommandLine.Option;
 @Command(name = "compare",
         header = "Train one task under several clip policies and seeds, side by side.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Train the same task under several policies, learning rates and seeds, in parallel (one thread per run,",
-            "each run in its own JVM so one crash does not stop the others), and write compare.json (with each",
-            "policy's stable learning-rate range), compare.md, compare-map.png (the stability map: successes per",
-            "policy and learning rate) and compare.png (the curves).",
-            "With no flags it runs the default comparison: the adding problem with a GRU and SGD (momentum 0.9,",
-            "batch 64, 1200 steps) at the aggressive learning rate 0.5 (README gives its measured time). Once a task is",
-            "named (--task or in --config) the runs start from train's defaults instead. Every train setting other",
-            "than --clip, --controller, --lr, --seed and --threads, which the grid sets, is taken here as well."})
+            "Train the same task under several policies, learning rates and seeds, in parallel (one thread per run, "
+            + "each run in its own JVM so one crash does not stop the others), and write compare.json (with each "
+            + "policy's stable learning-rate range), compare.md, compare-map.png (the stability map: successes per "
+            + "policy and learning rate) and compare.png (the curves).",
+            "With no flags it runs the default comparison: the adding problem with a GRU and SGD (momentum 0.9, "
+            + "batch 64, 1200 steps) at the aggressive learning rate 0.5 (README gives its measured time). Once a task "
+            + "is named (--task or in --config) the runs start from train's defaults instead. Every train setting other "
+            + "than --clip, --controller, --lr, --seed and --threads, which the grid sets, is taken here as well."})
 public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--policies", paramLabel = "LIST",
             description = "policies separated by ';', each a clip policy as --clip takes it, or CLIP@CONTROLLER with a"

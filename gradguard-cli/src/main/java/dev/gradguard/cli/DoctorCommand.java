@@ -10,10 +10,10 @@ import picocli.CommandLine.Option;
 /** {@code gradguard doctor}: is this machine ready to train on a GPU, and if not, why not. */
 @Command(name = "doctor",
         header = "Say whether this machine can train on a GPU, and what to fix.", mixinStandardHelpOptions = true,
-        description = {"Report Java, OS, CPU, memory, libtorch's build, the native build on the class path, the NVIDIA",
-            "driver, the CUDA/cuDNN/NCCL libraries the GPU build needs and the GPUs, then a verdict: cuda_available,",
-            "the reason and the fix. GPU natives are only ever loaded in a child JVM, so a crash there becomes a",
-            "diagnosis. Exits 0 whenever it could diagnose, GPU or not."})
+        description = {"Report Java, OS, CPU, memory, libtorch's build, the native build on the class path, the NVIDIA "
+            + "driver, the CUDA/cuDNN/NCCL libraries the GPU build needs and the GPUs, then a verdict: cuda_available, "
+            + "the reason and the fix. GPU natives are only ever loaded in a child JVM, so a crash there becomes a "
+            + "diagnosis. Exits 0 whenever it could diagnose, GPU or not."})
 public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the report as JSON")
     boolean json;

@@ -11,11 +11,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "report",
         header = "Write a self-contained HTML report of a run or a comparison.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Write a self-contained HTML report (it opens offline: charts inline as SVG, nothing fetched) of a",
-            "train run directory (loss, gradient norms before and after clipping with the threshold, clip rate,",
-            "learning rate, skipped steps, a per-layer gradient-norm heat map, the summary) or of a compare",
-            "directory (the policies' curves overlaid, the aggregated table). A PNG copy of each chart is",
-            "written beside it as <report>-<chart>.png."},
+            "Write a self-contained HTML report (it opens offline: charts inline as SVG, nothing fetched) of a "
+            + "train run directory (loss, gradient norms before and after clipping with the threshold, clip rate, "
+            + "learning rate, skipped steps, a per-layer gradient-norm heat map, the summary) or of a compare "
+            + "directory (the policies' curves overlaid, the aggregated table). A PNG copy of each chart is "
+            + "written beside it as <report>-<chart>.png."},
         footer = {"", "Exit codes: 0 written, 2 not a run or compare directory, or a bad --out."})
 public final class ReportCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "a run directory (has metrics.jsonl) or a compare directory (has compare.json)")

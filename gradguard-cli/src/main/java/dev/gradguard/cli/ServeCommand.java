@@ -12,9 +12,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "serve",
         header = "Serve a live, read-only dashboard of the runs in a directory.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Serve a read-only web dashboard of the runs in RUNS_DIR (each subdirectory with a metrics.jsonl):",
-            "a list of the runs, and per run its loss, gradient norms, clip rate and learning rate, updated live",
-            "while it trains. Runs until stopped (Ctrl-C)."},
+            "Serve a read-only web dashboard of the runs in RUNS_DIR (each subdirectory with a metrics.jsonl): "
+            + "a list of the runs, and per run its loss, gradient norms, clip rate and learning rate, updated live "
+            + "while it trains. Runs until stopped (Ctrl-C)."},
         footer = {"", "Exit codes: 2 RUNS_DIR missing, or the port taken."})
 public final class ServeCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUNS_DIR", description = "the directory holding run directories, e.g. runs")

@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
 /** {@code gradguard shell}: JShell with gradguard and libtorch on the class path, imported and loaded. */
 @Command(name = "shell",
         header = "Open JShell with gradguard and libtorch ready to use.", mixinStandardHelpOptions = true,
-        description = {"Open JShell with gradguard and libtorch on the class path, every dev.gradguard package and",
-            "org.bytedeco.pytorch imported (torch's functions statically), and the natives loaded. Needs a JDK",
-            "(the jshell tool), not only a runtime."})
+        description = {"Open JShell with gradguard and libtorch on the class path, every dev.gradguard package and "
+            + "org.bytedeco.pytorch imported (torch's functions statically), and the natives loaded. Needs a JDK "
+            + "(the jshell tool), not only a runtime."})
 public final class ShellCommand implements Callable<Integer> {
     /** gradguard's packages, imported on start. */
     static final List<String> PACKAGES = List.of("amp", "bench", "checkpoint", "clip", "compare", "control", "data",
