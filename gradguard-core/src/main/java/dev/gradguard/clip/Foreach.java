@@ -138,15 +138,11 @@ final class Foreach {
          */
         private Tensor rowNorms(int start, int end, Scalar order) {
             long cols = tensors[start].numel();
-            long[] bytes = contiguousBytes();
-            boolean tiled = addresses[end - 1] + bytes[end - 1] <= storageEnd(tensors[start]);
-            for (int i = start; tiled && i + 1 < end; i++) {
-                tiled = addresses[i] + bytes[i] == addresses[i + 1];
-            }
+            boolean tiled = tiles(start, end);
             int count = end - start;
             Tensor view = tiled ? tensors[start].as_strided(new long[] {count, cols}, cols, 1) : null;
             boolean chunked = tiled ? runsOnCallingThread(count * cols) : torch.get_num_threads() > 1;
-            int chunk = chunked ? (int) Math.max(1, (GradBuffer.SERIAL_GRAIN - 1) / cols) : count;
+            int chunk = chunked ? (int) GradBuffer.serialChunkRows(cols) : count;
             TensorVector parts = new TensorVector();
             for (int row = 0; row < count; row += chunk) {
                 int n = Math.min(chunk, count - row);
@@ -206,8 +202,9 @@ final class Foreach {
             if (span != null) {
                 long total = span.numel();
                 if (runsOnCallingThread(total)) {
-                    for (long start = 0; start < total; start += GradBuffer.SERIAL_GRAIN - 1) {
-                        span.narrow(0, start, Math.min(GradBuffer.SERIAL_GRAIN - 1, total - start)).mul_(factor);
+                    long chunk = GradBuffer.serialChunkRows(1);
+                    for (long start = 0; start < total; start += chunk) {
+                        span.narrow(0, start, Math.min(chunk, total - start)).mul_(factor);
                     }
                     return;
                 }
@@ -241,21 +238,26 @@ final class Foreach {
          */
         private Tensor span() {
             Tensor first = tensors[0];
-            if (tensors.length < 2 || !first.is_cpu()) {
+            if (tensors.length < 2 || !first.is_cpu() || !tiles(0, tensors.length)) {
                 return null;
             }
             long[] bytes = contiguousBytes();
-            long next = addresses[0];
-            for (int i = 0; i < tensors.length; i++) {
-                if (bytes[i] <= 0 || addresses[i] != next) {
-                    return null;
+            long end = addresses[tensors.length - 1] + bytes[tensors.length - 1];
+            return first.as_strided(new long[] {(end - addresses[0]) / first.element_size()}, 1);
+        }
+
+        /**
+         * Whether tensors {@code [start, end)} tile one range of memory inside the storage of tensor {@code start}:
+         * each is contiguous with elements and starts where the one before it ends.
+         */
+        private boolean tiles(int start, int end) {
+            long[] bytes = contiguousBytes();
+            for (int i = start; i < end; i++) {
+                if (bytes[i] <= 0 || i + 1 < end && addresses[i] + bytes[i] != addresses[i + 1]) {
+                    return false;
                 }
-                next += bytes[i];
             }
-            if (next > storageEnd(first)) {
-                return null;
-            }
-            return first.as_strided(new long[] {(next - addresses[0]) / first.element_size()}, 1);
+            return addresses[end - 1] + bytes[end - 1] <= storageEnd(tensors[start]);
         }
 
         private IValue list() {

@@ -103,6 +103,11 @@ public final class GradBuffer {
      */
     static final long SERIAL_LIMIT = 1 << 19;
 
+    /** How many rows of {@code cols} elements make a chunk that libtorch runs on the calling thread (at least 1). */
+    static long serialChunkRows(long cols) {
+        return Math.max(1, (SERIAL_GRAIN - 1) / cols);
+    }
+
     /** What an operation does when it finds a parameter's gradient no longer in the buffer. */
     public enum Mode {
         /** Bind it again, copying its current gradient into the buffer, and count it in {@link #rebinds()}. */
@@ -492,7 +497,7 @@ public final class GradBuffer {
             // On the CPU, chunks of fewer than SERIAL_GRAIN elements (whole rows) run on the calling thread;
             // a device runs each operation as one kernel, so chunks would only add launches.
             boolean serial = padded.is_cpu() && padded.numel() <= SERIAL_LIMIT;
-            long chunkRows = serial ? Math.max(1, (SERIAL_GRAIN - 1) / cols) : rowCount;
+            long chunkRows = serial ? serialChunkRows(cols) : rowCount;
             for (long row = 0; row < rowCount; row += chunkRows) {
                 long n = Math.min(chunkRows, rowCount - row);
                 rowParts.add(keep(rows.narrow(0, row, n)));
