@@ -7,19 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gradguard.engine.Tensors;
-import dev.gradguard.engine.Torch;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Gradients that are views of one buffer (as {@link GradBuffer} binds them) are clipped exactly as the same
@@ -29,26 +26,14 @@ import org.junit.jupiter.api.Test;
  * own {@code clip_grad_norm_} on a third copy (its coefficient is a division, hence a float tolerance), and that
  * the buffer's memory outside the views is untouched.
  */
-@SuppressWarnings("try") // the scope only frees each case's tensors
+@ExtendWith(PointerScopePerTest.class)
 class ClipGradBufferViewsTest {
     /** Exact in every dtype used here; random gradients never equal it. */
     private static final double SENTINEL = 1234.0;
-    private PointerScope scope;
-
-    @BeforeAll
-    static void loadTorch() {
-        Torch.load();
-    }
 
     @BeforeEach
-    void openScope() {
-        scope = new PointerScope();
+    void seed() {
         torch.manual_seed(7);
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
     }
 
     @Test

@@ -18,8 +18,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -35,28 +35,21 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (where small work goes in chunks kept on the calling thread), in float32 and float64.
  */
 @SuppressWarnings("try") // the scope only frees each case's tensors
+@ExtendWith(PointerScopePerTest.class)
 class ClipGradPerTensorValuesTest {
     private static final long[] SIZES = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 1000, 2048, 4096, 4099,
         32768, 32769, 100_003};
     private static final Scalar TWO = new Scalar(2.0);
     private int threadsBefore;
-    private PointerScope scope;
-
-    @BeforeAll
-    static void loadTorch() {
-        Torch.load();
-    }
 
     @BeforeEach
     void setUp() {
         threadsBefore = Torch.threads();
-        scope = new PointerScope();
         torch.manual_seed(11);
     }
 
     @AfterEach
     void tearDown() {
-        scope.close();
         Torch.setThreads(threadsBefore);
     }
 

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradguard.engine.Tensors;
-import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Parameters;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,33 +26,15 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Binding gradients into flat buffers: backward, optimizers, zeroing, re-binding, and clipping edge cases. */
+@ExtendWith(PointerScopePerTest.class)
 class GradBufferTest {
     private static final float[] INPUT = {0.5f, -1f, 2f, 0.25f, -0.75f, 1.5f, 1f, -2f};
-
-    private PointerScope scope;
-
-    @BeforeAll
-    static void loadTorch() {
-        Torch.load();
-    }
-
-    @BeforeEach
-    void openScope() {
-        scope = new PointerScope();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     /** 4 -> 3 -> 2, with a fixed initialisation so that two nets start equal. */
     static final class Net extends Module {
