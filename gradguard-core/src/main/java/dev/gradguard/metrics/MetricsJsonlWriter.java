@@ -15,6 +15,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * Writes {@code metrics.jsonl}: one JSON object per step with {@code step, loss, grad_norm,
@@ -22,12 +25,27 @@ import java.util.Map;
  * step's loss was multiplied by) in fp16 runs, {@code nonfinite}, {@code skip_reason} (one readable line) and
  * {@code skip_code} (a {@link dev.gradguard.guard.SkipReason#code()}) on skipped steps, {@code attribution} (trigger, nonfinite_layers, top_layers) on
  * non-finite, skipped and hard-clipped steps, and {@code control} (kind, old, new, reason) on steps where
- * the controller changed something. Each line is flushed when written, so a killed run leaves every
- * finished step on disk.
+ * the controller changed something.
+ *
+ * <p>Lines are formatted and written by the writer's own thread, off the training thread (formatting and the
+ * write call took 0.2-0.4 ms of a 15-25 ms step there, where the step's native work leaves the caches cold). The
+ * thread writes the steps in order and hands the file to the operating system whenever it has written every
+ * step it was given, so a killed run leaves every finished step on disk but the one or two in flight.
+ * {@link #length()}, {@link #onTrainEnd} and {@link #close()} wait until every step given so far is in the file. A
+ * write that fails (a full disk) is reported by the next call on the writer, as an {@link UncheckedIOException};
+ * the lines after it are dropped.
  */
 public final class MetricsJsonlWriter implements TrainingListener, Closeable {
+    /** Steps that may wait for the writer thread before {@link #onStep} waits for room. */
+    private static final int QUEUE_CAPACITY = 1024;
+    private static final Object STOP = new Object();
+
     private final Path file;
-    private final BufferedWriter out;
+    private final BufferedWriter out; // the writer thread's alone until it has stopped
+    private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final Thread writer;
+    private volatile RuntimeException failure;
+    private boolean closed;
 
     /**
      * Creates (or appends to) the file.
@@ -39,6 +57,9 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         this.file = file;
         this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
+        this.writer = new Thread(this::writeLines, "gradguard-metrics " + file.getFileName());
+        writer.setDaemon(true);
+        writer.start();
     }
 
     /**
@@ -66,9 +87,9 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         }
     }
 
-    /** The file's length in bytes: every finished step's line (each line is flushed when written). */
+    /** The file's length in bytes: every step given to {@link #onStep} so far, written. */
     public long length() throws IOException {
-        out.flush();
+        awaitWritten();
         return Files.size(file);
     }
 
@@ -117,28 +138,125 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
 
     @Override
     public void onStep(StepResult result) {
-        try {
-            out.write(Json.compact().writeValueAsString(toMap(result)));
-            out.write('\n');
-            out.flush();
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a step result could not be written as JSON", e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
-        }
+        rethrowFailure();
+        enqueue(result);
     }
 
     @Override
     public void onTrainEnd(TrainingOutcome outcome) {
-        try {
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+        awaitWritten();
+    }
+
+    /** Waits until every step given so far is written, stops the writer thread and closes the file. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        enqueue(STOP);
+        boolean interrupted = false;
+        while (writer.isAlive()) {
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        out.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        rethrowFailure();
+    }
+
+    /** Waits until the writer thread has written, and handed to the system, every step given before this call. */
+    private void awaitWritten() {
+        CountDownLatch written = new CountDownLatch(1);
+        enqueue(written);
+        boolean interrupted = false;
+        while (written.getCount() > 0) {
+            try {
+                written.await();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        rethrowFailure();
+    }
+
+    private void enqueue(Object item) {
+        if (closed && item != STOP) {
+            throw new IllegalStateException("the metrics writer for " + file + " is closed");
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                queue.put(item);
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
-    @Override
-    public void close() throws IOException {
-        out.close();
+    private void rethrowFailure() {
+        RuntimeException f = failure;
+        if (f != null) {
+            throw f;
+        }
+    }
+
+    /** The writer thread: writes steps in order, flushes when it has caught up, answers waits, stops on STOP. */
+    private void writeLines() {
+        while (true) {
+            Object item;
+            try {
+                item = queue.take();
+            } catch (InterruptedException e) {
+                continue; // only close() ends the thread, so that no given step is lost
+            }
+            if (item == STOP) {
+                flushUnlessFailed();
+                return;
+            }
+            if (item instanceof CountDownLatch written) {
+                flushUnlessFailed();
+                written.countDown();
+            } else if (failure == null) {
+                write((StepResult) item);
+                if (queue.isEmpty()) {
+                    flushUnlessFailed();
+                }
+            }
+        }
+    }
+
+    private void write(StepResult result) {
+        try {
+            out.write(Json.compact().writeValueAsString(toMap(result)));
+            out.write('\n');
+        } catch (JsonProcessingException e) {
+            failure = new IllegalStateException("a step result could not be written as JSON", e);
+        } catch (IOException e) {
+            failure = new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+        }
+    }
+
+    private void flushUnlessFailed() {
+        if (failure != null) {
+            return;
+        }
+        try {
+            out.flush();
+        } catch (IOException e) {
+            failure = new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+        }
     }
 }
