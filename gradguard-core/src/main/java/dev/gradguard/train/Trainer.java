@@ -195,7 +195,8 @@ public final class Trainer implements Stateful, AutoCloseable {
                 }
                 parallel.beforeBackward(syncs);
                 scaler.scale(perMicroBatch(microLoss)).backward();
-                Tensor part = perMicroBatch(microLoss.detach().to(torch.ScalarType.Double));
+                // one micro-batch's loss is read as it is (its widening to float64 is exact); several add up in float64
+                Tensor part = accumulation == 1 ? microLoss : perMicroBatch(microLoss.detach().to(torch.ScalarType.Double));
                 lossSum = lossSum == null ? part : lossSum.add(part);
             }
             synchronizeGradients();
