@@ -230,9 +230,13 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
                 flushUnlessFailed();
                 written.countDown();
             } else if (failure == null) {
-                write((StepResult) item);
-                if (queue.isEmpty()) {
-                    flushUnlessFailed();
+                try {
+                    write((StepResult) item);
+                    if (queue.isEmpty()) {
+                        flushUnlessFailed();
+                    }
+                } catch (RuntimeException | Error e) { // the thread stays, so that waits and close still end
+                    failure = new IllegalStateException("the metrics writer failed: " + e, e);
                 }
             }
         }
