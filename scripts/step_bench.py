@@ -16,6 +16,8 @@ Workloads (the shapes of gradguard's StepBenchmark; time-major sequences as grad
             SGD lr 1.0 momentum 0.9.
   convnet   three blocks of conv 3x3, batch norm, ReLU, max-pool 2 (32, 64, 128 channels), average pool, linear
             head to 10 classes, batch 64 x 3x32x32, SGD lr 0.01 momentum 0.9.
+  convnet-cl  the same with the batch laid out channels-last (torch.channels_last), the layout gradguard's conv
+            net gives its activations: the two engines on equal terms.
   transformer  charlm's --model transformer with the task's defaults: the GPT of scripts/transformer_check.py
             (CharTransformer) over a vocabulary of 96, max length 64, width 64, 2 blocks of 4 heads, windows of 64,
             batch 32, AdamW lr 3e-3 (PyTorch's defaults otherwise: betas 0.9, 0.999, weight decay 0.01).
@@ -110,9 +112,11 @@ def workload(name):
         model = CharTransformer(96, 64, 64, 2, 4)
         return training_step(model, torch.randint(96, (64, 32)), torch.randint(96, (64, 32)), 3e-3,
                              token_cross_entropy, torch.optim.AdamW(model.parameters(), lr=3e-3))
-    if name == "convnet":
-        return training_step(ConvNet(), torch.randn(64, 3, 32, 32), torch.randint(10, (64,)), 0.01,
-                             nn.functional.cross_entropy)
+    if name in ("convnet", "convnet-cl"):
+        images = torch.randn(64, 3, 32, 32)
+        if name == "convnet-cl":
+            images = images.contiguous(memory_format=torch.channels_last)
+        return training_step(ConvNet(), images, torch.randint(10, (64,)), 0.01, nn.functional.cross_entropy)
     if name == "gemm":
         bias, left, right = torch.randn(64, 512), torch.randn(64, 128), torch.randn(128, 512)
 
@@ -154,7 +158,7 @@ def workload(name):
             token_cross_entropy(head(states), target).backward()
 
         return head, head_forward_backward
-    raise SystemExit(f"unknown workload {name!r} (allowed: default, charlm, transformer, convnet, gemm, lstm, lstm-native, embedding, "
+    raise SystemExit(f"unknown workload {name!r} (allowed: default, charlm, transformer, convnet, convnet-cl, gemm, lstm, lstm-native, embedding, "
                      "head)")
 
 

@@ -64,7 +64,8 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class PyTorchComparison {
     /** The workloads: whole training steps, then the micro-benchmarks. */
-    public static final List<String> WORKLOADS = List.of("default", "charlm", "transformer", "convnet", "gemm", "lstm",
+    public static final List<String> WORKLOADS = List.of("default", "charlm", "transformer", "convnet", "convnet-cl",
+            "gemm", "lstm",
             "lstm-native", "embedding", "head");
 
     /**
@@ -248,6 +249,10 @@ public final class PyTorchComparison {
                     new Batch(torch.randint(96, new long[] {64, 32}), torch.randint(96, new long[] {64, 32})),
                     OptimizerSpec.defaults("adamw", 3e-3), PyTorchComparison::tokenCrossEntropy, metrics);
             case "convnet" -> guarded("CNN 32-64-128, batch 64 x 3x32x32, SGD", () -> new ConvNet(10),
+                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
+                    torch::cross_entropy, metrics);
+            // the same step; the script lays PyTorch's batch out channels-last, as ConvNet does its activations
+            case "convnet-cl" -> guarded("the conv net, PyTorch's batch channels-last too", () -> new ConvNet(10),
                     new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
                     torch::cross_entropy, metrics);
             case "gemm" -> gemm();

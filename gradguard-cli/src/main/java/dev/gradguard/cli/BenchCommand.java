@@ -123,7 +123,9 @@ public final class BenchCommand {
         @Option(names = "--warmup", paramLabel = "N", description = "untimed steps per arm first (default 20)")
         int warmup = 20;
         @Option(names = "--models", paramLabel = "LIST", split = ",", description = "charlm, convnet, transformer; "
-                + "with --vs-pytorch: default, charlm, transformer (charlm's --model transformer), convnet, and the micro-benchmarks gemm, lstm, lstm-native, embedding, head (default: all)")
+                + "with --vs-pytorch: default, charlm, transformer (charlm's --model transformer), convnet, convnet-cl "
+                + "(PyTorch's batch channels-last too, the layout gradguard's conv net runs), and the micro-benchmarks "
+                + "gemm, lstm, lstm-native, embedding, head (default: all)")
         List<String> models;
         @Option(names = "--vs-pytorch", description = "compare with PyTorch eager instead of gradguard's own bare loop")
         boolean vsPytorch;

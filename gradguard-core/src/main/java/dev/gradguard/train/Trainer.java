@@ -196,7 +196,9 @@ public final class Trainer implements Stateful, AutoCloseable {
                 parallel.beforeBackward(syncs);
                 scaler.scale(perMicroBatch(microLoss)).backward();
                 // one micro-batch's loss is read as it is (its widening to float64 is exact); several add up in float64
-                Tensor part = accumulation == 1 ? microLoss : perMicroBatch(microLoss.detach().to(torch.ScalarType.Double));
+                Tensor part = accumulation == 1
+                        ? microLoss
+                        : perMicroBatch(microLoss.detach().to(torch.ScalarType.Double));
                 lossSum = lossSum == null ? part : lossSum.add(part);
             }
             synchronizeGradients();
