@@ -139,7 +139,10 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
     @Override
     public void onStep(StepResult result) {
         rethrowFailure();
-        enqueue(result);
+        requireOpen();
+        if (uninterruptibly(() -> queue.put(result))) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -154,15 +157,8 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
             return;
         }
         closed = true;
-        enqueue(STOP);
-        boolean interrupted = false;
-        while (writer.isAlive()) {
-            try {
-                writer.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
+        boolean interrupted = uninterruptibly(() -> queue.put(STOP));
+        interrupted |= uninterruptibly(writer::join);
         out.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
@@ -172,37 +168,41 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
 
     /** Waits until the writer thread has written, and handed to the system, every step given before this call. */
     private void awaitWritten() {
+        requireOpen();
         CountDownLatch written = new CountDownLatch(1);
-        enqueue(written);
-        boolean interrupted = false;
-        while (written.getCount() > 0) {
-            try {
-                written.await();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
+        boolean interrupted = uninterruptibly(() -> queue.put(written));
+        interrupted |= uninterruptibly(written::await);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
         rethrowFailure();
     }
 
-    private void enqueue(Object item) {
-        if (closed && item != STOP) {
+    private void requireOpen() {
+        if (closed) {
             throw new IllegalStateException("the metrics writer for " + file + " is closed");
         }
+    }
+
+    /** A wait that an interrupt can end early. */
+    @FunctionalInterface
+    private interface Wait {
+        void run() throws InterruptedException;
+    }
+
+    /**
+     * Runs {@code wait} to its end, waiting again when interrupted (no step given may be lost); returns whether it
+     * was interrupted, for the caller to restore the interrupt when it is done.
+     */
+    private static boolean uninterruptibly(Wait wait) {
         boolean interrupted = false;
         while (true) {
             try {
-                queue.put(item);
-                break;
+                wait.run();
+                return interrupted;
             } catch (InterruptedException e) {
                 interrupted = true;
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 

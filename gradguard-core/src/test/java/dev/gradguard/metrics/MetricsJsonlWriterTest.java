@@ -72,6 +72,22 @@ class MetricsJsonlWriterTest {
         assertThrows(IllegalStateException.class, () -> metrics.onStep(step(50)));
     }
 
+    /** An interrupt does not cut a wait short (a step would be lost) and is still there when the call returns. */
+    @Test
+    void anInterruptedCallerLosesNoStepAndKeepsItsInterrupt() throws Exception {
+        Path file = tmp.resolve("metrics.jsonl");
+        try (MetricsJsonlWriter metrics = new MetricsJsonlWriter(file)) {
+            Thread.currentThread().interrupt();
+            for (int i = 0; i < 1500; i++) { // more than the queue holds, so that onStep waits for room too
+                metrics.onStep(step(i));
+            }
+            long length = metrics.length();
+            assertTrue(Thread.interrupted(), "the interrupt is kept (and cleared here)");
+            assertEquals(Files.size(file), length);
+            assertEquals(1500, Files.readAllLines(file).size());
+        }
+    }
+
     @Test
     void resumeAppendsAfterTheKeptBytes() throws Exception {
         Path file = tmp.resolve("metrics.jsonl");
