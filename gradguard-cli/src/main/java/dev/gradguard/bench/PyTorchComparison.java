@@ -248,11 +248,11 @@ public final class PyTorchComparison {
                     () -> new CharTransformer(96, 64, 64, 2, 4),
                     new Batch(torch.randint(96, new long[] {64, 32}), torch.randint(96, new long[] {64, 32})),
                     OptimizerSpec.defaults("adamw", 3e-3), PyTorchComparison::tokenCrossEntropy, metrics);
-            case "convnet" -> guarded("CNN 32-64-128, batch 64 x 3x32x32, SGD", () -> new ConvNet(10),
-                    new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
-                    torch::cross_entropy, metrics);
-            // the same step; the script lays PyTorch's batch out channels-last, as ConvNet does its activations
-            case "convnet-cl" -> guarded("the conv net, PyTorch's batch channels-last too", () -> new ConvNet(10),
+            // convnet-cl: the same step; the script lays PyTorch's batch out channels-last, as ConvNet does its
+            // activations
+            case "convnet", "convnet-cl" -> guarded(workload.equals("convnet")
+                    ? "CNN 32-64-128, batch 64 x 3x32x32, SGD" : "the conv net, PyTorch's batch channels-last too",
+                    () -> new ConvNet(10),
                     new Batch(torch.randn(64, 3, 32, 32), torch.randint(10, new long[] {64})), sgd(0.01),
                     torch::cross_entropy, metrics);
             case "gemm" -> gemm();
