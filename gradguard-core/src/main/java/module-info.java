@@ -21,6 +21,7 @@ module dev.gradguard.core {
     exports dev.gradguard.engine;
     exports dev.gradguard.guard;
     exports dev.gradguard.interop;
+    exports dev.gradguard.io;
     exports dev.gradguard.metrics;
     exports dev.gradguard.metrics.tensorboard;
     exports dev.gradguard.model;

@@ -5,7 +5,7 @@ import dev.gradguard.bench.PyTorchComparison;
 import dev.gradguard.bench.StepBenchmark;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
-import dev.gradguard.files.RegularFiles;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;

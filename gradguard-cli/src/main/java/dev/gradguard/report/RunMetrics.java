@@ -1,6 +1,6 @@
 package dev.gradguard.report;
 
-import dev.gradguard.files.RegularFiles;
+import dev.gradguard.io.RegularFiles;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.gradguard.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gradguard.files.RegularFiles;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.gradguard.run;
 
-import dev.gradguard.files.RegularFiles;
+import dev.gradguard.io.RegularFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

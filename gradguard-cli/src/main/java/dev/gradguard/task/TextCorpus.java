@@ -1,6 +1,6 @@
 package dev.gradguard.task;
 
-import dev.gradguard.files.RegularFiles;
+import dev.gradguard.io.RegularFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;

@@ -302,10 +302,10 @@ class BadInputCatalogueTest {
     @Test
     void outputDirectoryThatIsANamedPipe() throws Exception {
         Path pipe = fifo(tmp.resolve("a-pipe"));
-        expect(2, "a-pipe is a named pipe, socket or device, not a directory", "--out", pipe.toString());
-        expect(2, "a-pipe: not a regular file (a directory, named pipe or device)", "--init-from", pipe.toString(),
+        expect(2, "a-pipe is a named pipe (FIFO), not a directory", "--out", pipe.toString());
+        expect(2, "a-pipe: is a named pipe (FIFO), not a regular file", "--init-from", pipe.toString(),
                 "--out", tmp.resolve("from-pipe").toString());
-        expect(2, "model file " + pipe + " is not a regular file", "--model-file", pipe.toString(), "--out",
+        expect(2, "model file " + pipe + " is a named pipe (FIFO), not a regular file", "--model-file", pipe.toString(), "--out",
                 tmp.resolve("script-pipe").toString());
     }
 

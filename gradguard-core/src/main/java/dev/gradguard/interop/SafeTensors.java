@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.model.Parameters;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
@@ -143,9 +145,12 @@ public final class SafeTensors {
      * @throws IOException when an existing file cannot be read
      */
     public static SafeTensorsFile read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new SafeTensorsException(file, Files.exists(file)
-                    ? "not a regular file (a directory, named pipe or device)" : "no such file");
+        Optional<String> kind = RegularFiles.notRegular(file);
+        if (kind.isPresent()) {
+            throw new SafeTensorsException(file, "is " + kind.get() + ", not a regular file");
+        }
+        if (!Files.exists(file)) {
+            throw new SafeTensorsException(file, "no such file");
         }
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             long length = in.size();

@@ -1,6 +1,7 @@
 package dev.gradguard.metrics;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.TrainingListener;
 import dev.gradguard.train.TrainingOutcome;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -82,8 +84,9 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
     }
 
     private static void requireRegularOrAbsent(Path file) throws FileSystemException {
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
-            throw new FileSystemException(file.toString(), null, "not a regular file (a directory, named pipe or device)");
+        Optional<String> kind = RegularFiles.notRegular(file);
+        if (kind.isPresent()) {
+            throw new FileSystemException(file.toString(), null, "is " + kind.get() + ", not a regular file");
         }
     }
 

@@ -1,12 +1,14 @@
 package dev.gradguard.model;
 
 import dev.gradguard.engine.Torch;
+import dev.gradguard.io.RegularFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.JitModule;
@@ -81,9 +83,10 @@ public final class TorchScriptModel implements Model {
      *     without {@code torch.jit})
      */
     public static TorchScriptModel load(Path file) {
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("model file " + file + " is not a regular file (a directory, named "
-                    + "pipe or device); name a file saved in Python with torch.jit.save(torch.jit.script(model), FILE)");
+        Optional<String> kind = RegularFiles.notRegular(file);
+        if (kind.isPresent()) {
+            throw new IllegalArgumentException("model file " + file + " is " + kind.get() + ", not a regular file; "
+                    + "name a file saved in Python with torch.jit.save(torch.jit.script(model), FILE)");
         }
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("model file " + file + " does not exist; save one in Python with "

@@ -2,6 +2,7 @@ package dev.gradguard.session;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gradguard.checkpoint.CheckpointStore;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -155,15 +156,12 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    /** What a path that is not a directory is, for a message: a file, a named pipe, a link to nothing, ... */
+    /** What a path that is not a directory is, for a message: a file, a named pipe (FIFO), a link to nothing, ... */
     private static String kindOf(Path path) {
         if (Files.isSymbolicLink(path) && !Files.exists(path)) {
             return "a symbolic link to nothing";
         }
-        if (Files.isRegularFile(path)) {
-            return "a file";
-        }
-        return "a named pipe, socket or device";
+        return RegularFiles.notRegular(path).orElse("a file");
     }
 
     private static void checkContents(Path dir, Mode mode) {

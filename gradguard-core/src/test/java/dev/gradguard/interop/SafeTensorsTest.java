@@ -204,7 +204,7 @@ class SafeTensorsTest {
         assertRefused(past, "header length 100 runs past the end of the 16-byte file");
         assertRefused(dir.resolve("absent.safetensors"), "no such file");
         assertRefused(Files.createDirectories(dir.resolve("a-directory.safetensors")),
-                "not a regular file (a directory, named pipe or device)");
+                "is a directory, not a regular file");
     }
 
     private int files;

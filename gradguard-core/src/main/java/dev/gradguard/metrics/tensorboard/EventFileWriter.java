@@ -1,5 +1,6 @@
 package dev.gradguard.metrics.tensorboard;
 
+import dev.gradguard.io.RegularFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -87,8 +89,9 @@ public final class EventFileWriter implements Closeable {
         this.flushIntervalNanos = flushInterval.toNanos();
         this.nanoClock = System::nanoTime;
         this.file = file;
-        if (Files.exists(file) && !Files.isRegularFile(file)) { // opening a named pipe to write would block
-            throw new FileSystemException(file.toString(), null, "not a regular file (a directory, named pipe or device)");
+        Optional<String> kind = RegularFiles.notRegular(file); // opening a named pipe to write would block
+        if (kind.isPresent()) {
+            throw new FileSystemException(file.toString(), null, "is " + kind.get() + ", not a regular file");
         }
         long size = Files.size(file);
         if (keepBytes < 0 || keepBytes > size) {

@@ -1,4 +1,4 @@
-package dev.gradguard.files;
+package dev.gradguard.io;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -7,10 +7,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 
 /**
- * Checks a file before a command opens it: a named pipe blocks its reader until a writer comes (and a writer
- * until a reader comes: forever, usually), a device such as {@code /dev/zero} never ends, and a directory
- * cannot be read or written as a file. Every file path a user can point a command at goes through
- * {@link #notRegular} first.
+ * Checks a file before it is opened: a named pipe blocks its reader until a writer comes (and a writer until a
+ * reader comes: forever, usually), a device such as {@code /dev/zero} never ends, and a directory cannot be read
+ * or written as a file. Every file path a user can point gradguard at goes through {@link #notRegular} first, and
+ * an error names what the path is.
  */
 public final class RegularFiles {
     private RegularFiles() {

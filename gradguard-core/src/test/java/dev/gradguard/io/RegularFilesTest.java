@@ -1,0 +1,42 @@
+package dev.gradguard.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a path is, as error messages name it, for every kind of file the checks meet. */
+class RegularFilesTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void namesWhatAPathIsWhenItIsNotARegularFile() throws Exception {
+        Path file = Files.writeString(tmp.resolve("a.txt"), "abc");
+        assertEquals(Optional.empty(), RegularFiles.notRegular(file));
+        assertEquals(Optional.empty(), RegularFiles.notRegular(tmp.resolve("absent")), "opening it says so");
+        assertEquals(Optional.of("a directory"), RegularFiles.notRegular(tmp));
+        assertEquals(Optional.of("a directory"), RegularFiles.notRegular(Files.createSymbolicLink(tmp.resolve("l"), tmp)),
+                "links are followed");
+        Path zero = Path.of("/dev/zero");
+        Assumptions.assumeTrue(Files.exists(zero), "no /dev/zero here");
+        assertEquals(Optional.of("a character device"), RegularFiles.notRegular(zero));
+        Path fifo = tmp.resolve("pipe");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+        Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is not available: cannot make a named pipe");
+        assertEquals(Optional.of("a named pipe (FIFO)"), RegularFiles.notRegular(fifo));
+    }
+
+    @Test
+    void whyUnreadableNamesTheKindOrTheSize() throws Exception {
+        Path file = Files.writeString(tmp.resolve("a.txt"), "abcdef");
+        assertEquals(Optional.empty(), RegularFiles.whyUnreadable(file, 6));
+        assertEquals(Optional.of("is too large: 6 bytes, at most 5"), RegularFiles.whyUnreadable(file, 5));
+        assertEquals(Optional.of("is a directory, not a regular file"), RegularFiles.whyUnreadable(tmp, 5));
+        assertEquals(Optional.empty(), RegularFiles.whyUnreadable(tmp.resolve("absent"), 5));
+    }
+}
