@@ -145,9 +145,9 @@ public final class SafeTensors {
      * @throws IOException when an existing file cannot be read
      */
     public static SafeTensorsFile read(Path file) throws IOException {
-        Optional<String> kind = RegularFiles.notRegular(file);
-        if (kind.isPresent()) {
-            throw new SafeTensorsException(file, "is " + kind.get() + ", not a regular file");
+        Optional<String> why = RegularFiles.whyNotRegular(file);
+        if (why.isPresent()) {
+            throw new SafeTensorsException(file, why.get());
         }
         if (!Files.exists(file)) {
             throw new SafeTensorsException(file, "no such file");

@@ -1,6 +1,7 @@
 package dev.gradguard.io;
 
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -39,6 +40,28 @@ public final class RegularFiles {
     }
 
     /**
+     * {@link #notRegular} as the reason a message gives: "is a named pipe (FIFO), not a regular file", and so on.
+     *
+     * @return empty when {@code file} is a regular file or does not exist
+     */
+    public static Optional<String> whyNotRegular(Path file) {
+        return notRegular(file).map(kind -> "is " + kind + ", not a regular file");
+    }
+
+    /**
+     * Refuses a path that exists but is not a regular file, before it is opened for writing (opening a named pipe
+     * to write blocks until a reader comes).
+     *
+     * @throws FileSystemException naming the file and what it is ({@link #whyNotRegular})
+     */
+    public static void requireRegularOrAbsent(Path file) throws FileSystemException {
+        Optional<String> why = whyNotRegular(file);
+        if (why.isPresent()) {
+            throw new FileSystemException(file.toString(), null, why.get());
+        }
+    }
+
+    /**
      * Why {@code file} cannot be read whole: "is a named pipe (FIFO), not a regular file" (or another kind,
      * see {@link #notRegular}), or "is too large: N bytes, at most M".
      *
@@ -46,9 +69,9 @@ public final class RegularFiles {
      *     it then says what is wrong, in the caller's words)
      */
     public static Optional<String> whyUnreadable(Path file, long maxBytes) {
-        Optional<String> kind = notRegular(file);
-        if (kind.isPresent()) {
-            return Optional.of("is " + kind.get() + ", not a regular file");
+        Optional<String> why = whyNotRegular(file);
+        if (why.isPresent()) {
+            return why;
         }
         try {
             long size = Files.size(file);

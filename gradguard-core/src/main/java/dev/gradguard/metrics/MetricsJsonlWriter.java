@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -55,7 +54,7 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      * @throws FileSystemException when {@code file} exists but is not a regular file (a named pipe would block)
      */
     public MetricsJsonlWriter(Path file) throws IOException {
-        requireRegularOrAbsent(file);
+        RegularFiles.requireRegularOrAbsent(file);
         this.file = file;
         this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
@@ -71,7 +70,7 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
      */
     public static MetricsJsonlWriter resume(Path file, long keepBytes) throws IOException {
-        requireRegularOrAbsent(file);
+        RegularFiles.requireRegularOrAbsent(file);
         long size = Files.exists(file) ? Files.size(file) : 0;
         if (keepBytes < 0 || keepBytes > size) {
             throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
@@ -81,13 +80,6 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
             channel.truncate(keepBytes);
         }
         return new MetricsJsonlWriter(file);
-    }
-
-    private static void requireRegularOrAbsent(Path file) throws FileSystemException {
-        Optional<String> kind = RegularFiles.notRegular(file);
-        if (kind.isPresent()) {
-            throw new FileSystemException(file.toString(), null, "is " + kind.get() + ", not a regular file");
-        }
     }
 
     /** The file's length in bytes: every step given to {@link #onStep} so far, written. */

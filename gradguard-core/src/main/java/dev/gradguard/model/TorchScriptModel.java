@@ -83,9 +83,9 @@ public final class TorchScriptModel implements Model {
      *     without {@code torch.jit})
      */
     public static TorchScriptModel load(Path file) {
-        Optional<String> kind = RegularFiles.notRegular(file);
-        if (kind.isPresent()) {
-            throw new IllegalArgumentException("model file " + file + " is " + kind.get() + ", not a regular file; "
+        Optional<String> why = RegularFiles.whyNotRegular(file);
+        if (why.isPresent()) {
+            throw new IllegalArgumentException("model file " + file + " " + why.get() + "; "
                     + "name a file saved in Python with torch.jit.save(torch.jit.script(model), FILE)");
         }
         if (!Files.exists(file)) {

@@ -1,7 +1,9 @@
 package dev.gradguard.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -29,6 +31,17 @@ class RegularFilesTest {
         Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
         Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is not available: cannot make a named pipe");
         assertEquals(Optional.of("a named pipe (FIFO)"), RegularFiles.notRegular(fifo));
+    }
+
+    @Test
+    void aPathThatIsNotARegularFileIsRefusedBeforeItIsOpened() throws Exception {
+        Path file = Files.writeString(tmp.resolve("a.txt"), "abc");
+        RegularFiles.requireRegularOrAbsent(file);
+        RegularFiles.requireRegularOrAbsent(tmp.resolve("absent"));
+        FileSystemException e = assertThrows(FileSystemException.class, () -> RegularFiles.requireRegularOrAbsent(tmp));
+        assertEquals(tmp + ": is a directory, not a regular file", e.getMessage());
+        assertEquals(Optional.of("is a directory, not a regular file"), RegularFiles.whyNotRegular(tmp));
+        assertEquals(Optional.empty(), RegularFiles.whyNotRegular(file));
     }
 
     @Test

@@ -7,14 +7,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -89,10 +87,7 @@ public final class EventFileWriter implements Closeable {
         this.flushIntervalNanos = flushInterval.toNanos();
         this.nanoClock = System::nanoTime;
         this.file = file;
-        Optional<String> kind = RegularFiles.notRegular(file); // opening a named pipe to write would block
-        if (kind.isPresent()) {
-            throw new FileSystemException(file.toString(), null, "is " + kind.get() + ", not a regular file");
-        }
+        RegularFiles.requireRegularOrAbsent(file); // opening a named pipe to write would block
         long size = Files.size(file);
         if (keepBytes < 0 || keepBytes > size) {
             throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
