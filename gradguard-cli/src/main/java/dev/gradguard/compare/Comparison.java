@@ -2,6 +2,8 @@ package dev.gradguard.compare;
 
 import dev.gradguard.cli.ExitCodes;
 import dev.gradguard.cli.Main;
+import dev.gradguard.io.AtomicFiles;
+import dev.gradguard.io.RegularFiles;
 import dev.gradguard.session.RunDirectory;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gradguard.metrics.Json;
@@ -12,6 +14,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,16 +68,19 @@ public final class Comparison {
         Files.createDirectories(outDir.resolve("logs"));
         Path config = outDir.resolve("train.json");
         out.record(config);
-        Files.writeString(config, Json.pretty().writeValueAsString(options.train()) + "\n");
+        AtomicFiles.writeString(config, Json.pretty().writeValueAsString(options.train()) + "\n");
 
         List<Cell> cells = new ArrayList<>();
         for (String policy : options.policies()) {
             for (double lr : options.lrs()) {
                 for (long seed = 0; seed < options.seeds(); seed++) {
                     String name = runName(policy, lr, seed);
-                    out.record(outDir.resolve("logs").resolve(name + ".log"));
-                    cells.add(new Cell(Policy.parse(policy), lr, seed, outDir.resolve("runs").resolve(name),
-                            outDir.resolve("logs").resolve(name + ".log")));
+                    Path log = outDir.resolve("logs").resolve(name + ".log");
+                    out.record(log);
+                    // created here, so that a link in its place is refused before any run starts
+                    RegularFiles.openToWrite(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING).close();
+                    cells.add(new Cell(Policy.parse(policy), lr, seed, outDir.resolve("runs").resolve(name), log));
                 }
             }
         }

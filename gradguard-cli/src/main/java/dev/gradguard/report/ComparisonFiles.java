@@ -5,9 +5,9 @@ import dev.gradguard.compare.Comparison;
 import dev.gradguard.compare.PolicySummary;
 import dev.gradguard.compare.RunResult;
 import dev.gradguard.compare.StableRange;
+import dev.gradguard.io.AtomicFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,8 +41,8 @@ public final class ComparisonFiles {
         doc.put("wall_s", Math.round(wallSeconds * 10) / 10.0);
         doc.put("stable_lr_range", rangesJson(map.ranges()));
         doc.put("rows", results.stream().map(RunResult::toMap).toList());
-        Files.writeString(outDir.resolve("compare.json"), Json.pretty().writeValueAsString(doc) + "\n");
-        Files.writeString(outDir.resolve("compare.md"), markdown(results, options, metric, wallSeconds));
+        AtomicFiles.writeString(outDir.resolve("compare.json"), Json.pretty().writeValueAsString(doc) + "\n");
+        AtomicFiles.writeString(outDir.resolve("compare.md"), markdown(results, options, metric, wallSeconds));
         map.savePng(outDir.resolve("compare-map.png"));
         chart(results, options, outDir);
     }

@@ -1,9 +1,11 @@
 package dev.gradguard.report;
 
+import dev.gradguard.io.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.geom.Line2D;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -301,7 +303,9 @@ public final class CurveChart {
 
     /** Writes the chart as a PNG. */
     public static void savePng(JFreeChart chart, Path file, int width, int height) throws IOException {
-        ChartUtils.saveChartAsPNG(file.toFile(), chart, width, height);
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ChartUtils.writeChartAsPNG(png, chart, width, height);
+        AtomicFiles.write(file, png.toByteArray());
     }
 
     /** A trailing moving average over {@code window} finite values, to make noisy curves readable. */

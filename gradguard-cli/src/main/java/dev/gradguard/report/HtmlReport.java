@@ -1,6 +1,6 @@
 package dev.gradguard.report;
 
-import dev.gradguard.session.RunDirectory;
+import dev.gradguard.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -66,7 +66,7 @@ public final class HtmlReport {
             f.savePng(png);
             images.add(png);
         }
-        RunDirectory.writeAtomically(html, render(page));
+        AtomicFiles.writeString(html, render(page));
         return new Written(html, images);
     }
 

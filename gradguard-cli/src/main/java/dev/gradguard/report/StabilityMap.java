@@ -3,6 +3,7 @@ package dev.gradguard.report;
 import dev.gradguard.compare.Comparison;
 import dev.gradguard.compare.RunResult;
 import dev.gradguard.compare.StableRange;
+import dev.gradguard.io.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -10,6 +11,7 @@ import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -197,7 +199,9 @@ public final class StabilityMap {
         g.setColor(Color.BLACK);
         g.drawString(legendText, legendTextX, legendY + 12);
         g.dispose();
-        ImageIO.write(image, "png", file.toFile());
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", png);
+        AtomicFiles.write(file, png.toByteArray());
     }
 
     private static void centred(Graphics2D g, String text, int x, int baseline, int width) {

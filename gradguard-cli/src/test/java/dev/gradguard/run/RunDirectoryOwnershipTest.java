@@ -57,6 +57,16 @@ class RunDirectoryOwnershipTest {
         return out;
     }
 
+    /** Replaces a checkpoint's file and makes its manifest vouch for the new bytes, as a hostile edit would. */
+    private static void replaceVouchedFor(Path checkpoint, String file, byte[] bytes) throws Exception {
+        Files.write(checkpoint.resolve(file), bytes);
+        ObjectNode manifest = (ObjectNode) Json.compact().readTree(checkpoint.resolve("manifest.json").toFile());
+        ObjectNode entry = (ObjectNode) manifest.get("files").get(file);
+        entry.put("size", bytes.length);
+        entry.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
+        Files.writeString(checkpoint.resolve("manifest.json"), Json.pretty().writeValueAsString(manifest));
+    }
+
     @Test
     void overwriteRefusesADirectoryThatIsNotARunAndDeletesNothing() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("mine"));
@@ -128,13 +138,7 @@ class RunDirectoryOwnershipTest {
         assertEquals(0, train(dir), console.err());
         Path newest = dir.resolve("checkpoints/step-00000012");
         // a model archive that is not one, with a manifest that vouches for it
-        byte[] garbage = "not a libtorch archive".getBytes();
-        Files.write(newest.resolve("model.pt"), garbage);
-        ObjectNode manifest = (ObjectNode) Json.compact().readTree(newest.resolve("manifest.json").toFile());
-        ObjectNode entry = (ObjectNode) manifest.get("files").get("model.pt");
-        entry.put("size", garbage.length);
-        entry.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(garbage)));
-        Files.writeString(newest.resolve("manifest.json"), Json.pretty().writeValueAsString(manifest));
+        replaceVouchedFor(newest, "model.pt", "not a libtorch archive".getBytes());
         var before = contents(dir);
 
         console.reset();
@@ -197,5 +201,106 @@ class RunDirectoryOwnershipTest {
                     .filter(n -> !n.equals(RunDirectory.MARKER) && !n.equals(RunDirectory.LOCK)).sorted().toList();
         }
         assertEquals(present, recorded.stream().sorted().toList(), "every file the run left is recorded, and only those");
+    }
+
+    @Test
+    void aMarkerThatListsPathsOutsideTheRunIsRefusedAndNothingIsDeleted() throws Exception {
+        Path dir = tmp.resolve("run");
+        assertEquals(0, train(dir), console.err());
+        Path user = Files.createDirectories(tmp.resolve("user"));
+        Files.writeString(user.resolve("important.txt"), "the user's file");
+        Files.createDirectories(user.resolve("step-00000001"));
+        Files.writeString(user.resolve("step-00000001/weights.bin"), "the user's weights");
+        for (String entry : List.of("../user/important.txt", "../user/", "checkpoints/../../user/", ".", "",
+                user.resolve("important.txt").toString(), user + "/")) {
+            ObjectNode marker = (ObjectNode) Json.compact().readTree(dir.resolve(RunDirectory.MARKER).toFile());
+            ObjectNode forged = marker.deepCopy();
+            forged.withArray("files").add(entry);
+            Files.writeString(dir.resolve(RunDirectory.MARKER), Json.pretty().writeValueAsString(forged));
+            var before = contents(tmp);
+            for (String mode : List.of("--overwrite", "--resume")) {
+                console.reset();
+                assertEquals(ExitCodes.USAGE, train(dir, mode, "--steps", "16"), entry + " " + mode);
+                assertTrue(console.err().contains("lists '" + entry + "'") && console.err().contains("not a marker "
+                        + "gradguard wrote, so nothing is changed"), console.err());
+                assertEquals(1, console.err().lines().count(), console.err());
+                assertEquals(before, contents(tmp), entry + " " + mode);
+            }
+            Files.writeString(dir.resolve(RunDirectory.MARKER), Json.pretty().writeValueAsString(marker));
+        }
+    }
+
+    @Test
+    void nothingIsWrittenThroughALinkInPlaceOfTheRunsOwnFiles() throws Exception {
+        Path user = Files.createDirectories(tmp.resolve("user"));
+        Path mine = Files.writeString(user.resolve("important.txt"), "the user's file, ".repeat(1000));
+        Files.createDirectories(user.resolve("step-00000012"));
+        Files.writeString(user.resolve("step-00000012/model.pt"), "the user's model");
+        for (String own : List.of("metrics.jsonl", "model.pt", "checkpoints", RunDirectory.LOCK)) {
+            Path dir = tmp.resolve("run-" + own);
+            assertEquals(0, train(dir), console.err());
+            Path target = own.equals("checkpoints") ? user : mine;
+            RunDirectory.deleteTree(dir.resolve(own));
+            Files.createSymbolicLink(dir.resolve(own), target);
+            var before = contents(tmp);
+            for (String mode : List.of("--overwrite", "--resume")) {
+                console.reset();
+                assertEquals(ExitCodes.USAGE, train(dir, mode, "--steps", "16"), own + " " + mode + ": " + console.err());
+                assertTrue(console.err().contains("is a symbolic link"), console.err());
+                assertEquals(1, console.err().lines().count(), console.err());
+                assertEquals(before, contents(tmp), own + " " + mode);
+            }
+        }
+    }
+
+    @Test
+    void linksAtTheNamesOfTemporaryFilesAreNeverFollowed() throws Exception {
+        Path mine = Files.writeString(tmp.resolve("important.txt"), "the user's file");
+        Path dir = tmp.resolve("run");
+        assertEquals(0, train(dir), console.err());
+        for (String name : List.of("model.pt.tmp", "summary.json.tmp", "config.json.tmp", ".gradguard-run.tmp")) {
+            Files.createSymbolicLink(dir.resolve(name), mine);
+        }
+        assertEquals(0, train(dir, "--overwrite", "--steps", "8"), console.err());
+        assertEquals(0, train(dir, "--resume", "--steps", "16"), console.err());
+        assertEquals("the user's file", Files.readString(mine));
+        assertEquals(16, Json.compact().readTree(dir.resolve("summary.json").toFile()).get("steps").asInt());
+    }
+
+    @Test
+    void aResumeRefusedForAShortEventFileLeavesMetricsAsTheyWere() throws Exception {
+        Path dir = tmp.resolve("run");
+        assertEquals(0, train(dir), console.err());
+        RunDirectory.deleteTree(dir.resolve("checkpoints/step-00000012")); // resume from step 8: metrics get cut
+        Path events;
+        try (Stream<Path> s = Files.list(dir)) {
+            events = s.filter(p -> p.getFileName().toString().startsWith(RunDirectory.EVENT_FILE_PREFIX)).findFirst()
+                    .orElseThrow();
+        }
+        try (var channel = java.nio.channels.FileChannel.open(events, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(100);
+        }
+        var before = contents(dir);
+        console.reset();
+        assertEquals(ExitCodes.USAGE, train(dir, "--resume", "--steps", "16"));
+        assertTrue(console.err().contains("cannot resume " + events + " at byte"), console.err());
+        assertEquals(before, contents(dir), "metrics.jsonl is not cut back");
+    }
+
+    @Test
+    void aCheckpointNamingAnEventFileOutsideTheTensorBoardDirectoryIsRefused() throws Exception {
+        Path dir = tmp.resolve("run");
+        assertEquals(0, train(dir), console.err());
+        Path mine = Files.writeString(tmp.resolve("events.out.tfevents.mine"), "the user's events, ".repeat(1000));
+        Path newest = dir.resolve("checkpoints/step-00000012");
+        ObjectNode meta = (ObjectNode) Json.compact().readTree(newest.resolve("meta.json").toFile());
+        ((ObjectNode) meta.get("metadata")).put("event_file", "../events.out.tfevents.mine");
+        replaceVouchedFor(newest, "meta.json", Json.pretty().writeValueAsBytes(meta));
+        var before = contents(tmp);
+
+        console.reset();
+        assertEquals(ExitCodes.CHECKPOINT, train(dir, "--resume", "--steps", "16"));
+        assertTrue(console.err().contains("names its event file '../events.out.tfevents.mine'"), console.err());
+        assertEquals(before, contents(tmp));
     }
 }

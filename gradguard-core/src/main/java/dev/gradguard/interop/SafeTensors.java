@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gradguard.io.AtomicFiles;
 import dev.gradguard.io.RegularFiles;
 import dev.gradguard.model.Parameters;
 import java.io.IOException;
@@ -16,7 +17,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -119,22 +119,18 @@ public final class SafeTensors {
         }
         head.flip();
 
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(out, head);
+        AtomicFiles.write(file, out -> {
+            AtomicFiles.writeFully(out, head);
             for (Tensor t : data) {
                 BytePointer bytes = new BytePointer(t.data_ptr());
                 long n = t.nbytes();
                 for (long done = 0; done < n; ) {
                     int chunk = (int) Math.min(n - done, 1 << 30);
-                    writeFully(out, bytes.getPointer(done).capacity(chunk).asBuffer());
+                    AtomicFiles.writeFully(out, bytes.getPointer(done).capacity(chunk).asBuffer());
                     done += chunk;
                 }
             }
-            out.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
     }
 
     /**
@@ -347,12 +343,6 @@ public final class SafeTensors {
                 throw new IOException("unexpected end of file at byte " + at);
             }
             at += read;
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer source) throws IOException {
-        while (source.hasRemaining()) {
-            out.write(source);
         }
     }
 }

@@ -1,19 +1,28 @@
 package dev.gradguard.io;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Checks a file before it is opened: a named pipe blocks its reader until a writer comes (and a writer until a
  * reader comes: forever, usually), a device such as {@code /dev/zero} never ends, and a directory cannot be read
  * or written as a file. Every file path a user can point gradguard at goes through {@link #notRegular} first, and
- * an error names what the path is.
+ * an error names what the path is. A file gradguard writes as its own is never written through a symbolic link
+ * ({@link #openToWrite}).
  */
 public final class RegularFiles {
+    private static final String LINK = "is a symbolic link; gradguard writes its own files, never through a link";
+
     private RegularFiles() {
     }
 
@@ -49,15 +58,42 @@ public final class RegularFiles {
     }
 
     /**
-     * Refuses a path that exists but is not a regular file, before it is opened for writing (opening a named pipe
-     * to write blocks until a reader comes).
+     * Refuses a path that exists but is not a regular file, before it is opened for writing: opening a named pipe
+     * to write blocks until a reader comes, and a symbolic link would send the writes into another file.
      *
-     * @throws FileSystemException naming the file and what it is ({@link #whyNotRegular})
+     * @throws FileSystemException naming the file and what it is: "is a symbolic link; gradguard writes its own
+     *     files, never through a link", or {@link #whyNotRegular}
      */
     public static void requireRegularOrAbsent(Path file) throws FileSystemException {
+        if (Files.isSymbolicLink(file)) {
+            throw new FileSystemException(file.toString(), null, LINK);
+        }
         Optional<String> why = whyNotRegular(file);
         if (why.isPresent()) {
             throw new FileSystemException(file.toString(), null, why.get());
+        }
+    }
+
+    /**
+     * Opens a file that gradguard keeps writing (appending to it, cutting it back, locking it), never through a
+     * symbolic link: a link where gradguard writes, planted or left over, would send the writes into somebody
+     * else's file. The path must be absent (when {@code options} create it) or a regular file; the open itself
+     * refuses a link ({@code O_NOFOLLOW}), so a link that appears after the checks is refused too.
+     *
+     * @throws FileSystemException naming the file and what it is ({@link #requireRegularOrAbsent})
+     * @throws IOException when the file cannot be opened
+     */
+    public static FileChannel openToWrite(Path file, OpenOption... options) throws IOException {
+        requireRegularOrAbsent(file);
+        Set<OpenOption> all = new HashSet<>(Arrays.asList(options));
+        all.add(LinkOption.NOFOLLOW_LINKS);
+        try {
+            return FileChannel.open(file, all);
+        } catch (FileSystemException e) {
+            if (Files.isSymbolicLink(file)) {
+                throw new FileSystemException(file.toString(), null, LINK);
+            }
+            throw e;
         }
     }
 

@@ -9,9 +9,12 @@ import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
@@ -51,13 +54,13 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
     /**
      * Creates (or appends to) the file.
      *
-     * @throws FileSystemException when {@code file} exists but is not a regular file (a named pipe would block)
+     * @throws FileSystemException when {@code file} exists but is not a regular file (a named pipe would block),
+     *     or is a symbolic link (see {@link RegularFiles#openToWrite})
      */
     public MetricsJsonlWriter(Path file) throws IOException {
-        RegularFiles.requireRegularOrAbsent(file);
         this.file = file;
-        this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
+        this.out = new BufferedWriter(Channels.newWriter(RegularFiles.openToWrite(file, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND), StandardCharsets.UTF_8));
         this.writer = new Thread(this::writeLines, "gradguard-metrics " + file.getFileName());
         writer.setDaemon(true);
         writer.start();
@@ -67,19 +70,32 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      * Continues a run's file after a restart: keeps its first {@code keepBytes} bytes (what {@link #length()}
      * said when the checkpoint was taken) and appends from there, so every step appears once.
      *
-     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}; nothing is changed
+     * @throws FileSystemException when {@code file} is not a regular file or is a symbolic link; nothing is changed
      */
     public static MetricsJsonlWriter resume(Path file, long keepBytes) throws IOException {
+        checkResumable(file, keepBytes);
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel channel = RegularFiles.openToWrite(file, StandardOpenOption.WRITE)) {
+                channel.truncate(keepBytes);
+            }
+        }
+        return new MetricsJsonlWriter(file);
+    }
+
+    /**
+     * Checks, changing nothing, that {@link #resume} can continue {@code file} at {@code keepBytes}: so that a
+     * caller resuming several files can refuse before it cuts any of them back.
+     *
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes} (an absent file holds 0)
+     * @throws FileSystemException when {@code file} is not a regular file or is a symbolic link
+     */
+    public static void checkResumable(Path file, long keepBytes) throws IOException {
         RegularFiles.requireRegularOrAbsent(file);
         long size = Files.exists(file) ? Files.size(file) : 0;
         if (keepBytes < 0 || keepBytes > size) {
             throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
         }
-        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            channel.truncate(keepBytes);
-        }
-        return new MetricsJsonlWriter(file);
     }
 
     /** The file's length in bytes: every step given to {@link #onStep} so far, written. */

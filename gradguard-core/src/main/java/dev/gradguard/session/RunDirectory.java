@@ -2,6 +2,7 @@ package dev.gradguard.session;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gradguard.checkpoint.CheckpointStore;
+import dev.gradguard.io.AtomicFiles;
 import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
@@ -11,11 +12,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -113,8 +114,7 @@ public final class RunDirectory implements AutoCloseable {
         }
         FileChannel channel = null;
         try {
-            channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
+            channel = openLockFile(dir);
             FileLock lock = tryLock(channel, dir);
             // another process may have claimed the directory between the first look and the lock
             checkContents(dir, mode);
@@ -125,10 +125,11 @@ public final class RunDirectory implements AutoCloseable {
             if (mode == Mode.RESUME) {
                 Map<String, Object> marker = readMarker(dir);
                 run = new RunDirectory(dir, String.valueOf(marker.get("run_id")), String.valueOf(marker.get("created")),
-                        recordedFiles(marker), channel, lock);
+                        recordedFiles(dir, marker), channel, lock);
             } else {
                 if (mode == Mode.OVERWRITE && Files.exists(dir.resolve(MARKER))) {
-                    removeRecordedFiles(dir, recordedFiles(readMarker(dir)));
+                    checkRecordedTree(dir);
+                    removeRecordedFiles(dir);
                 }
                 run = new RunDirectory(dir, UUID.randomUUID().toString(), Instant.now().toString(), new LinkedHashSet<>(),
                         channel, lock);
@@ -144,6 +145,16 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
+    /** Opens (creating it) the lock file, refusing one that is a symbolic link or not a regular file. */
+    private static FileChannel openLockFile(Path dir) throws IOException {
+        try {
+            return RegularFiles.openToWrite(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+        } catch (FileSystemException e) {
+            throw new IllegalArgumentException(e.getMessage() + "; remove it, or choose another directory");
+        }
+    }
+
     /** The directory's entries other than the lock file, sorted. */
     private static List<String> entries(Path dir) {
         if (!Files.isDirectory(dir)) {
@@ -156,10 +167,10 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
-    /** What a path that is not a directory is, for a message: a file, a named pipe (FIFO), a link to nothing, ... */
+    /** What a path that is not a directory is, for a message: a file, a named pipe (FIFO), a symbolic link, ... */
     private static String kindOf(Path path) {
-        if (Files.isSymbolicLink(path) && !Files.exists(path)) {
-            return "a symbolic link to nothing";
+        if (Files.isSymbolicLink(path)) {
+            return Files.exists(path) ? "a symbolic link" : "a symbolic link to nothing";
         }
         return RegularFiles.notRegular(path).orElse("a file");
     }
@@ -251,20 +262,78 @@ public final class RunDirectory implements AutoCloseable {
         return (Map<String, Object>) map;
     }
 
-    private static Set<String> recordedFiles(Map<String, Object> marker) {
+    /**
+     * The names an earlier run's marker records, each checked before anything is removed or continued: a relative
+     * path inside the run directory with no {@code .} or {@code ..} part and no symbolic link on the way, or the
+     * absolute path of an event file (a TensorBoard directory elsewhere). gradguard records nothing else, so a
+     * marker that lists anything else is not one it wrote, and nothing is changed.
+     *
+     * @throws IllegalArgumentException naming the first entry that fails (or the link on its way) and why
+     */
+    private static Set<String> recordedFiles(Path dir, Map<String, Object> marker) {
         Set<String> out = new LinkedHashSet<>();
         for (Object o : (List<?>) marker.get("files")) {
-            out.add(String.valueOf(o));
+            String name = String.valueOf(o);
+            checkRecordable(dir, name);
+            out.add(name);
         }
         return out;
     }
 
+    private static void checkRecordable(Path dir, String name) {
+        String notOurs = ": not a marker gradguard wrote, so nothing is changed; choose another directory";
+        Path path;
+        try {
+            path = Path.of(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException(dir.resolve(MARKER) + " lists '" + name + "', which is not a path" + notOurs);
+        }
+        if (path.isAbsolute()) {
+            if (name.endsWith("/") || !path.equals(path.normalize()) || path.getFileName() == null
+                    || !path.getFileName().toString().startsWith(EVENT_FILE_PREFIX)) {
+                throw new IllegalArgumentException(dir.resolve(MARKER) + " lists '" + name + "', outside the run "
+                        + "directory and not an event file" + notOurs);
+            }
+            return;
+        }
+        if (path.toString().isEmpty() || !path.equals(path.normalize()) || path.startsWith("..")) {
+            throw new IllegalArgumentException(dir.resolve(MARKER) + " lists '" + name + "', which is not a path "
+                    + "inside the run directory" + notOurs);
+        }
+        for (int i = 1; i <= path.getNameCount(); i++) {
+            Path part = dir.resolve(path.subpath(0, i));
+            if (Files.isSymbolicLink(part)) {
+                throw new IllegalArgumentException(part + " is a symbolic link where the run wrote a "
+                        + (i < path.getNameCount() || name.endsWith("/") ? "directory" : "file") + " of its own; "
+                        + "gradguard writes nothing through links, so nothing is changed: remove the link, or choose "
+                        + "another directory");
+            }
+        }
+    }
+
+    /** Checks the markers of a run and of the runs nested in its recorded directories, before anything is removed. */
+    private static void checkRecordedTree(Path dir) throws IOException {
+        for (String name : recordedFiles(dir, readMarker(dir))) {
+            if (name.endsWith("/") && Files.isDirectory(dir.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                for (String child : entries(dir.resolve(name))) {
+                    Path c = dir.resolve(name).resolve(child);
+                    if (Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS) && !OWN_CHECKPOINT.matcher(child).matches()
+                            && isRun(c)) {
+                        checkRecordedTree(c);
+                    }
+                }
+            }
+        }
+    }
+
     /**
-     * Removes what an earlier run recorded: its files; and in a recorded directory (a name ending in {@code /})
-     * only what gradguard writes there: checkpoint directories ({@code step-N}, {@code .tmp-*}) and nested runs
-     * (directories holding their own marker, removed the same way), the directory itself only once empty.
+     * Removes what an earlier run recorded, once every entry of its marker has passed {@link #recordedFiles}: its
+     * files; and in a recorded directory (a name ending in {@code /}) only what gradguard writes there: checkpoint
+     * directories ({@code step-N}, {@code .tmp-*}) and nested runs (directories holding their own marker, removed
+     * the same way), the directory itself only once empty.
      */
-    private static void removeRecordedFiles(Path dir, Set<String> recorded) throws IOException {
+    private static void removeRecordedFiles(Path dir) throws IOException {
+        Set<String> recorded = recordedFiles(dir, readMarker(dir));
         for (String name : recorded) {
             Path p = dir.resolve(name);
             if (!name.endsWith("/") && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -292,7 +361,7 @@ public final class RunDirectory implements AutoCloseable {
             if (OWN_CHECKPOINT.matcher(child).matches()) {
                 deleteTree(c);
             } else if (isRun(c)) {
-                removeRecordedFiles(c, recordedFiles(readMarker(c)));
+                removeRecordedFiles(c);
                 Files.deleteIfExists(c.resolve(LOCK));
                 if (entries(c).isEmpty()) {
                     Files.delete(c);
@@ -333,6 +402,10 @@ public final class RunDirectory implements AutoCloseable {
      * directory, once empty), never anything else in it.
      */
     public void recordDirectory(Path directory) {
+        if (Files.isSymbolicLink(directory) || Files.exists(directory) && !Files.isDirectory(directory)) {
+            throw new IllegalArgumentException(directory + " is " + kindOf(directory) + ", where gradguard keeps a "
+                    + "directory of its own (it writes nothing through links): remove it, or choose another directory");
+        }
         Path absolute = directory.toAbsolutePath().normalize();
         Path root = dir.toAbsolutePath().normalize();
         record((absolute.startsWith(root) ? root.relativize(absolute).toString() : absolute.toString()) + "/");
@@ -344,7 +417,7 @@ public final class RunDirectory implements AutoCloseable {
         marker.put("created", created);
         marker.put("files", new ArrayList<>(files));
         try {
-            writeAtomically(dir.resolve(MARKER), Json.pretty().writeValueAsString(marker) + "\n");
+            AtomicFiles.writeString(dir.resolve(MARKER), Json.pretty().writeValueAsString(marker) + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException("could not write " + dir.resolve(MARKER) + ": " + e.getMessage(), e);
         }
@@ -417,16 +490,5 @@ public final class RunDirectory implements AutoCloseable {
             candidate = parent.resolve(prefix + "-" + stamp + "-" + i);
         }
         return candidate;
-    }
-
-    /** Writes a text file whole or not at all: to a temporary file first, then renamed over the target. */
-    public static void writeAtomically(Path target, String text) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 }

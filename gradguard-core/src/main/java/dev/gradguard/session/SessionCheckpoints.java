@@ -21,6 +21,7 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -102,6 +103,42 @@ final class SessionCheckpoints implements TrainingListener {
         return latest.checkpoint().get();
     }
 
+    /**
+     * Checks, changing nothing, that the run's files can be continued from checkpoint {@code c}: metrics.jsonl and
+     * the event file hold at least what the checkpoint recorded, are regular files (not links), and the event
+     * file's recorded name is an event file's name in the TensorBoard directory. A resume calls this before it cuts
+     * either file back, so that a refusal leaves both as they were.
+     *
+     * @throws CheckpointException when the checkpoint names no event file of gradguard's, or records no offset
+     * @throws IllegalArgumentException when a file is shorter than the checkpoint recorded
+     * @throws java.nio.file.FileSystemException when a file is a symbolic link or not a regular file
+     */
+    void checkResumable(LoadedCheckpoint c) throws IOException {
+        MetricsJsonlWriter.checkResumable(run.metrics(), offset(c, METRICS_OFFSET));
+        Optional<Path> events = eventFile(c);
+        if (events.isPresent()) {
+            EventFileWriter.checkResumable(events.get(), offset(c, EVENTS_OFFSET));
+        }
+    }
+
+    /**
+     * The event file checkpoint {@code c} continues, when it is still there (absent when it is gone): a name of
+     * gradguard's event files, in the TensorBoard directory itself (a checkpoint is data from the disk, so a name
+     * such as {@code ../x} is refused).
+     */
+    private Optional<Path> eventFile(LoadedCheckpoint c) {
+        if (!(c.metadata().get(EVENT_FILE) instanceof String name)) {
+            return Optional.empty();
+        }
+        if (!name.startsWith(RunDirectory.EVENT_FILE_PREFIX) || name.contains("/") || name.contains("\\")
+                || name.indexOf('\0') >= 0) {
+            throw new CheckpointException(c.directory(), "names its event file '" + name + "', which is not the name of"
+                    + " a TensorBoard event file in the run's TensorBoard directory; nothing was changed");
+        }
+        Path file = tensorBoardDirectory.orElse(run.path()).resolve(name);
+        return Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? Optional.of(file) : Optional.empty();
+    }
+
     /** {@code metrics.jsonl}, cut back to the checkpoint's length when resuming, new otherwise. */
     MetricsJsonlWriter openMetrics(Optional<LoadedCheckpoint> restored) throws IOException {
         if (restored.isPresent()) {
@@ -114,19 +151,16 @@ final class SessionCheckpoints implements TrainingListener {
 
     /** The event file the checkpoint recorded, cut back to its length; a new one otherwise. */
     TensorBoardListener openTensorBoard(Optional<LoadedCheckpoint> restored) throws IOException {
-        Path dir = tensorBoardDirectory.orElse(run.path());
-        EventFileWriter writer = null;
-        if (restored.isPresent() && restored.get().metadata().get(EVENT_FILE) instanceof String name) {
-            Path file = dir.resolve(name);
-            if (Files.isRegularFile(file)) {
-                writer = EventFileWriter.resume(file, offset(restored.get(), EVENTS_OFFSET),
-                        EventFileWriter.DEFAULT_FLUSH_INTERVAL);
-            } else {
-                LOG.log(Level.WARNING, "the event file " + file + " is gone; TensorBoard events continue in a new file");
+        Optional<Path> resumed = restored.flatMap(this::eventFile);
+        EventFileWriter writer;
+        if (resumed.isPresent()) {
+            writer = EventFileWriter.resume(resumed.get(), offset(restored.get(), EVENTS_OFFSET),
+                    EventFileWriter.DEFAULT_FLUSH_INTERVAL);
+        } else {
+            if (restored.isPresent() && restored.get().metadata().get(EVENT_FILE) instanceof String name) {
+                LOG.log(Level.WARNING, "the event file " + name + " is gone; TensorBoard events continue in a new file");
             }
-        }
-        if (writer == null) {
-            writer = new EventFileWriter(dir, EventFileWriter.DEFAULT_FLUSH_INTERVAL);
+            writer = new EventFileWriter(tensorBoardDirectory.orElse(run.path()), EventFileWriter.DEFAULT_FLUSH_INTERVAL);
             run.record(writer.file());
         }
         return new TensorBoardListener(writer, parameterNormInterval);
@@ -271,7 +305,6 @@ final class SessionCheckpoints implements TrainingListener {
             if (parallel.worldSize() > 1) {
                 metadata.put(RANK_DATA_STATES, dataStates);
             }
-            run.recordCheckpoints();
             SavedCheckpoint saved = store.save(Checkpoint.capture(trainer, offsets, metadata));
             saved.warnings().forEach(w -> LOG.log(Level.WARNING, w));
             lastSavedStep = trainer.stepCount();

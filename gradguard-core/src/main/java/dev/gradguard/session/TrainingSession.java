@@ -13,6 +13,7 @@ import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.guard.DivergenceStop;
 import dev.gradguard.guard.NonFiniteGuard;
+import dev.gradguard.io.AtomicFiles;
 import dev.gradguard.metrics.Json;
 import dev.gradguard.metrics.MetricsJsonlWriter;
 import dev.gradguard.metrics.tensorboard.TensorBoardListener;
@@ -30,18 +31,11 @@ import dev.gradguard.train.Trainer;
 import dev.gradguard.train.TrainingListener;
 import dev.gradguard.train.TrainingOutcome;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -153,6 +147,9 @@ public final class TrainingSession implements AutoCloseable {
                 : settings.resume ? RunDirectory.Mode.RESUME
                 : settings.overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.CREATE;
         try (RunDirectory run = RunDirectory.open(settings.runDirectory.get(), mode)) {
+            if (main) {
+                run.recordCheckpoints(); // refused here, before training, when it is a link or a file
+            }
             SessionCheckpoints checkpoints = new SessionCheckpoints(run, settings.checkpoints, settings.labels,
                     settings.tensorBoardDirectory, settings.parameterNormInterval, parallel);
             checkpoints.attach(trainer);
@@ -162,12 +159,13 @@ public final class TrainingSession implements AutoCloseable {
                 LoadedCheckpoint c = checkpoints.newestValid();
                 c.checkModel(trainer.model().module());
                 c.checkOptimizer(trainer.optimizer());
+                checkpoints.checkResumable(c);
                 // loaded and validated in full before any file of the run changes
                 checkpoints.restore(c, trainer);
                 restored = Optional.of(c);
             } else if (main) {
                 run.record(run.config());
-                RunDirectory.writeAtomically(run.config(), Json.pretty().writeValueAsString(settings.config) + "\n");
+                AtomicFiles.writeString(run.config(), Json.pretty().writeValueAsString(settings.config) + "\n");
             }
             try (MetricsJsonlWriter metrics = main ? checkpoints.openMetrics(restored) : null;
                     TensorBoardListener tensorboard = main ? checkpoints.openTensorBoard(restored) : null) {
@@ -245,7 +243,7 @@ public final class TrainingSession implements AutoCloseable {
                 outputs.close();
             }
             run.record(run.summary());
-            RunDirectory.writeAtomically(run.summary(), Json.pretty().writeValueAsString(result.summary()) + "\n");
+            AtomicFiles.writeString(run.summary(), Json.pretty().writeValueAsString(result.summary()) + "\n");
         }
         return result;
     }
@@ -260,24 +258,15 @@ public final class TrainingSession implements AutoCloseable {
     /** Writes model.pt whole or not at all; a failed write (a full disk) leaves the earlier file as it was. */
     private void saveWeights(RunDirectory run) throws IOException {
         Path target = run.weights();
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         run.record(target);
         OutputArchive archive = new OutputArchive();
         trainer.model().module().save(archive);
-        byte[] bytes = Archives.bytes(archive);
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-            channel.force(true);
+        try {
+            AtomicFiles.write(target, Archives.bytes(archive));
         } catch (IOException e) {
-            Files.deleteIfExists(tmp);
             throw new CheckpointException(target, "could not be written: " + e.getMessage()
                     + CheckpointStore.freeSpace(target.toAbsolutePath().getParent()), e);
         }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**

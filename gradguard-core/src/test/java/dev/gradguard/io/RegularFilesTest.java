@@ -1,11 +1,15 @@
 package dev.gradguard.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -42,6 +46,29 @@ class RegularFilesTest {
         assertEquals(tmp + ": is a directory, not a regular file", e.getMessage());
         assertEquals(Optional.of("is a directory, not a regular file"), RegularFiles.whyNotRegular(tmp));
         assertEquals(Optional.empty(), RegularFiles.whyNotRegular(file));
+    }
+
+    @Test
+    void aFileToWriteIsNeverOpenedThroughASymbolicLink() throws Exception {
+        Path mine = Files.writeString(tmp.resolve("mine.txt"), "the user's file");
+        Path link = Files.createSymbolicLink(tmp.resolve("metrics.jsonl"), mine);
+        String expected = link + ": is a symbolic link; gradguard writes its own files, never through a link";
+        assertEquals(expected, assertThrows(FileSystemException.class,
+                () -> RegularFiles.openToWrite(link, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))
+                .getMessage());
+        assertEquals(expected, assertThrows(FileSystemException.class, () -> RegularFiles.requireRegularOrAbsent(link))
+                .getMessage());
+        Path dangling = Files.createSymbolicLink(tmp.resolve("lock"), tmp.resolve("absent"));
+        assertThrows(FileSystemException.class, () -> RegularFiles.openToWrite(dangling, StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE));
+        assertEquals("the user's file", Files.readString(mine));
+        assertFalse(Files.exists(tmp.resolve("absent")), "a link to nothing is not followed to create its target");
+
+        Path own = tmp.resolve("own.jsonl");
+        try (FileChannel channel = RegularFiles.openToWrite(own, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap("a".getBytes()));
+        }
+        assertEquals("a", Files.readString(own));
     }
 
     @Test

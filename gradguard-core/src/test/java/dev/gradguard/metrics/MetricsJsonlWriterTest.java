@@ -10,6 +10,7 @@ import dev.gradguard.guard.SkipReason;
 import dev.gradguard.train.StepResult;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -129,5 +130,25 @@ class MetricsJsonlWriterTest {
         } finally {
             new ProcessBuilder("umount", disk.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void resumeRefusesALinkOrAShortFileAndChangesNothing() throws Exception {
+        Path mine = Files.writeString(tmp.resolve("mine.txt"), "y".repeat(300));
+        Path link = Files.createSymbolicLink(tmp.resolve("metrics.jsonl"), mine);
+        String expected = link + ": is a symbolic link; gradguard writes its own files, never through a link";
+        assertEquals(expected, assertThrows(FileSystemException.class,
+                () -> MetricsJsonlWriter.resume(link, 100)).getMessage());
+        assertEquals(expected, assertThrows(FileSystemException.class, () -> new MetricsJsonlWriter(link)).getMessage());
+        assertEquals("y".repeat(300), Files.readString(mine));
+
+        Path own = Files.writeString(tmp.resolve("own.jsonl"), "z".repeat(50));
+        assertEquals("cannot resume " + own + " at byte 51: it holds 50", assertThrows(IllegalArgumentException.class,
+                () -> MetricsJsonlWriter.checkResumable(own, 51)).getMessage());
+        MetricsJsonlWriter.checkResumable(own, 50);
+        Path absent = tmp.resolve("absent.jsonl");
+        assertThrows(IllegalArgumentException.class, () -> MetricsJsonlWriter.resume(absent, 1));
+        assertFalse(Files.exists(absent), "a refused resume creates nothing");
+        assertEquals("z".repeat(50), Files.readString(own));
     }
 }

@@ -7,6 +7,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -87,15 +90,12 @@ public final class EventFileWriter implements Closeable {
         this.flushIntervalNanos = flushInterval.toNanos();
         this.nanoClock = System::nanoTime;
         this.file = file;
-        RegularFiles.requireRegularOrAbsent(file); // opening a named pipe to write would block
-        long size = Files.size(file);
-        if (keepBytes < 0 || keepBytes > size) {
-            throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
-        }
-        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+        checkResumable(file, keepBytes);
+        try (FileChannel channel = RegularFiles.openToWrite(file, StandardOpenOption.WRITE)) {
             channel.truncate(keepBytes);
         }
-        this.out = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        this.out = Channels.newOutputStream(RegularFiles.openToWrite(file, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND));
         this.written = keepBytes;
         this.lastFlushNanos = nanoClock.getAsLong();
     }
@@ -105,11 +105,28 @@ public final class EventFileWriter implements Closeable {
      * length {@link #flushedLength()} reported when a checkpoint was taken), drops anything after them (events
      * of steps that will run again), and appends from there, so TensorBoard sees every step once.
      *
-     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}; nothing is changed
+     * @throws FileSystemException when {@code file} is not a regular file or is a symbolic link; nothing is changed
      * @throws IOException when the file cannot be opened
      */
     public static EventFileWriter resume(Path file, long keepBytes, Duration flushInterval) throws IOException {
         return new EventFileWriter(file, keepBytes, flushInterval);
+    }
+
+    /**
+     * Checks, changing nothing, that {@link #resume} can continue {@code file} at {@code keepBytes}: so that a
+     * caller resuming several files can refuse before it cuts any of them back.
+     *
+     * @throws IllegalArgumentException when the file is shorter than {@code keepBytes}
+     * @throws FileSystemException when {@code file} is not a regular file or is a symbolic link
+     * @throws IOException when the file is missing or cannot be read
+     */
+    public static void checkResumable(Path file, long keepBytes) throws IOException {
+        RegularFiles.requireRegularOrAbsent(file); // opening a named pipe to write would block
+        long size = Files.size(file);
+        if (keepBytes < 0 || keepBytes > size) {
+            throw new IllegalArgumentException("cannot resume " + file + " at byte " + keepBytes + ": it holds " + size);
+        }
     }
 
     /** Flushes, then returns the number of bytes in the file: whole records only. */

@@ -3,6 +3,7 @@ package dev.gradguard.metrics.tensorboard;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,5 +52,17 @@ class EventFileResumeTest {
         assertEquals("cannot resume " + file + " at byte " + (size + 1) + ": it holds " + size,
                 assertThrows(IllegalArgumentException.class,
                         () -> EventFileWriter.resume(file, size + 1, Duration.ZERO)).getMessage());
+    }
+
+    @Test
+    void anEventFileThatIsASymbolicLinkIsNeitherCutBackNorAppendedTo() throws Exception {
+        Path mine = Files.writeString(dir.resolve("mine.txt"), "x".repeat(500));
+        Path link = Files.createSymbolicLink(dir.resolve("events.out.tfevents.1.host.2.0"), mine);
+        String expected = link + ": is a symbolic link; gradguard writes its own files, never through a link";
+        assertEquals(expected, assertThrows(FileSystemException.class,
+                () -> EventFileWriter.checkResumable(link, 100)).getMessage());
+        assertEquals(expected, assertThrows(FileSystemException.class,
+                () -> EventFileWriter.resume(link, 100, Duration.ZERO)).getMessage());
+        assertEquals("x".repeat(500), Files.readString(mine));
     }
 }
