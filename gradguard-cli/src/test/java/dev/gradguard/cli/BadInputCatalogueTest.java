@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradguard.interop.SafeTensors;
+import dev.gradguard.interop.SafeTensorsFile;
+import dev.gradguard.model.Parameters;
 import dev.gradguard.testing.ConsoleCapture;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +15,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorIndex;
+import org.bytedeco.pytorch.TensorIndexVector;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -192,6 +200,24 @@ class BadInputCatalogueTest {
         deleteTree(checkpoints);
         copyTree(theirs, checkpoints.resolve(theirs.getFileName()));
         expect(4, "saved from a different model: parameter", "--resume", "--out", run.toString());
+    }
+
+    @Test
+    void startingWeightsWithNaNOrAnInfinityAreRefused() throws IOException {
+        Path run = tmp.resolve("run");
+        assertEquals(0, Main.run("train", "--steps", "2", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
+                "--out", run.toString()));
+        assertEquals(0, Main.run("export", run.toString()));
+        SafeTensorsFile exported = SafeTensors.read(run.resolve("model.safetensors"));
+        List<Tensor> tensors = new ArrayList<>();
+        for (String name : exported.names()) {
+            tensors.add(exported.tensor(name).orElseThrow().clone());
+        }
+        tensors.get(1).view(-1).index_put_(new TensorIndexVector(new TensorIndex(0)), new Scalar(Double.NaN));
+        Path poisoned = tmp.resolve("nan.safetensors");
+        SafeTensors.write(poisoned, Parameters.of(exported.names(), tensors), Map.of());
+        expect(2, "nan.safetensors: tensor '" + exported.names().get(1) + "' holds NaN or an infinity; refusing to load "
+                + "non-finite weights", "--init-from", poisoned.toString(), "--out", out("fresh").toString());
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The tensors and metadata of a safetensors file that {@link SafeTensors#read} validated. The tensors are
@@ -68,11 +69,11 @@ public final class SafeTensorsFile {
     /**
      * Copies each tensor into {@code module}'s parameter of the same name, on the parameter's device. The
      * names must be exactly the module's {@code named_parameters()} names, with equal shapes and dtypes
-     * (no conversion, like PyTorch's {@code load_state_dict(strict=True)} for names and shapes); otherwise
-     * nothing is copied.
+     * (no conversion, like PyTorch's {@code load_state_dict(strict=True)} for names and shapes), and every value
+     * finite; otherwise nothing is copied.
      *
      * @throws SafeTensorsException listing, in one line, the first missing and unexpected names and the
-     *     first shape and dtype differences
+     *     first shape and dtype differences; or naming the first tensor that holds NaN or an infinity
      */
     public void loadInto(Module module) {
         Parameters parameters = Parameters.of(module);
@@ -102,6 +103,12 @@ public final class SafeTensorsFile {
             listed(parts, "unexpected", unexpected);
             listed(parts, "different", differing);
             throw new SafeTensorsException(file, "does not fit the model: " + String.join("; ", parts));
+        }
+        for (int i = 0; i < parameters.size(); i++) {
+            if (!torch.isfinite(tensors.get(parameters.name(i))).all().item_bool()) {
+                throw new SafeTensorsException(file, "tensor '" + parameters.name(i) + "' holds NaN or an infinity; "
+                        + "refusing to load non-finite weights");
+            }
         }
         try (NoGradGuard noGrad = new NoGradGuard()) {
             for (int i = 0; i < parameters.size(); i++) {

@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -91,12 +92,35 @@ public final class Parameters implements Iterable<Tensor> {
 
     /** True when no parameter holds NaN or an infinity. */
     public boolean allFinite() {
-        for (Tensor t : tensors) {
-            if (!torch.isfinite(t).all().item_bool()) {
-                return false;
+        return firstNonFinite().isEmpty();
+    }
+
+    /** The name of the first parameter that holds NaN or an infinity, in order; empty when all are finite. */
+    public Optional<String> firstNonFinite() {
+        for (int i = 0; i < tensors.size(); i++) {
+            if (!torch.isfinite(tensors.get(i)).all().item_bool()) {
+                return Optional.of(names.get(i));
             }
         }
-        return true;
+        return Optional.empty();
+    }
+
+    /**
+     * The name of the first parameter, or else buffer (a batch norm's running statistics), of {@code module} that
+     * holds NaN or an infinity; empty when every one is finite.
+     */
+    public static Optional<String> firstNonFiniteState(Module module) {
+        Optional<String> parameter = of(module).firstNonFinite();
+        if (parameter.isPresent()) {
+            return parameter;
+        }
+        StringTensorDict buffers = module.named_buffers(true);
+        for (long i = 0; i < buffers.size(); i++) {
+            if (!torch.isfinite(buffers.get(i).value()).all().item_bool()) {
+                return Optional.of(buffers.get(i).key().getString());
+            }
+        }
+        return Optional.empty();
     }
 
     /**

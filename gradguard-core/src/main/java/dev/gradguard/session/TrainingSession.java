@@ -556,6 +556,10 @@ public final class TrainingSession implements AutoCloseable {
             if (parameters.size() == 0) {
                 throw new IllegalArgumentException("the model has no trainable parameter");
             }
+            Parameters.firstNonFiniteState(model.module()).ifPresent(name -> {
+                throw new IllegalArgumentException("the model's " + name + " holds NaN or an infinity: training "
+                        + "starts only from finite weights, which the guard then keeps finite");
+            });
             TrainingOptimizer chosen = optimizer != null ? optimizer : Optimizers.create(optimizerSpec, parameters);
             checkOptimizerOwnsModel(chosen, parameters);
             trainer.optimizer(chosen);

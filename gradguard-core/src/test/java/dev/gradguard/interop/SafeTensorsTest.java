@@ -26,6 +26,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorIndexVector;
+import org.bytedeco.pytorch.TensorIndex;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,6 +128,26 @@ class SafeTensorsTest {
 
         assertEquals(Map.of("task", "temporal-order"), metadata);
         assertEquals(Parameters.of(source.module()).checksum(), Parameters.of(target.module()).checksum());
+    }
+
+    @Test
+    void weightsWithNaNOrAnInfinityAreRefusedAndTheModelIsUntouched() throws IOException {
+        torch.manual_seed(1);
+        RecurrentNet source = new RecurrentNet(RecurrentNet.Cell.GRU, 6, 8, 4);
+        RecurrentNet target = new RecurrentNet(RecurrentNet.Cell.GRU, 6, 8, 4);
+        String before = Parameters.of(target.module()).checksum();
+        Parameters p = Parameters.of(source.module());
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            List<Tensor> tensors = p.tensors().stream().map(Tensor::clone).toList();
+            tensors.get(3).view(-1).index_put_(new TensorIndexVector(new TensorIndex(2)), new Scalar(bad));
+            Path file = dir.resolve("bad.safetensors");
+            Files.deleteIfExists(file);
+            SafeTensors.write(file, Parameters.of(p.names(), tensors), Map.of());
+            SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensors.load(file, target.module()));
+            assertEquals(file + ": tensor '" + p.name(3) + "' holds NaN or an infinity; refusing to load non-finite "
+                    + "weights", e.getMessage());
+            assertEquals(before, Parameters.of(target.module()).checksum(), "nothing was copied");
+        }
     }
 
     @Test

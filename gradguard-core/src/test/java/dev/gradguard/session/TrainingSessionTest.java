@@ -11,6 +11,7 @@ import dev.gradguard.data.BatchSource;
 import dev.gradguard.engine.Torch;
 import dev.gradguard.model.Model;
 import dev.gradguard.model.Parameters;
+import dev.gradguard.optim.OptimizerSpec;
 import dev.gradguard.train.StepResult;
 import dev.gradguard.train.TrainingListener;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.SGD;
 import org.bytedeco.pytorch.SGDOptions;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -128,6 +130,24 @@ class TrainingSessionTest {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> TrainingSession.builder().model(net).data(new Plain()).loss(torch::mse_loss).build());
         assertEquals("optimizer is required: set it on the builder", missing.getMessage());
+    }
+
+    @Test
+    void buildRefusesAModelWhoseWeightsOrBuffersAreNotFinite() {
+        for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY}) {
+            Net net = new Net();
+            net.fc.bias().detach().fill_(new Scalar(bad));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainingSession.builder()
+                    .model(net).data(new Plain()).loss(torch::mse_loss).optimizer(OptimizerSpec.sgd(0.1)).build());
+            assertEquals("the model's fc.bias holds NaN or an infinity: training starts only from finite weights, "
+                    + "which the guard then keeps finite", e.getMessage());
+
+            Net withBuffer = new Net();
+            withBuffer.register_buffer("scale", torch.full(new long[] {2}, new Scalar(bad)));
+            e = assertThrows(IllegalArgumentException.class, () -> TrainingSession.builder()
+                    .model(withBuffer).data(new Plain()).loss(torch::mse_loss).optimizer(OptimizerSpec.sgd(0.1)).build());
+            assertTrue(e.getMessage().startsWith("the model's scale holds NaN or an infinity"), e.getMessage());
+        }
     }
 
     @Test
