@@ -335,6 +335,22 @@ class BadInputCatalogueTest {
                 tmp.resolve("script-pipe").toString());
     }
 
+    @Test
+    void namedPipesInARunDirectoryAreRefusedNotReadForever() throws Exception {
+        Path run = tmp.resolve("run");
+        assertEquals(0, Main.run("train", "--steps", "8", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
+                "--checkpoint-every", "4", "--out", run.toString()));
+        Path meta = run.resolve("checkpoints/step-00000008/meta.json");
+        Files.delete(meta);
+        fifo(meta);
+        expectCommand(4, "meta.json is a named pipe (FIFO), not a regular file", "export", run.toString(), "--step", "8");
+        Path marker = run.resolve(dev.gradguard.session.RunDirectory.MARKER);
+        Files.delete(marker);
+        fifo(marker);
+        expect(2, marker + " is a named pipe (FIFO), not a regular file; it is not a run marker gradguard wrote",
+                "--overwrite", "--out", run.toString());
+    }
+
     /** A named pipe at {@code path}; the test is skipped where mkfifo is missing. */
     private static Path fifo(Path path) throws Exception {
         Process p = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();

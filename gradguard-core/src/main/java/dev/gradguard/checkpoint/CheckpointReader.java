@@ -1,10 +1,12 @@
 package dev.gradguard.checkpoint;
 
+import dev.gradguard.io.RegularFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -72,6 +74,10 @@ final class CheckpointReader {
             throw new IllegalArgumentException(Manifest.FILE + " lists a file outside the directory: " + name);
         }
         Path file = dir.resolve(name);
+        Optional<String> notRegular = RegularFiles.whyNotRegular(file);
+        if (notRegular.isPresent()) {
+            throw new IllegalArgumentException(name + " " + notRegular.get());
+        }
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(name + " is missing");
         }

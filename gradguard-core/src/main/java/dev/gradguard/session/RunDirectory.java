@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -54,6 +55,8 @@ public final class RunDirectory implements AutoCloseable {
     public static final String LOCK = ".gradguard-run.lock";
     /** The name prefix of TensorBoard event files. */
     public static final String EVENT_FILE_PREFIX = "events.out.tfevents.";
+    /** Far more than any run records: a marker of a million files is about 30 MB. */
+    private static final long MAX_MARKER_BYTES = 64L << 20;
     private static final Pattern OWN_CHECKPOINT = Pattern.compile("step-\\d+|\\.tmp-.*");
 
     /** How a run directory is opened. */
@@ -250,6 +253,11 @@ public final class RunDirectory implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> readMarker(Path dir) throws IOException {
         Path marker = dir.resolve(MARKER);
+        Optional<String> unreadable = RegularFiles.whyUnreadable(marker, MAX_MARKER_BYTES);
+        if (unreadable.isPresent()) { // a named pipe would block the read
+            throw new IllegalArgumentException(marker + " " + unreadable.get() + "; it is not a run marker gradguard "
+                    + "wrote");
+        }
         Object value;
         try {
             value = Json.compact().readValue(Files.readAllBytes(marker), Object.class);
