@@ -113,14 +113,16 @@ public final class CharLmTask implements Task {
             TransformerSize size = TransformerSize.resolve(options, DEFAULT_TRANSFORMER);
             long parameters = vocabulary * size.width() + (long) seqLen * size.width()
                     + Footprint.transformerBlockParameters(size) + 2L * size.width();
-            double perSequence = Footprint.transformerFloatsPerSequence(size, seqLen) + 2.0 * seqLen * vocabulary;
+            double perSequence = Footprint.transformerFloatsPerSequence(size, seqLen)
+                    + seqLen * Footprint.logitFloatsPerStep(vocabulary);
             return new Footprint(parameters, perSequence, 4.0 * seqLen, EVAL_WINDOWS_PER_BATCH);
         }
         long hidden = options.hiddenOr(DEFAULT_HIDDEN);
         long parameters = vocabulary * EMBEDDING + Footprint.recurrentParameters(4, EMBEDDING, hidden)
                 + hidden * vocabulary + vocabulary;
-        // per time step: the embedding, the LSTM's output, gates and cell state, the logits and their softmax
-        double perSequence = (double) seqLen * (EMBEDDING + 6.0 * hidden + 2.0 * vocabulary);
+        // per time step: the embedding, what the LSTM holds for and during backward, the logits
+        double perSequence = (double) seqLen * (EMBEDDING + Footprint.recurrentFloatsPerStep("lstm", hidden)
+                + Footprint.logitFloatsPerStep(vocabulary));
         return new Footprint(parameters, perSequence, 4.0 * seqLen, EVAL_WINDOWS_PER_BATCH); // input and target as longs
     }
 

@@ -5,8 +5,12 @@ import java.util.Locale;
 
 /**
  * About how much memory training a task's model takes, estimated from its sizes before anything is allocated,
- * so that sizes that cannot fit are refused with the estimate instead of failing inside libtorch or the JVM.
- * Counts are of float32 values (4 bytes); the estimate is a lower bound of the real use, within a small factor.
+ * so that sizes that cannot fit are refused with the estimate instead of failing inside libtorch or the JVM (or
+ * being killed by the kernel's out-of-memory killer, with no message at all). Counts are of float32 values
+ * (4 bytes). What a step keeps per sequence is calibrated on measured peaks: the growth of the process's peak
+ * resident memory with the batch size ({@code scripts/footprint_calibrate.sh}), which libtorch's recurrent and
+ * attention kernels make two to three times the tensors a step visibly keeps (their workspaces and the backward
+ * pass's temporaries).
  *
  * @param parameters the model's parameters
  * @param floatsPerSequence the values a training step keeps per sequence of a batch for the backward pass (the
@@ -25,7 +29,6 @@ public record Footprint(long parameters, double floatsPerSequence, double inputF
         return gates * (hidden * (input + hidden) + 2 * hidden);
     }
 
-    /** The gates of a recurrent cell: 1 for rnn, 3 for gru, 4 for lstm. */
     /**
      * The parameters of a pre-LayerNorm Transformer's blocks: per block two LayerNorms, attention's input and
      * output projections, and a 4x-wide MLP.
@@ -36,13 +39,33 @@ public record Footprint(long parameters, double floatsPerSequence, double inputF
     }
 
     /**
-     * What a Transformer's training step keeps per sequence of {@code length}: per block about 16 activations of
-     * width per position, plus every head's attention weights ({@code length^2}).
+     * What a Transformer's training step holds at its peak per sequence of {@code length}: per block about 28 values
+     * of width per position, plus eight of every head's attention weights ({@code length^2}). Measured: 1,566 to
+     * 1,678 values per position and block at width 32, 4 heads, length 30 (this formula: 1,856).
      */
     static double transformerFloatsPerSequence(TransformerSize size, long length) {
-        return (double) size.layers() * length * (16.0 * size.width() + 2.0 * size.heads() * length);
+        return (double) size.layers() * length * (28.0 * size.width() + 8.0 * size.heads() * length);
     }
 
+    /**
+     * What a recurrent layer's training step holds at its peak per sequence and time step, in multiples of the
+     * hidden size. Measured at hidden 32, length 30, in two runs: rnn 5.6 and 5.9, gru 13.7 and 13.8, lstm 14.5
+     * and 15.4 (and about 16 at hidden 128 with {@code charlm}'s logits counted apart).
+     */
+    static double recurrentFloatsPerStep(String model, long hidden) {
+        return hidden * switch (model) {
+            case "gru" -> 14.0;
+            case "lstm" -> 16.0;
+            default -> 6.0;
+        };
+    }
+
+    /** What a step holds per position for a vocabulary's logits: the logits, their log-softmax and both gradients. */
+    static double logitFloatsPerStep(long vocabulary) {
+        return 4.0 * vocabulary;
+    }
+
+    /** The gates of a recurrent cell: 1 for rnn, 3 for gru, 4 for lstm. */
     static int gates(String model) {
         return switch (model) {
             case "gru" -> 3;

@@ -104,8 +104,8 @@ abstract class SyntheticSequenceTask implements Task {
         int hidden = options.hiddenOr(DEFAULT_HIDDEN);
         int gates = Footprint.gates(modelName);
         long parameters = Footprint.recurrentParameters(gates, inputSize(), hidden) + (long) hidden * outputs() + outputs();
-        // per time step: the input, the layer's output, its gates and cell state kept for backward
-        double perSequence = (double) length * (inputSize() + (double) hidden * (gates + 2));
+        // per time step: the input, and what the recurrent layer holds for and during backward
+        double perSequence = (double) length * (inputSize() + Footprint.recurrentFloatsPerStep(modelName, hidden));
         return new Footprint(parameters, perSequence, (double) length * inputSize(), Math.min(EVAL_CHUNK, evalSamples));
     }
 

@@ -238,7 +238,7 @@ class BadInputCatalogueTest {
 
     @Test
     void sizesThatCannotBeAllocatedAreRefusedWithTheEstimate() throws IOException {
-        expect(2, "this job needs about 36.0 TB of memory (3.00e+12 parameters x 4 bytes x 3 copies", "--hidden", "1000000",
+        expect(2, "this job needs about 36.1 TB of memory (3.00e+12 parameters x 4 bytes x 3 copies", "--hidden", "1000000",
                 "--out", out("a").toString());
         expectCommand(2, "lower --hidden, --batch-size or --length", "train", "--quiet", "--batch-size", "1000000",
                 "--length", "1000000", "--out", out("b").toString());

@@ -58,4 +58,27 @@ class FootprintTest {
         assertTrue(heap.getMessage().startsWith("one batch's input is 1.6 KB (400 values), more than the JVM can build (heap"),
                 heap.getMessage());
     }
+
+    @Test
+    void theEstimateRefusesTheJobTheKernelKilledAndKeepsTheDefaultJob() {
+        // adding/gru at batch 1,000,000 peaked above 24 GB and was killed without a message on a 25.3 GB machine:
+        // 2.7 times what the first estimate (per step: the input and 5 x hidden) said, 19.4 GB
+        long machine = 25_300_000_000L;
+        long heap = 6_000_000_000L;
+        Footprint gru = Tasks.create("adding", TaskOptions.defaults()).footprint("gru");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> gru.requireFits(1_000_000, 1, machine, heap));
+        assertTrue(e.getMessage().startsWith("this job needs about 54.0 GB of memory"), e.getMessage());
+        assertDoesNotThrow(() -> gru.requireFits(64, 1, 2_000_000_000L, heap));
+        // the measured growth per sequence at hidden 32, length 30 (scripts/footprint_calibrate.sh): the estimate
+        // is at least that, and within a fifth of it
+        double[] measured = {5_628, 13_290, 14_781}; // the larger of two runs
+        String[] models = {"rnn", "gru", "lstm"};
+        for (int i = 0; i < models.length; i++) {
+            double estimate = Tasks.create("adding", TaskOptions.defaults()).footprint(models[i]).floatsPerSequence();
+            assertTrue(estimate >= measured[i] && estimate <= 1.2 * measured[i], models[i] + ": " + estimate);
+        }
+        double transformer = Tasks.create("adding", TaskOptions.defaults()).footprint("transformer").floatsPerSequence();
+        assertTrue(transformer >= 100_660 && transformer <= 1.2 * 100_660, "transformer: " + transformer);
+    }
 }
