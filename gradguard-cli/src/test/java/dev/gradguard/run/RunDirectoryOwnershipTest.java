@@ -303,4 +303,34 @@ class RunDirectoryOwnershipTest {
         assertTrue(console.err().contains("names its event file '../events.out.tfevents.mine'"), console.err());
         assertEquals(before, contents(tmp));
     }
+
+    @Test
+    void overwritingACopyOfARunLeavesTheOriginalsEventFilesElsewhere() throws Exception {
+        Path tensorboard = tmp.resolve("tb");
+        Path original = tmp.resolve("original");
+        assertEquals(0, train(original, "--tensorboard", tensorboard.toString()), console.err());
+        Path originalEvents;
+        try (Stream<Path> s = Files.list(tensorboard)) {
+            originalEvents = s.findFirst().orElseThrow();
+        }
+        Path copy = tmp.resolve("copy");
+        try (Stream<Path> walk = Files.walk(original)) {
+            for (Path p : walk.toList()) {
+                Path target = copy.resolve(original.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        String recorded = Json.compact().readTree(copy.resolve(RunDirectory.MARKER).toFile()).get("files").toString();
+        assertTrue(recorded.contains(originalEvents.toAbsolutePath().toString()), recorded);
+
+        assertEquals(0, train(copy, "--overwrite", "--steps", "8", "--tensorboard", tensorboard.toString()), console.err());
+        assertTrue(Files.exists(originalEvents), "the original run's event file stays");
+        assertEquals(0, train(original, "--overwrite", "--steps", "8", "--tensorboard", tensorboard.toString()),
+                console.err());
+        assertFalse(Files.exists(originalEvents), "the run that wrote it removes it when it is overwritten");
+    }
 }

@@ -7,6 +7,8 @@ import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -40,7 +42,9 @@ import java.util.stream.Stream;
  * every file the run wrote. A directory without the marker is never treated as a run: it is not resumed, and it
  * is not overwritten, whatever the caller asks, so gradguard never deletes a file it did not write. Overwriting
  * a marked run removes only the files its marker records (and only gradguard's own checkpoint directories in
- * {@code checkpoints/}); anything a user put beside them stays.
+ * {@code checkpoints/}); anything a user put beside them stays. The marker also records where the run was made:
+ * files outside the directory (event files in a TensorBoard directory elsewhere) are removed only from there, so
+ * overwriting a copy of a run never removes the original's files.
  *
  * <p>While a run is open, an exclusive lock on {@value #LOCK} (a {@link FileChannel#tryLock()}, which the
  * operating system releases when the process dies, so a killed run never blocks its resume) keeps a second
@@ -49,7 +53,7 @@ import java.util.stream.Stream;
  * <p>Not thread-safe.
  */
 public final class RunDirectory implements AutoCloseable {
-    /** The marker file: {@code {"run_id", "created", "files": [...]}}. */
+    /** The marker file: {@code {"run_id", "created", "directory", "files": [...]}}. */
     public static final String MARKER = ".gradguard-run";
     /** The lock file, holding the pid of the process that has the run open. */
     public static final String LOCK = ".gradguard-run.lock";
@@ -57,6 +61,7 @@ public final class RunDirectory implements AutoCloseable {
     public static final String EVENT_FILE_PREFIX = "events.out.tfevents.";
     /** Far more than any run records: a marker of a million files is about 30 MB. */
     private static final long MAX_MARKER_BYTES = 64L << 20;
+    private static final Logger LOG = System.getLogger(RunDirectory.class.getName());
     private static final Pattern OWN_CHECKPOINT = Pattern.compile("step-\\d+|\\.tmp-.*");
 
     /** How a run directory is opened. */
@@ -74,15 +79,17 @@ public final class RunDirectory implements AutoCloseable {
     private final Path dir;
     private final String runId;
     private final String created;
+    private final String home;
     private final Set<String> files;
     private final FileChannel lockChannel;
     private final FileLock lock;
 
-    private RunDirectory(Path dir, String runId, String created, Set<String> files, FileChannel lockChannel,
-            FileLock lock) {
+    private RunDirectory(Path dir, String runId, String created, String home, Set<String> files,
+            FileChannel lockChannel, FileLock lock) {
         this.dir = dir;
         this.runId = runId;
         this.created = created;
+        this.home = home;
         this.files = files;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -101,7 +108,7 @@ public final class RunDirectory implements AutoCloseable {
             throw new IllegalArgumentException("the run directory is an empty path; name a directory");
         }
         if (mode == Mode.READ_ONLY) {
-            return new RunDirectory(dir, "", "", new LinkedHashSet<>(), null, null);
+            return new RunDirectory(dir, "", "", "", new LinkedHashSet<>(), null, null);
         }
         if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException(dir + " is " + kindOf(dir) + ", not a directory");
@@ -128,14 +135,14 @@ public final class RunDirectory implements AutoCloseable {
             if (mode == Mode.RESUME) {
                 Map<String, Object> marker = readMarker(dir);
                 run = new RunDirectory(dir, String.valueOf(marker.get("run_id")), String.valueOf(marker.get("created")),
-                        recordedFiles(dir, marker), channel, lock);
+                        String.valueOf(marker.get("directory")), recordedFiles(dir, marker), channel, lock);
             } else {
                 if (mode == Mode.OVERWRITE && Files.exists(dir.resolve(MARKER))) {
                     checkRecordedTree(dir);
                     removeRecordedFiles(dir);
                 }
-                run = new RunDirectory(dir, UUID.randomUUID().toString(), Instant.now().toString(), new LinkedHashSet<>(),
-                        channel, lock);
+                run = new RunDirectory(dir, UUID.randomUUID().toString(), Instant.now().toString(), absolute(dir),
+                        new LinkedHashSet<>(), channel, lock);
                 run.writeMarker();
             }
             return run;
@@ -341,11 +348,19 @@ public final class RunDirectory implements AutoCloseable {
      * the same way), the directory itself only once empty.
      */
     private static void removeRecordedFiles(Path dir) throws IOException {
-        Set<String> recorded = recordedFiles(dir, readMarker(dir));
+        Map<String, Object> marker = readMarker(dir);
+        Set<String> recorded = recordedFiles(dir, marker);
+        // a copied or moved run's marker names files outside it that the run in its first place wrote
+        boolean home = absolute(dir).equals(marker.get("directory"));
         for (String name : recorded) {
             Path p = dir.resolve(name);
             if (!name.endsWith("/") && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                Files.delete(p);
+                if (Path.of(name).isAbsolute() && !home) {
+                    LOG.log(Level.INFO, "left " + name + " as it is: the run that wrote it was in " + marker.get("directory")
+                            + ", not in " + dir);
+                } else {
+                    Files.delete(p);
+                }
             }
         }
         // directories after files, so that a directory whose recorded files are gone can go too
@@ -423,12 +438,18 @@ public final class RunDirectory implements AutoCloseable {
         Map<String, Object> marker = new LinkedHashMap<>();
         marker.put("run_id", runId);
         marker.put("created", created);
+        marker.put("directory", home);
         marker.put("files", new ArrayList<>(files));
         try {
             AtomicFiles.writeString(dir.resolve(MARKER), Json.pretty().writeValueAsString(marker) + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException("could not write " + dir.resolve(MARKER) + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The directory's absolute path, as the marker records where its run was made. */
+    private static String absolute(Path dir) {
+        return dir.toAbsolutePath().normalize().toString();
     }
 
     /** This run's id, from its marker ("" for a read-only view). */
