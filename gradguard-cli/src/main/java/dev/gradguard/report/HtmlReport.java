@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,8 +44,8 @@ public final class HtmlReport {
      * directory (it has {@code compare.json}), to {@code html}, and the PNG copies beside it.
      *
      * @throws IllegalArgumentException when {@code dir} is neither kind of directory, {@code html} does not
-     *     end in {@code .html}, or {@code html} exists and is not a gradguard report; the message names what
-     *     is missing or wrong
+     *     end in {@code .html}, {@code html} exists and is not a gradguard report, or a chart's file exists
+     *     beside an {@code html} that does not (a user's file); the message names what is missing or wrong
      * @throws IOException when a file cannot be read or written
      */
     public static Written write(Path dir, Path html) throws IOException {
@@ -53,18 +54,27 @@ public final class HtmlReport {
         if (!name.toLowerCase(Locale.ROOT).endsWith(".html")) {
             throw new IllegalArgumentException("--out " + html + " must name an .html file");
         }
-        if (Files.exists(html) && !isReport(html)) {
+        boolean earlierReport = Files.exists(html, LinkOption.NOFOLLOW_LINKS);
+        if (earlierReport && !isReport(html)) {
             throw new IllegalArgumentException("--out " + html + " already exists and is not a gradguard report;"
                     + " choose another --out");
         }
         Path parent = html.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
         String base = name.substring(0, name.length() - ".html".length());
         List<Path> images = new ArrayList<>();
         for (Figure f : page.figures()) {
-            Path png = parent.resolve(base + "-" + f.name() + ".png");
-            f.savePng(png);
-            images.add(png);
+            images.add(parent.resolve(base + "-" + f.name() + ".png"));
+        }
+        // the charts beside an earlier report are that report's; beside no report, they are somebody else's
+        for (Path png : images) {
+            if (!earlierReport && Files.exists(png, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalArgumentException("--out " + html + " would write its chart " + png.getFileName()
+                        + " beside it, and " + png + " already exists; choose another --out");
+            }
+        }
+        Files.createDirectories(parent);
+        for (int i = 0; i < images.size(); i++) {
+            page.figures().get(i).savePng(images.get(i));
         }
         AtomicFiles.writeString(html, render(page));
         return new Written(html, images);

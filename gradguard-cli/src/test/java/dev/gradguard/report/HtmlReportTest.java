@@ -179,6 +179,15 @@ class HtmlReportTest {
         assertEquals(first, second, "a report replaces the previous report");
         Path elsewhere = HtmlReport.write(run, tmp.resolve("out/deep/mine.html")).html();
         assertTrue(Files.exists(elsewhere) && Files.exists(tmp.resolve("out/deep/mine-loss.png")));
+
+        // a picture of the user's where a chart would go, with no report of that name: nothing is written
+        Path picture = Files.writeString(tmp.resolve("out/deep/theirs-loss.png"), "the user's picture");
+        e = assertThrows(IllegalArgumentException.class, () -> HtmlReport.write(run, tmp.resolve("out/deep/theirs.html")));
+        assertEquals("--out " + tmp.resolve("out/deep/theirs.html") + " would write its chart theirs-loss.png beside it, "
+                + "and " + picture + " already exists; choose another --out", e.getMessage());
+        assertEquals("the user's picture", Files.readString(picture));
+        assertFalse(Files.exists(tmp.resolve("out/deep/theirs.html")));
+        assertFalse(Files.exists(tmp.resolve("out/deep/theirs-grad-norm.png")), "no chart written before the refusal");
     }
 
     /** No script, style, font or image is loaded from anywhere. */
