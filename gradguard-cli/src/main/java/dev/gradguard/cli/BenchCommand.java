@@ -5,6 +5,7 @@ import dev.gradguard.bench.PyTorchComparison;
 import dev.gradguard.bench.StepBenchmark;
 import dev.gradguard.engine.Devices;
 import dev.gradguard.engine.Torch;
+import dev.gradguard.io.AtomicFiles;
 import dev.gradguard.io.RegularFiles;
 import dev.gradguard.metrics.Json;
 import java.nio.file.Files;
@@ -30,6 +31,7 @@ public final class BenchCommand {
         Integer threads;
         @Option(names = "--json", paramLabel = "FILE", description = "also write the numbers as JSON to FILE")
         Path json;
+        private static final long MAX_BENCHMARK_JSON_BYTES = 16L << 20;
         @Option(names = "--debug", description = "show stack traces of errors")
         boolean debug;
 
@@ -48,6 +50,23 @@ public final class BenchCommand {
             RegularFiles.fileInTheWay(json).ifPresent(file -> {
                 throw new IllegalArgumentException("--json " + json + " cannot be created: " + file + " is a file");
             });
+            if (Files.exists(json) && !isBenchmarkJson(json)) {
+                throw new IllegalArgumentException("--json " + json + " already exists and is not a gradguard benchmark's "
+                        + "numbers; name a new file (an earlier benchmark's file is replaced)");
+            }
+        }
+
+        /** Whether {@code file} is what {@link #writeJson} writes: a JSON object with "benchmark" and "results". */
+        private static boolean isBenchmarkJson(Path file) {
+            try {
+                if (Files.size(file) > MAX_BENCHMARK_JSON_BYTES) {
+                    return false;
+                }
+                var tree = Json.compact().readTree(file.toFile());
+                return tree != null && tree.isObject() && tree.has("benchmark") && tree.has("results");
+            } catch (java.io.IOException e) {
+                return false;
+            }
         }
 
         int threads() {
@@ -69,7 +88,7 @@ public final class BenchCommand {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(json, Json.pretty().writeValueAsString(doc) + "\n");
+            AtomicFiles.writeString(json, Json.pretty().writeValueAsString(doc) + "\n");
         }
     }
 

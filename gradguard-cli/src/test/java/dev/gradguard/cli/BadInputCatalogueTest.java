@@ -300,6 +300,9 @@ class BadInputCatalogueTest {
         expectCommand(2, "--json " + tmp + " is a directory; name a file to write", "bench", "clip", "--json", tmp.toString());
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         expectCommand(2, "cannot be created: " + file + " is a file", "bench", "step", "--json", file.resolve("x.json").toString());
+        Path results = Files.writeString(tmp.resolve("results.json"), "{\"mine\": [1, 2, 3]}");
+        expectCommand(2, "--json " + results + " already exists and is not a gradguard benchmark's numbers", "bench", "clip",
+                "--json", results.toString());
     }
 
     @Test

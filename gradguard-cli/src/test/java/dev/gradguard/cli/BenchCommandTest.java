@@ -54,6 +54,10 @@ class BenchCommandTest {
         for (JsonNode row : doc.get("results")) {
             assertEquals("cpu", row.get("device").asText());
         }
+        // an earlier benchmark's numbers are replaced
+        assertEquals(ExitCodes.OK, Main.run("bench", "clip", "--device", "cpu", "--sets", "small-1000",
+                "--repeats", "2", "--warmup", "0", "--threads", "1", "--json", json.toString()), console.err());
+        assertEquals(2, Json.pretty().readTree(json.toFile()).get("options").get("repeats").asInt());
     }
 
     @Test
