@@ -82,6 +82,14 @@ class BadInputCatalogueTest {
         return s.toString();
     }
 
+    /** A short run that should succeed: its exit code. */
+    private static int train(int steps, String... args) {
+        List<String> all = new ArrayList<>(List.of("train", "--steps", Integer.toString(steps), "--eval-samples", "100",
+                "--threads", "1", "--quiet", "--length", "12"));
+        all.addAll(List.of(args));
+        return Main.run(all.toArray(new String[0]));
+    }
+
     private Path out(String name) {
         return tmp.resolve(name);
     }
@@ -170,11 +178,9 @@ class BadInputCatalogueTest {
     @Test
     void checkpoints() throws IOException {
         Path run = tmp.resolve("run");
-        assertEquals(0, Main.run("train", "--steps", "12", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
-                "--checkpoint-every", "4", "--out", run.toString()));
+        assertEquals(0, train(12, "--checkpoint-every", "4", "--out", run.toString()));
         Path other = tmp.resolve("other");
-        assertEquals(0, Main.run("train", "--steps", "4", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
-                "--hidden", "8", "--out", other.toString()));
+        assertEquals(0, train(4, "--hidden", "8", "--out", other.toString()));
 
         expect(2, "cannot resume with lr=0.5: the run was trained with lr=1.75", "--resume", "--out", run.toString(), "--lr", "0.5");
         expect(2, "cannot resume with layers=2: the run was trained with layers unset", "--resume", "--out", run.toString(),
@@ -205,8 +211,7 @@ class BadInputCatalogueTest {
     @Test
     void startingWeightsWithNaNOrAnInfinityAreRefused() throws IOException {
         Path run = tmp.resolve("run");
-        assertEquals(0, Main.run("train", "--steps", "2", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
-                "--out", run.toString()));
+        assertEquals(0, train(2, "--out", run.toString()));
         assertEquals(0, Main.run("export", run.toString()));
         SafeTensorsFile exported = SafeTensors.read(run.resolve("model.safetensors"));
         List<Tensor> tensors = new ArrayList<>();
@@ -308,8 +313,7 @@ class BadInputCatalogueTest {
     @Test
     void resumingIntoAnImmutableMetricsFile() throws Exception {
         Path run = tmp.resolve("run");
-        assertEquals(0, Main.run("train", "--steps", "8", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
-                "--checkpoint-every", "4", "--out", run.toString()));
+        assertEquals(0, train(8, "--checkpoint-every", "4", "--out", run.toString()));
         Path metrics = run.resolve("metrics.jsonl");
         boolean immutable = new ProcessBuilder("chattr", "+i", metrics.toString()).redirectErrorStream(true).start().waitFor() == 0;
         if (!immutable) {
@@ -341,8 +345,7 @@ class BadInputCatalogueTest {
     @Test
     void namedPipesInARunDirectoryAreRefusedNotReadForever() throws Exception {
         Path run = tmp.resolve("run");
-        assertEquals(0, Main.run("train", "--steps", "8", "--eval-samples", "100", "--threads", "1", "--quiet", "--length", "12",
-                "--checkpoint-every", "4", "--out", run.toString()));
+        assertEquals(0, train(8, "--checkpoint-every", "4", "--out", run.toString()));
         Path meta = run.resolve("checkpoints/step-00000008/meta.json");
         Files.delete(meta);
         fifo(meta);
