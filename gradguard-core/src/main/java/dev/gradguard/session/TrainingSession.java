@@ -159,7 +159,9 @@ public final class TrainingSession implements AutoCloseable {
                 LoadedCheckpoint c = checkpoints.newestValid();
                 c.checkModel(trainer.model().module());
                 c.checkOptimizer(trainer.optimizer());
-                checkpoints.checkResumable(c);
+                if (main) {
+                    checkpoints.checkResumable(c); // rank 0 alone writes metrics.jsonl and the event file
+                }
                 // loaded and validated in full before any file of the run changes
                 checkpoints.restore(c, trainer);
                 restored = Optional.of(c);
