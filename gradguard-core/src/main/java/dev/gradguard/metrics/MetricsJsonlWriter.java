@@ -170,7 +170,13 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
         closed = true;
         boolean interrupted = uninterruptibly(() -> queue.put(STOP));
         interrupted |= uninterruptibly(writer::join);
-        out.close();
+        try {
+            out.close(); // flushes what a failed write left in the buffer, which fails again
+        } catch (IOException e) {
+            if (failure == null) {
+                failure = new UncheckedIOException("could not write metrics: " + e.getMessage(), e);
+            }
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
