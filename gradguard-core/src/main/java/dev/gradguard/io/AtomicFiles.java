@@ -17,7 +17,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * the target in one step. Readers see the old content or the new, never part of either; a failed write (a full
  * disk) leaves the old file as it was and no temporary file behind.
  *
- * <p>Nothing already on the disk is ever opened. The temporary file gets a fresh random name and is created
+ * <p>Nothing already on the disk is ever opened. The temporary file, {@code .<name>.<random>.tmp}, is created
  * exclusively ({@code O_CREAT|O_EXCL}, which never follows a symbolic link), and the rename replaces the target's
  * directory entry: when the target is a symbolic link, the link is replaced and the file it points to is left
  * alone. So a link planted where gradguard writes cannot send its data into somebody else's file.
@@ -41,11 +41,23 @@ public final class AtomicFiles {
      *     then unchanged
      */
     public static void write(Path target, Content content) throws IOException {
-        Path tmp = createTemporary(target);
+        Path tmp = temporaryName(target);
+        FileChannel channel;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                break;
+            } catch (FileAlreadyExistsException taken) {
+                if (attempt == ATTEMPTS) {
+                    throw taken;
+                }
+                tmp = temporaryName(target);
+            }
+        }
         try {
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                content.writeTo(channel);
-                channel.force(true);
+            try (FileChannel out = channel) {
+                content.writeTo(out);
+                out.force(true);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -62,6 +74,15 @@ public final class AtomicFiles {
         }
     }
 
+    /** {@code .<name>.<random>.tmp} beside the target. */
+    private static Path temporaryName(Path target) throws IOException {
+        Path name = target.getFileName();
+        if (name == null) {
+            throw new IOException(target + " names no file");
+        }
+        return target.resolveSibling(String.format(".%s.%08x.tmp", name, ThreadLocalRandom.current().nextInt()));
+    }
+
     /** Writes {@code bytes} as {@code target}, whole or not at all; see {@link #write(Path, Content)}. */
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, channel -> writeFully(channel, ByteBuffer.wrap(bytes)));
@@ -76,25 +97,6 @@ public final class AtomicFiles {
     public static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
-        }
-    }
-
-    /** {@code .<name>.<random>.tmp} beside the target, created new (with the usual permissions, umask applied). */
-    private static Path createTemporary(Path target) throws IOException {
-        Path name = target.getFileName();
-        if (name == null) {
-            throw new IOException(target + " names no file");
-        }
-        for (int attempt = 1; ; attempt++) {
-            Path tmp = target.resolveSibling(String.format(".%s.%08x.tmp", name, ThreadLocalRandom.current().nextInt()));
-            try {
-                Files.newByteChannel(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
-                return tmp;
-            } catch (FileAlreadyExistsException taken) {
-                if (attempt == ATTEMPTS) {
-                    throw taken;
-                }
-            }
         }
     }
 }
