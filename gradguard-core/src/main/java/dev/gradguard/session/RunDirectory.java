@@ -135,7 +135,9 @@ public final class RunDirectory implements AutoCloseable {
             if (mode == Mode.RESUME) {
                 Map<String, Object> marker = readMarker(dir);
                 run = new RunDirectory(dir, String.valueOf(marker.get("run_id")), String.valueOf(marker.get("created")),
-                        String.valueOf(marker.get("directory")), recordedFiles(dir, marker), channel, lock);
+                        // a marker from before markers said where their run was made: outside files stay on overwrite
+                        marker.get("directory") instanceof String home ? home : "", recordedFiles(dir, marker), channel,
+                        lock);
             } else {
                 if (mode == Mode.OVERWRITE && Files.exists(dir.resolve(MARKER))) {
                     checkRecordedTree(dir);
