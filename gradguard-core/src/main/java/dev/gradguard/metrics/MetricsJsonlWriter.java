@@ -14,7 +14,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
@@ -58,9 +57,12 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      *     or is a symbolic link (see {@link RegularFiles#openToWrite})
      */
     public MetricsJsonlWriter(Path file) throws IOException {
+        this(file, openToAppend(file));
+    }
+
+    private MetricsJsonlWriter(Path file, FileChannel channel) {
         this.file = file;
-        this.out = new BufferedWriter(Channels.newWriter(RegularFiles.openToWrite(file, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+        this.out = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
         this.writer = new Thread(this::writeLines, "gradguard-metrics " + file.getFileName());
         writer.setDaemon(true);
         writer.start();
@@ -75,12 +77,18 @@ public final class MetricsJsonlWriter implements TrainingListener, Closeable {
      */
     public static MetricsJsonlWriter resume(Path file, long keepBytes) throws IOException {
         checkResumable(file, keepBytes);
-        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-            try (FileChannel channel = RegularFiles.openToWrite(file, StandardOpenOption.WRITE)) {
-                channel.truncate(keepBytes);
-            }
+        FileChannel channel = openToAppend(file);
+        try {
+            channel.truncate(keepBytes);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
         }
-        return new MetricsJsonlWriter(file);
+        return new MetricsJsonlWriter(file, channel);
+    }
+
+    private static FileChannel openToAppend(Path file) throws IOException {
+        return RegularFiles.openToWrite(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     /**

@@ -91,11 +91,14 @@ public final class EventFileWriter implements Closeable {
         this.nanoClock = System::nanoTime;
         this.file = file;
         checkResumable(file, keepBytes);
-        try (FileChannel channel = RegularFiles.openToWrite(file, StandardOpenOption.WRITE)) {
+        FileChannel channel = RegularFiles.openToWrite(file, StandardOpenOption.APPEND);
+        try {
             channel.truncate(keepBytes);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
         }
-        this.out = Channels.newOutputStream(RegularFiles.openToWrite(file, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND));
+        this.out = Channels.newOutputStream(channel);
         this.written = keepBytes;
         this.lastFlushNanos = nanoClock.getAsLong();
     }
